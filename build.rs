@@ -1,0 +1,25 @@
+//! Embeds every recipe in targets/ into the binary, so adding a target is
+//! adding a file.
+use std::{env, fs, path::Path};
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("targets");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .expect("targets/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    let mut out = String::from("/// (file name, contents) of every embedded recipe, sorted by name.\npub const EMBEDDED: &[(&str, &str)] = &[\n");
+    for n in &names {
+        println!("cargo:rerun-if-changed={}", dir.join(n).display());
+        out.push_str(&format!(
+            "    ({n:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/targets/{n}\"))),\n"
+        ));
+    }
+    out.push_str("];\n");
+    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("recipes.rs");
+    fs::write(dest, out).expect("write recipes.rs");
+}

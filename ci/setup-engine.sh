@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Install and start everything green-cross's end-to-end tests, demo and
+# benchmarks need on a Debian bookworm machine with no image registry:
+#   - a Docker engine with BuildKit, buildx and the containerd image store
+#   - a local OCI registry on 127.0.0.1:5000
+#   - qemu-user-static, wine and `file`, to check foreign artifacts
+#   - a Debian base image made with debootstrap (no image is pulled)
+# Idempotent: every step checks before it acts. Run as root.
+#
+# Environment:
+#   GREEN_CROSS_BASE_IMAGE   name of the base image to create (default below)
+#   GREEN_CROSS_DEBIAN_MIRROR  Debian mirror for debootstrap (default: the
+#                              first one the host's apt sources name)
+set -euo pipefail
+
+BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:bookworm}"
+REGISTRY_ADDR="127.0.0.1:5000"
+STATE_DIR="/var/lib/green-cross-ci"
+LOG_DIR="/var/log/green-cross-ci"
+mkdir -p "$STATE_DIR" "$LOG_DIR"
+
+log() { printf '[setup-engine] %s\n' "$*" >&2; }
+die() { printf '[setup-engine] error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "run as root (apt-get and dockerd need it)"
+
+# --- the Debian mirror the host already uses ---------------------------------
+debian_mirror() {
+    if [ -n "${GREEN_CROSS_DEBIAN_MIRROR:-}" ]; then
+        echo "$GREEN_CROSS_DEBIAN_MIRROR"; return
+    fi
+    local m=""
+    if compgen -G "/etc/apt/sources.list.d/*.sources" >/dev/null; then
+        m=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources)
+    fi
+    if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
+        m=$(awk '$1 == "deb" && $0 !~ /security/ {for (i=2;i<=NF;i++) if ($i ~ /^https?:/) {print $i; exit}}' /etc/apt/sources.list)
+    fi
+    [ -n "$m" ] || die "no Debian mirror found in the apt sources; set GREEN_CROSS_DEBIAN_MIRROR"
+    echo "$m"
+}
+MIRROR=$(debian_mirror)
+SECURITY_MIRROR="${MIRROR%/debian}/debian-security"
+
+# --- packages ----------------------------------------------------------------
+apt_updated=0
+apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; fi; }
+
+need_pkgs=()
+for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap file wine64 wine; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    # bookworm's docker.io (20.10) has BuildKit 0.8 and no buildx; trixie's
+    # docker-buildx brings docker.io 26 and buildx 0.13. Pin trixie low so
+    # nothing else is upgraded.
+    if [ ! -f /etc/apt/sources.list.d/green-cross-trixie.sources ]; then
+        cat > /etc/apt/sources.list.d/green-cross-trixie.sources <<SRC
+Types: deb
+URIs: $MIRROR
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+        cat > /etc/apt/preferences.d/green-cross-trixie <<PIN
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+PIN
+        apt_updated=0
+    fi
+    apt_update
+    log "installing: ${need_pkgs[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -t trixie docker-buildx docker.io >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        docker-registry qemu-user-static debootstrap file wine64 wine >/dev/null
+fi
+
+# --- the engine --------------------------------------------------------------
+mkdir -p /etc/docker
+if ! grep -q containerd-snapshotter /etc/docker/daemon.json 2>/dev/null; then
+    echo '{"features":{"containerd-snapshotter":true}}' > /etc/docker/daemon.json
+    if pgrep -x dockerd >/dev/null; then
+        log "restarting dockerd for the containerd image store"
+        pkill -x dockerd || true
+        for _ in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+    fi
+fi
+if ! docker info >/dev/null 2>&1; then
+    log "starting dockerd"
+    # dockerd starts its own containerd when none runs.
+    nohup dockerd >"$LOG_DIR/dockerd.log" 2>&1 &
+    for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { tail -n 30 "$LOG_DIR/dockerd.log" >&2; die "dockerd did not start"; }
+fi
+docker buildx version >/dev/null 2>&1 || die "docker buildx is not installed"
+docker info --format '{{.DriverStatus}}' | grep -q 'io.containerd.snapshotter' \
+    || log "warning: the containerd image store is not active; registry cache export will fail"
+
+# --- the registry ------------------------------------------------------------
+if ! curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1; then
+    log "starting a registry on $REGISTRY_ADDR"
+    mkdir -p "$STATE_DIR/registry"
+    cat > "$STATE_DIR/registry.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE_DIR/registry
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_ADDR
+YML
+    reg_bin=$(command -v docker-registry || echo /usr/bin/docker-registry)
+    nohup "$reg_bin" serve "$STATE_DIR/registry.yml" >"$LOG_DIR/registry.log" 2>&1 &
+    for _ in $(seq 1 30); do curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1 && break; sleep 1; done
+    curl -fsS "http://$REGISTRY_ADDR/v2/" >/dev/null || { tail -n 20 "$LOG_DIR/registry.log" >&2; die "the registry did not start"; }
+fi
+
+# --- the Debian base image ---------------------------------------------------
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    log "building $BASE_IMAGE with debootstrap"
+    root="$STATE_DIR/rootfs-bookworm"
+    rm -rf "$root"
+    debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$LOG_DIR/debootstrap.log" 2>&1 \
+        || { tail -n 20 "$LOG_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
+    cat > "$root/etc/apt/sources.list" <<SRC
+deb $MIRROR bookworm main
+deb $MIRROR bookworm-updates main
+deb $SECURITY_MIRROR bookworm-security main
+SRC
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    tar -C "$root" -c . | docker import \
+        -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        -c 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
+    rm -rf "$root"
+fi
+
+log "ready: engine $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registry $REGISTRY_ADDR, base image $BASE_IMAGE"

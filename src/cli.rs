@@ -1,0 +1,269 @@
+//! The command line. `green-cross [+toolchain] <cargo subcommand> [args]`
+//! takes cargo's own arguments: only the flags that change where things go
+//! are understood (--target, --manifest-path, --target-dir, --release,
+//! --profile, -p, --features, -v); everything else reaches cargo unchanged.
+//! green-cross's own subcommands (targets, dockerfile, plan) use clap.
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Error, Result};
+
+/// Cargo subcommands that run inside BuildKit.
+pub const BUILDKIT_SUBCOMMANDS: &[&str] = &["build", "check", "clippy", "doc"];
+
+/// cargo's short aliases.
+fn canonical_subcommand(s: &str) -> &str {
+    match s {
+        "b" => "build",
+        "c" => "check",
+        "t" => "test",
+        "r" => "run",
+        "d" => "doc",
+        other => other,
+    }
+}
+
+/// A parsed cargo-style invocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Invocation {
+    /// `+1.80`, `+nightly`: selects the toolchain image in rustup mode.
+    pub toolchain: Option<String>,
+    pub subcommand: String,
+    /// Every `--target`, in order, duplicates removed.
+    pub targets: Vec<String>,
+    pub manifest_path: Option<String>,
+    pub target_dir: Option<String>,
+    /// `release` for --release, the name given to --profile, else None (dev).
+    pub profile: Option<String>,
+    pub packages: Vec<String>,
+    pub features: Vec<String>,
+    pub verbose: u8,
+    /// Arguments for cargo, without the ones green-cross sets itself
+    /// (--target, --target-dir, --manifest-path).
+    pub cargo_args: Vec<String>,
+    /// Everything after `--`, for the program cargo runs.
+    pub trailing: Vec<String>,
+}
+
+/// Flags that take a value and that green-cross must not mistake for the
+/// subcommand or a positional argument.
+const VALUE_FLAGS: &[&str] = &[
+    "--bin", "--example", "--test", "--bench", "--exclude", "-j", "--jobs", "--message-format",
+    "--color", "--config", "-Z", "--timings", "--lockfile-path",
+];
+
+impl Invocation {
+    /// Parse cargo-style arguments (without the program name).
+    pub fn parse(args: &[String]) -> Result<Invocation> {
+        let mut inv = Invocation::default();
+        let mut it = args.iter().peekable();
+        if let Some(first) = it.peek() {
+            if let Some(tc) = first.strip_prefix('+') {
+                if tc.is_empty() {
+                    return Err(Error::Usage("`+` must be followed by a toolchain name, e.g. `+1.80`".into()));
+                }
+                inv.toolchain = Some(tc.to_string());
+                it.next();
+            }
+        }
+        let value = |flag: &str, it: &mut std::iter::Peekable<std::slice::Iter<String>>| -> Result<String> {
+            it.next().cloned().ok_or_else(|| Error::Usage(format!("`{flag}` needs a value")))
+        };
+        while let Some(arg) = it.next() {
+            if arg == "--" {
+                inv.trailing = it.by_ref().cloned().collect();
+                break;
+            }
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+                _ => (arg.as_str(), None),
+            };
+            let take = |it: &mut std::iter::Peekable<std::slice::Iter<String>>| match &inline {
+                Some(v) => Ok(v.clone()),
+                None => value(flag, it),
+            };
+            match flag {
+                "--target" => {
+                    let t = take(&mut it)?;
+                    for t in t.split(',').filter(|t| !t.is_empty()) {
+                        if !inv.targets.iter().any(|x| x == t) {
+                            inv.targets.push(t.to_string());
+                        }
+                    }
+                }
+                "--manifest-path" => inv.manifest_path = Some(take(&mut it)?),
+                "--target-dir" => inv.target_dir = Some(take(&mut it)?),
+                "--release" | "-r" => {
+                    inv.profile.get_or_insert_with(|| "release".into());
+                    inv.cargo_args.push(arg.clone());
+                }
+                "--profile" => {
+                    let p = take(&mut it)?;
+                    inv.profile = Some(p.clone());
+                    inv.cargo_args.push(format!("--profile={p}"));
+                }
+                "-p" | "--package" => {
+                    let p = take(&mut it)?;
+                    inv.packages.push(p.clone());
+                    inv.cargo_args.push(format!("--package={p}"));
+                }
+                "-F" | "--features" => {
+                    let f = take(&mut it)?;
+                    inv.features.push(f.clone());
+                    inv.cargo_args.push(format!("--features={f}"));
+                }
+                "-v" | "--verbose" => {
+                    inv.verbose += 1;
+                    inv.cargo_args.push(arg.clone());
+                }
+                "-vv" => {
+                    inv.verbose += 2;
+                    inv.cargo_args.push(arg.clone());
+                }
+                _ if VALUE_FLAGS.contains(&flag) && inline.is_none() => {
+                    inv.cargo_args.push(arg.clone());
+                    if let Some(v) = it.next() {
+                        inv.cargo_args.push(v.clone());
+                    }
+                }
+                _ if inv.subcommand.is_empty() && !arg.starts_with('-') => {
+                    inv.subcommand = canonical_subcommand(arg).to_string();
+                }
+                _ => inv.cargo_args.push(arg.clone()),
+            }
+        }
+        if inv.subcommand.is_empty() {
+            return Err(Error::Usage(
+                "no subcommand given\n  help: try `green-cross build --target <triple>` or `green-cross --help`".into(),
+            ));
+        }
+        Ok(inv)
+    }
+
+    /// Whether this invocation builds inside BuildKit (else it runs on the
+    /// host's cargo).
+    pub fn runs_in_buildkit(&self) -> bool {
+        BUILDKIT_SUBCOMMANDS.contains(&self.subcommand.as_str())
+    }
+
+    /// The cargo profile's directory name under target/<triple>/.
+    pub fn profile_dir(&self) -> String {
+        match self.profile.as_deref() {
+            None | Some("dev") | Some("test") => "debug".into(),
+            Some("bench") => "release".into(),
+            Some(p) => p.into(),
+        }
+    }
+
+    /// The profile's name as cargo spells it in CARGO_PROFILE_<NAME>_*.
+    pub fn profile_name(&self) -> String {
+        self.profile.clone().unwrap_or_else(|| "dev".into())
+    }
+}
+
+/// green-cross's own subcommands.
+#[derive(Debug, Parser)]
+#[command(
+    name = "green-cross",
+    version,
+    about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`",
+    long_about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`.\n\n\
+Usage as cargo: green-cross [+toolchain] <build|check|clippy|doc> [--target <triple>]... [cargo args]\n\
+build, check, clippy and doc run inside BuildKit; every other cargo subcommand runs on the host's cargo.\n\
+Artifacts land where cargo puts them: target/<triple>/<profile>/.",
+    after_help = "Configuration: Cross.toml in the workspace root (see Cross.toml.example).\n\
+Environment: GREEN_CROSS_TOOLCHAIN (rustup|distro), GREEN_CROSS_BASE_IMAGE, GREEN_CROSS_CA_BUNDLE,\n\
+GREEN_CROSS_ENGINE or CROSS_CONTAINER_ENGINE (the docker binary), CARGO_BUILD_TARGET."
+)]
+pub struct Own {
+    #[command(subcommand)]
+    pub command: OwnCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnCommand {
+    /// List the supported targets.
+    Targets {
+        /// Print JSON for machines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the Dockerfile that `green-cross build` would use, and build nothing.
+    Dockerfile {
+        /// The same arguments as `green-cross build` (--target, --release, ...).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Print the build plan that `green-cross build` would follow, and build nothing.
+    Plan {
+        /// Print JSON (the default and only format).
+        #[arg(long)]
+        json: bool,
+        /// The same arguments as `green-cross build` (--target, --release, ...).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// The names clap handles; anything else is a cargo subcommand.
+pub fn is_own(first: &str) -> bool {
+    matches!(
+        first,
+        "targets" | "dockerfile" | "plan" | "help" | "--help" | "-h" | "--version" | "-V"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Invocation {
+        Invocation::parse(&shell_words::split(s).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn targets_are_collected_and_removed_from_cargo_args() {
+        let inv = parse("build --release --target a --target=b -j 2 --target a,c -- x");
+        assert_eq!(inv.subcommand, "build");
+        assert_eq!(inv.targets, ["a", "b", "c"]);
+        assert_eq!(inv.cargo_args, ["--release", "-j", "2"]);
+        assert_eq!(inv.trailing, ["x"]);
+        assert_eq!(inv.profile_dir(), "release");
+    }
+
+    #[test]
+    fn toolchain_profile_package_features() {
+        let inv = parse("+1.80 b --profile dist -p app --features a,b --manifest-path x/Cargo.toml --target-dir t -vv");
+        assert_eq!(inv.toolchain.as_deref(), Some("1.80"));
+        assert_eq!(inv.subcommand, "build");
+        assert_eq!(inv.profile_dir(), "dist");
+        assert_eq!(inv.profile_name(), "dist");
+        assert_eq!(inv.packages, ["app"]);
+        assert_eq!(inv.manifest_path.as_deref(), Some("x/Cargo.toml"));
+        assert_eq!(inv.target_dir.as_deref(), Some("t"));
+        assert_eq!(inv.verbose, 2);
+        assert_eq!(inv.cargo_args, ["--profile=dist", "--package=app", "--features=a,b", "-vv"]);
+    }
+
+    #[test]
+    fn value_flag_is_not_the_subcommand() {
+        let inv = parse("--color always build");
+        assert_eq!(inv.subcommand, "build");
+        assert_eq!(inv.cargo_args, ["--color", "always"]);
+    }
+
+    #[test]
+    fn missing_value_and_missing_subcommand_are_errors() {
+        let e = Invocation::parse(&["build".into(), "--target".into()]).unwrap_err();
+        assert!(e.to_string().contains("`--target` needs a value"));
+        let e = Invocation::parse(&["--release".into()]).unwrap_err();
+        assert!(e.to_string().contains("no subcommand"));
+    }
+
+    #[test]
+    fn buildkit_or_host() {
+        assert!(parse("clippy").runs_in_buildkit());
+        assert!(!parse("fmt").runs_in_buildkit());
+        assert!(!parse("test").runs_in_buildkit());
+    }
+}

@@ -1,0 +1,343 @@
+//! Rendering a [`BuildPlan`] into Dockerfile text: a pure function, byte
+//! for byte the same for the same plan. Package lists and environment are
+//! sorted by the planner; this module only lays them out.
+
+use std::fmt::Write as _;
+
+use crate::config::ToolchainMode;
+use crate::plan::{
+    BuildPlan, Outputs, PackageInstall, TargetPlan, ToolchainStage, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT,
+    SRC_DIR, TARGET_DIR,
+};
+use crate::target::{ImageFlavour, StdSource};
+
+const CA: &str = "/run/secrets/green-cross-ca";
+const ZIG_VENV: &str = "/opt/green-cross/zig";
+
+fn q(s: &str) -> String {
+    shell_words::quote(s).into_owned()
+}
+
+fn join_q(items: &[String]) -> String {
+    items.iter().map(|s| q(s)).collect::<Vec<_>>().join(" ")
+}
+
+/// A value for an ENV instruction, double-quoted when it needs to be.
+fn env_value(v: &str) -> String {
+    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,+=@".contains(c)) {
+        return v.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in v.chars() {
+        if matches!(c, '"' | '\\' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Lines joined into one RUN with ` \` continuations.
+fn run(out: &mut String, mounts: &[String], commands: &[String]) {
+    out.push_str("RUN");
+    for m in mounts {
+        let _ = write!(out, " {m} \\\n   ");
+    }
+    for (i, c) in commands.iter().enumerate() {
+        if i == 0 {
+            let _ = write!(out, " {c}");
+        } else {
+            let _ = write!(out, " \\\n && {c}");
+        }
+    }
+    out.push('\n');
+}
+
+fn secret_mount() -> String {
+    format!("--mount=type=secret,id={CA_SECRET_ID}")
+}
+
+/// apt-get with the CA bundle when one was handed in.
+fn apt_ca_prefix() -> String {
+    format!("if [ -f {CA} ]; then apt_ca=\"-o Acquire::https::CAInfo={CA}\"; else apt_ca=; fi; true")
+}
+
+fn env_block(out: &mut String, env: &std::collections::BTreeMap<String, String>) {
+    if env.is_empty() {
+        return;
+    }
+    out.push_str("ENV");
+    let n = env.len();
+    for (i, (k, v)) in env.iter().enumerate() {
+        let _ = write!(out, " {k}={}", env_value(v));
+        if i + 1 < n {
+            out.push_str(" \\\n   ");
+        }
+    }
+    out.push('\n');
+}
+
+fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
+    let _ = writeln!(out, "FROM --platform=$BUILDPLATFORM {} AS {}", t.image, t.name);
+    if t.xx {
+        out.push_str("COPY --from=xx / /\n");
+    }
+    match (plan.mode, t.flavour) {
+        (ToolchainMode::Distro, _) => {
+            env_block(
+                out,
+                &[
+                    ("CARGO_HOME".to_string(), "/usr/local/cargo".to_string()),
+                    ("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string()),
+                ]
+                .into_iter()
+                .collect(),
+            );
+            run(
+                out,
+                &[secret_mount()],
+                &[
+                    apt_ca_prefix(),
+                    "apt-get $apt_ca update -qq".into(),
+                    format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(&t.packages)),
+                ],
+            );
+        }
+        (ToolchainMode::Rustup, ImageFlavour::Debian) => {
+            env_block(out, &[("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string())].into_iter().collect());
+            run(
+                out,
+                &[secret_mount()],
+                &[
+                    apt_ca_prefix(),
+                    "apt-get $apt_ca update -qq".into(),
+                    format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(&t.packages)),
+                ],
+            );
+        }
+        (ToolchainMode::Rustup, ImageFlavour::Alpine) => {
+            run(out, &[], &[format!("apk add --no-cache {}", join_q(&t.packages))]);
+        }
+    }
+    out.push('\n');
+}
+
+fn zig_stage(out: &mut String, version: &str) {
+    out.push_str("FROM toolchain AS zig\n");
+    run(
+        out,
+        &[secret_mount()],
+        &[
+            format!("if [ -f {CA} ]; then export PIP_CERT={CA}; fi; python3 -m venv {ZIG_VENV}"),
+            format!("{ZIG_VENV}/bin/pip install -q --no-cache-dir --disable-pip-version-check ziglang=={version}"),
+        ],
+    );
+    let _ = write!(
+        out,
+        "COPY --chmod=755 <<'EOF' /usr/local/bin/green-cross-zig-ar\n#!/bin/sh\nexec {ZIG_VENV}/bin/python3 -m ziglang ar \"$@\"\nEOF\n\n"
+    );
+}
+
+/// A zig cc/c++ wrapper that drops the flags zig does not take (rustc's
+/// `-arch`, the cc crate's `--target=`, `-lgcc_s`).
+fn zig_wrapper(out: &mut String, triple: &str, zig_target: &str, tool: &str, name: &str) {
+    let _ = write!(
+        out,
+        "COPY --chmod=755 <<'EOF' /usr/local/bin/{name}\n\
+#!/bin/sh\n\
+skip=0\n\
+for a in \"$@\"; do\n\
+  shift\n\
+  if [ \"$skip\" = 1 ]; then skip=0; continue; fi\n\
+  case \"$a\" in\n\
+    -arch) skip=1 ;;\n\
+    --target=*|-lgcc_s) ;;\n\
+    *) set -- \"$@\" \"$a\" ;;\n\
+  esac\n\
+done\n\
+exec {ZIG_VENV}/bin/python3 -m ziglang {tool} -target {zig_target} \"$@\"\n\
+EOF\n"
+    );
+    let _ = triple;
+}
+
+fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
+    let mut cmds = Vec::new();
+    let mut needs_ca = false;
+    match install {
+        PackageInstall::Apt { deb_arch, packages, target_packages } => {
+            needs_ca = true;
+            cmds.push(apt_ca_prefix());
+            if let Some(arch) = deb_arch {
+                cmds.push(format!("dpkg --add-architecture {}", q(arch)));
+            }
+            cmds.push("apt-get $apt_ca update -qq".into());
+            let mut all: Vec<String> = packages.clone();
+            for p in target_packages {
+                match deb_arch {
+                    Some(a) => all.push(format!("{p}:{a}")),
+                    None => all.push(p.clone()),
+                }
+            }
+            cmds.push(format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(&all)));
+        }
+        PackageInstall::XxApt { platform, packages, target_packages } => {
+            needs_ca = true;
+            cmds.push(apt_ca_prefix());
+            cmds.push("apt-get $apt_ca update -qq".into());
+            if !packages.is_empty() {
+                cmds.push(format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(packages)));
+            }
+            if !target_packages.is_empty() {
+                cmds.push(format!("TARGETPLATFORM={platform} xx-apt-get install -y {}", join_q(target_packages)));
+            }
+        }
+        PackageInstall::XxApk { platform, packages, target_packages } => {
+            if !packages.is_empty() {
+                cmds.push(format!("apk add --no-cache {}", join_q(packages)));
+            }
+            if !target_packages.is_empty() {
+                cmds.push(format!("TARGETPLATFORM={platform} xx-apk add --no-cache {}", join_q(target_packages)));
+                cmds.push(format!("TARGETPLATFORM={platform} xx-clang --setup-target-triple"));
+            }
+        }
+    }
+    (cmds, needs_ca)
+}
+
+fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
+    let triple = &t.triple;
+    let _ = writeln!(out, "# ---- {triple} ({})", t.platform);
+
+    // sysroot: linker, C toolchain, target packages, std.
+    let _ = writeln!(out, "FROM {} AS sysroot-{triple}", t.from);
+    if let Some(zt) = &t.zig {
+        zig_wrapper(out, triple, zt, "cc", &format!("green-cross-zig-cc-{triple}"));
+        zig_wrapper(out, triple, zt, "c++", &format!("green-cross-zig-cxx-{triple}"));
+    }
+    if let Some(install) = &t.install {
+        let (cmds, needs_ca) = install_commands(install);
+        let mounts = if needs_ca { vec![secret_mount()] } else { vec![] };
+        run(out, &mounts, &cmds);
+    }
+    if !t.setup.is_empty() {
+        run(out, &[], &t.setup);
+    }
+    if t.std == StdSource::Rustup {
+        run(out, &[], &[format!("rustup target add {triple}")]);
+    }
+    env_block(out, &t.sysroot_env);
+    if t.zig.is_some() {
+        // Build zig's libc and runtime once, into this layer.
+        run(
+            out,
+            &[],
+            &[
+                "printf 'int main(void) { return 0; }\\n' > /tmp/green-cross-zig-warm.c".into(),
+                format!("green-cross-zig-cc-{triple} /tmp/green-cross-zig-warm.c -o /tmp/green-cross-zig-warm"),
+                "rm -f /tmp/green-cross-zig-warm /tmp/green-cross-zig-warm.c".into(),
+            ],
+        );
+    }
+    out.push('\n');
+
+    // deps: fetched from the skeleton, with network, into this layer.
+    let _ = writeln!(out, "FROM sysroot-{triple} AS deps-{triple}");
+    let _ = writeln!(out, "WORKDIR {SRC_DIR}");
+    run(
+        out,
+        &[
+            format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw"),
+            secret_mount(),
+        ],
+        &[format!(
+            "if [ -f {CA} ]; then export CARGO_HTTP_CAINFO={CA}; fi; {}",
+            join_q(&t.fetch)
+        )],
+    );
+    out.push('\n');
+
+    // build: no network, sources read from the context, target dir cached.
+    let _ = writeln!(out, "FROM deps-{triple} AS build-{triple}");
+    let _ = writeln!(out, "WORKDIR {}", t.workdir);
+    let mut first = String::from("export CARGO_NET_OFFLINE=true");
+    for (k, v) in &t.build_env {
+        let _ = write!(first, " {k}={}", q(v));
+    }
+    first.push_str("; ");
+    first.push_str(&join_q(&t.cargo));
+    let out_dir = format!("/out/{triple}");
+    let mut cmds = vec![first];
+    match t.outputs {
+        Outputs::ProfileDir => {
+            let dir = format!("{TARGET_DIR}/{triple}/{}", plan.profile_dir);
+            let dest = format!("{out_dir}/{}", plan.profile_dir);
+            cmds.push(format!("mkdir -p {dest}"));
+            cmds.push(format!(
+                "if [ -d {dir} ]; then find {dir} -maxdepth 1 -type f ! -name '*.d' ! -name '.*' -exec cp -p {{}} {dest}/ +; fi"
+            ));
+        }
+        Outputs::Doc => {
+            cmds.push(format!("mkdir -p {out_dir}"));
+            cmds.push(format!(
+                "if [ -d {TARGET_DIR}/{triple}/doc ]; then cp -pR {TARGET_DIR}/{triple}/doc {out_dir}/doc; fi"
+            ));
+        }
+        Outputs::Nothing => cmds.push(format!("mkdir -p {out_dir}")),
+    }
+    run(
+        out,
+        &[
+            "--network=none".into(),
+            format!("--mount=type=bind,target={SRC_DIR},rw"),
+            format!("--mount=type=cache,target={TARGET_DIR},id={},sharing=locked", t.cache_id),
+        ],
+        &cmds,
+    );
+    out.push('\n');
+
+    let _ = writeln!(out, "FROM scratch AS artifacts-{triple}");
+    let _ = writeln!(out, "COPY --from=build-{triple} /out/ /\n");
+}
+
+/// The Dockerfile for a plan.
+pub fn render(plan: &BuildPlan) -> String {
+    let mut out = String::new();
+    out.push_str("# Generated by green-cross; `green-cross dockerfile` prints it.\n");
+    let _ = writeln!(
+        out,
+        "# toolchain mode: {}. Per target: sysroot-<triple> -> deps-<triple> -> build-<triple> -> artifacts-<triple>.\n",
+        plan.mode.as_str()
+    );
+    if let Some(xx) = &plan.xx_image {
+        let _ = writeln!(out, "FROM --platform=$BUILDPLATFORM {xx} AS xx\n");
+    }
+    for t in &plan.toolchains {
+        toolchain_stage(&mut out, plan, t);
+    }
+    if let Some(v) = &plan.zig_version {
+        zig_stage(&mut out, v);
+    }
+    for t in &plan.targets {
+        target_stages(&mut out, plan, t);
+    }
+    let _ = writeln!(out, "FROM scratch AS {OUT_STAGE}");
+    for t in &plan.targets {
+        let _ = writeln!(out, "COPY --from=artifacts-{} / /", t.triple);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_are_quoted_only_when_needed() {
+        assert_eq!(env_value("aarch64-linux-gnu-gcc"), "aarch64-linux-gnu-gcc");
+        assert_eq!(env_value("-C a b"), "\"-C a b\"");
+        assert_eq!(env_value("$x\"y"), "\"\\$x\\\"y\"");
+        assert_eq!(env_value(""), "\"\"");
+    }
+}

@@ -1,0 +1,104 @@
+//! The host side: cargo metadata, the host's rustc, and running cargo on the
+//! host for subcommands that do not build inside BuildKit.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Error, Result};
+use crate::plan::Host;
+use crate::workspace::{skeleton, Member, Workspace};
+
+/// Facts about the host's Rust toolchain.
+pub fn host_facts() -> Result<Host> {
+    let meta = rustc_version::version_meta().map_err(|e| Error::Spawn {
+        program: "rustc".into(),
+        message: e.to_string(),
+        help: "install Rust (https://rustup.rs) so that `rustc -vV` works".into(),
+    })?;
+    Ok(Host {
+        rustc_version: meta.semver.to_string(),
+        triple: meta.host,
+    })
+}
+
+/// Read the workspace with `cargo metadata --no-deps`.
+pub fn load_workspace(
+    cwd: &Path,
+    manifest_path: Option<&str>,
+    target_dir: Option<&str>,
+) -> Result<Workspace> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.no_deps().current_dir(cwd);
+    if let Some(mp) = manifest_path {
+        cmd.manifest_path(mp);
+    }
+    let md = cmd.exec().map_err(|e| Error::Metadata { message: e.to_string() })?;
+    let root: PathBuf = md.workspace_root.clone().into_std_path_buf();
+    let target_dir = match target_dir {
+        Some(t) => {
+            let p = Path::new(t);
+            if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
+        }
+        None => md.target_directory.clone().into_std_path_buf(),
+    };
+    let members: Vec<Member> = md
+        .workspace_packages()
+        .iter()
+        .map(|p| Member {
+            manifest: p.manifest_path.clone().into_std_path_buf(),
+            targets: p
+                .targets
+                .iter()
+                .map(|t| {
+                    let lib = t.kind.iter().any(|k| {
+                        matches!(
+                            k,
+                            cargo_metadata::TargetKind::Lib
+                                | cargo_metadata::TargetKind::RLib
+                                | cargo_metadata::TargetKind::DyLib
+                                | cargo_metadata::TargetKind::CDyLib
+                                | cargo_metadata::TargetKind::StaticLib
+                                | cargo_metadata::TargetKind::ProcMacro
+                        )
+                    });
+                    (t.src_path.clone().into_std_path_buf(), lib)
+                })
+                .collect(),
+        })
+        .collect();
+    let mut extra = Vec::new();
+    for f in ["Cargo.lock", ".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"] {
+        let p = root.join(f);
+        if p.is_file() {
+            extra.push(p);
+        }
+    }
+    let has_lockfile = root.join("Cargo.lock").is_file();
+    let cwd_abs = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    let workdir = cwd_abs.strip_prefix(&root).map(Path::to_path_buf).unwrap_or_default();
+    let manifest = manifest_path.and_then(|mp| {
+        let p = Path::new(mp);
+        let abs = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        let abs = abs.canonicalize().unwrap_or(abs);
+        abs.strip_prefix(&root).ok().map(Path::to_path_buf)
+    });
+    Ok(Workspace {
+        skeleton: skeleton(&root, &members, &extra),
+        root,
+        target_dir,
+        workdir,
+        manifest,
+        has_lockfile,
+    })
+}
+
+/// Run cargo on the host with the given arguments; returns its exit code.
+pub fn run_host_cargo(args: &[String]) -> Result<i32> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo).args(args).status().map_err(|e| Error::Spawn {
+        program: cargo.to_string_lossy().into_owned(),
+        message: e.to_string(),
+        help: "install Rust (https://rustup.rs) so that `cargo` is on PATH".into(),
+    })?;
+    Ok(status.code().unwrap_or(crate::error::EXIT_OWN_ERROR))
+}

@@ -1,0 +1,421 @@
+//! The engine: the only place that spawns processes or talks to Docker.
+//! It checks the engine, prepares the build contexts, runs
+//! `docker buildx build`, filters its output and keeps all of it.
+
+pub mod host;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Env;
+use crate::error::{Error, Result};
+use crate::plan::{BuildPlan, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT};
+use crate::workspace::SkeletonFile;
+
+/// The oldest BuildKit that runs our Dockerfiles (heredocs, COPY --chmod,
+/// RUN --network, named contexts).
+pub const MIN_BUILDKIT: (u64, u64) = (0, 11);
+
+/// The docker CLI to use.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub program: PathBuf,
+}
+
+impl Engine {
+    /// GREEN_CROSS_ENGINE, else CROSS_CONTAINER_ENGINE, else `docker` on PATH.
+    pub fn detect(env: &Env) -> Result<Engine> {
+        let named = env
+            .get("GREEN_CROSS_ENGINE")
+            .or_else(|| env.get("CROSS_CONTAINER_ENGINE"))
+            .filter(|v| !v.is_empty())
+            .cloned();
+        let name = named.clone().unwrap_or_else(|| "docker".into());
+        let base = Path::new(&name).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        if base.contains("podman") {
+            return Err(Error::Engine {
+                message: format!("`{name}` was named as the container engine, but podman is not supported yet"),
+                help: "use Docker with buildx (unset GREEN_CROSS_ENGINE / CROSS_CONTAINER_ENGINE); podman support is planned".into(),
+            });
+        }
+        let program = which::which(&name).map_err(|_| Error::Engine {
+            message: format!("the container engine `{name}` was not found on PATH"),
+            help: if named.is_some() {
+                "check GREEN_CROSS_ENGINE / CROSS_CONTAINER_ENGINE: they name the docker binary to use".into()
+            } else {
+                "install the Docker CLI with the buildx plugin (Debian: apt-get install docker.io docker-buildx), or name it with GREEN_CROSS_ENGINE".into()
+            },
+        })?;
+        Ok(Engine { program })
+    }
+
+    fn cmd(&self) -> Command {
+        Command::new(&self.program)
+    }
+
+    /// Check that an engine answers, that buildx is there, and that its
+    /// BuildKit is recent enough. Returns the BuildKit version when known.
+    pub fn check(&self, env: &Env) -> Result<Option<String>> {
+        let docker_host = env.get("DOCKER_HOST").cloned().unwrap_or_default();
+        if !docker_host.starts_with("ssh://") {
+            engine_version_via_api(&docker_host)?;
+        }
+        let out = self.cmd().args(["buildx", "version"]).output().map_err(|e| Error::Spawn {
+            program: self.program.display().to_string(),
+            message: e.to_string(),
+            help: "check that the docker CLI runs".into(),
+        })?;
+        if !out.status.success() {
+            return Err(Error::Engine {
+                message: format!("docker buildx is not available: {}", String::from_utf8_lossy(&out.stderr).trim()),
+                help: "install the buildx plugin (Debian: apt-get install docker-buildx; elsewhere see https://github.com/docker/buildx#installing)".into(),
+            });
+        }
+        let out = self.cmd().args(["buildx", "inspect"]).output().map_err(|e| Error::Spawn {
+            program: self.program.display().to_string(),
+            message: e.to_string(),
+            help: "check that the docker CLI runs".into(),
+        })?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let version = parse_buildkit_version(&text);
+        if let Some(v) = &version {
+            if let Some((maj, min)) = major_minor(v) {
+                if (maj, min) < MIN_BUILDKIT {
+                    return Err(Error::Engine {
+                        message: format!(
+                            "the builder's BuildKit is {v}; green-cross needs {}.{} or newer",
+                            MIN_BUILDKIT.0, MIN_BUILDKIT.1
+                        ),
+                        help: "upgrade the Docker engine (23.0 or newer embeds a recent BuildKit), or select a newer builder with BUILDX_BUILDER".into(),
+                    });
+                }
+            }
+        }
+        Ok(version)
+    }
+}
+
+/// Ask the engine for its version through its API (bollard).
+fn engine_version_via_api(docker_host: &str) -> Result<String> {
+    let no_engine = |detail: String| Error::Engine {
+        message: format!(
+            "no Docker engine answers{}: {detail}",
+            if docker_host.is_empty() { String::new() } else { format!(" at DOCKER_HOST={docker_host}") }
+        ),
+        help: "start the Docker engine (`dockerd`, or Docker Desktop), or point DOCKER_HOST at one; on a Debian machine ci/setup-engine.sh installs and starts one".into(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| no_engine(e.to_string()))?;
+    rt.block_on(async {
+        let docker = bollard::Docker::connect_with_defaults().map_err(|e| no_engine(e.to_string()))?;
+        let v = tokio::time::timeout(Duration::from_secs(10), docker.version())
+            .await
+            .map_err(|_| no_engine("timed out after 10 s".into()))?
+            .map_err(|e| no_engine(e.to_string()))?;
+        Ok(v.version.unwrap_or_default())
+    })
+}
+
+/// `BuildKit version: v0.13.2` (or `Buildkit:` in older buildx) from
+/// `docker buildx inspect`.
+pub fn parse_buildkit_version(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        let k = k.trim().to_ascii_lowercase();
+        (k == "buildkit version" || k == "buildkit").then(|| v.trim().to_string()).filter(|v| !v.is_empty())
+    })
+}
+
+fn major_minor(v: &str) -> Option<(u64, u64)> {
+    let v = v.trim_start_matches('v');
+    let mut it = v.split(['.', '+', '-']);
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// The contexts of one build, in a temporary directory that disappears
+/// when this value is dropped.
+pub struct Contexts {
+    pub dir: tempfile::TempDir,
+    pub dockerfile: PathBuf,
+    pub skeleton: PathBuf,
+}
+
+/// Write the Dockerfile, its ignore file and the skeleton context.
+pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> {
+    let dir = tempfile::Builder::new()
+        .prefix("green-cross-")
+        .tempdir()
+        .map_err(|e| Error::io("create a temporary directory", std::env::temp_dir(), e))?;
+    let df = dir.path().join("Dockerfile");
+    fs::write(&df, dockerfile).map_err(|e| Error::io("write", &df, e))?;
+
+    // The workspace is the context; keep cargo's target dir and .git out,
+    // plus whatever the user's own .dockerignore says.
+    let mut ignore = String::new();
+    if let Ok(user) = fs::read_to_string(plan.workspace_root.join(".dockerignore")) {
+        ignore.push_str(&user);
+        ignore.push('\n');
+    }
+    ignore.push_str(".git\n");
+    if let Ok(rel) = plan.target_dir.strip_prefix(&plan.workspace_root) {
+        ignore.push_str(&format!("{}\n", rel.display()));
+    }
+    let ig = dir.path().join("Dockerfile.dockerignore");
+    fs::write(&ig, ignore).map_err(|e| Error::io("write", &ig, e))?;
+
+    let sk = dir.path().join("skeleton");
+    for f in &plan.skeleton {
+        let dest = sk.join(f.path());
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        match f {
+            SkeletonFile::Copy(p) => {
+                let src = plan.workspace_root.join(p);
+                fs::copy(&src, &dest).map_err(|e| Error::io("copy", &src, e))?;
+            }
+            SkeletonFile::StubMain(_) => {
+                fs::write(&dest, "fn main() {}\n").map_err(|e| Error::io("write", &dest, e))?
+            }
+            SkeletonFile::StubLib(_) => fs::write(&dest, "").map_err(|e| Error::io("write", &dest, e))?,
+        }
+    }
+    fs::create_dir_all(&sk).map_err(|e| Error::io("create", &sk, e))?;
+    Ok(Contexts { dir, dockerfile: df, skeleton: sk })
+}
+
+/// The `docker buildx build` arguments for a plan (without the program).
+pub fn buildx_args(plan: &BuildPlan, contexts: &Contexts, out_dir: &Path, progress: &str) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "buildx".into(),
+        "build".into(),
+        format!("--progress={progress}"),
+        "--file".into(),
+        contexts.dockerfile.display().to_string(),
+        "--build-context".into(),
+        format!("{SKELETON_CONTEXT}={}", contexts.skeleton.display()),
+        "--target".into(),
+        OUT_STAGE.into(),
+        "--output".into(),
+        format!("type=local,dest={}", out_dir.display()),
+    ];
+    if let Some(ca) = &plan.ca_bundle {
+        a.push("--secret".into());
+        a.push(format!("id={CA_SECRET_ID},src={}", ca.display()));
+    }
+    a.push(plan.workspace_root.display().to_string());
+    a
+}
+
+/// What a finished build reports.
+#[derive(Debug)]
+pub struct BuildOutcome {
+    pub elapsed: Duration,
+    pub log: PathBuf,
+}
+
+/// Maps BuildKit's plain-progress vertex numbers to the stage they run.
+#[derive(Default)]
+struct ProgressFilter {
+    /// vertex id -> target triple, for build-<triple> steps.
+    build_vertex: BTreeMap<String, String>,
+    /// vertex id -> stage name, for every step seen.
+    stage_of: BTreeMap<String, String>,
+    multi: bool,
+    failed_build_code: Option<i32>,
+    failed_other: bool,
+}
+
+impl ProgressFilter {
+    /// The line to show the user for one line of plain progress, if any.
+    fn line(&mut self, line: &str, verbose: bool) -> Option<String> {
+        let rest = line.strip_prefix('#');
+        let (id, body) = match rest.and_then(|r| r.split_once(' ')) {
+            Some((id, body)) if id.chars().all(|c| c.is_ascii_digit()) => (id.to_string(), body),
+            _ => {
+                if let Some(code) = exit_code_of(line) {
+                    if self.failed_build_code.is_none() && !self.failed_other {
+                        let _ = code;
+                    }
+                }
+                return (verbose || line.starts_with("ERROR") || line.contains("error")).then(|| line.to_string());
+            }
+        };
+        if let Some(stage_step) = body.strip_prefix('[') {
+            if let Some((stage, _)) = stage_step.split_once(' ') {
+                self.stage_of.insert(id.clone(), stage.to_string());
+                if let Some(triple) = stage.strip_prefix("build-") {
+                    self.build_vertex.insert(id.clone(), triple.to_string());
+                    return Some(format!("   Building {triple} in BuildKit"));
+                }
+            }
+            return verbose.then(|| line.to_string());
+        }
+        if body.starts_with("ERROR") {
+            if let Some(code) = exit_code_of(body) {
+                if self.build_vertex.contains_key(&id) {
+                    self.failed_build_code = Some(code);
+                } else {
+                    self.failed_other = true;
+                }
+            } else {
+                self.failed_other = true;
+            }
+            return Some(line.to_string());
+        }
+        if let Some(triple) = self.build_vertex.get(&id) {
+            if body == "CACHED" {
+                return Some(format!("      Fresh {triple} (cached)"));
+            }
+            if body.starts_with("DONE") {
+                return verbose.then(|| line.to_string());
+            }
+            // "12.34 text": drop the timestamp, keep cargo's own line.
+            let text = match body.split_once(' ') {
+                Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
+                _ => body,
+            };
+            return Some(if self.multi { format!("[{triple}] {text}") } else { text.to_string() });
+        }
+        if verbose {
+            return Some(line.to_string());
+        }
+        None
+    }
+}
+
+fn exit_code_of(s: &str) -> Option<i32> {
+    let i = s.rfind("exit code: ")?;
+    s[i + "exit code: ".len()..].trim().trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()
+}
+
+/// Run the build. Output is filtered to cargo's own lines (all of it with
+/// `verbose`) and kept whole in `log`. Ctrl-C stops the engine and leaves
+/// nothing behind in `out_dir`'s parent.
+pub fn build(
+    engine: &Engine,
+    plan: &BuildPlan,
+    contexts: &Contexts,
+    out_dir: &Path,
+    log: &Path,
+    verbose: bool,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<BuildOutcome> {
+    let args = buildx_args(plan, contexts, out_dir, "plain");
+    if let Some(parent) = log.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    }
+    let mut log_file = fs::File::create(log).map_err(|e| Error::io("create", log, e))?;
+    let _ = writeln!(log_file, "$ {} {}", engine.program.display(), shell_words::join(&args));
+    let start = Instant::now();
+    let mut child = Command::new(&engine.program)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Spawn {
+            program: engine.program.display().to_string(),
+            message: e.to_string(),
+            help: "check that the docker CLI runs".into(),
+        })?;
+    let stdout = child.stdout.take().expect("piped");
+    let out_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut BufReader::new(stdout), &mut buf);
+        buf
+    });
+    let mut filter = ProgressFilter { multi: plan.targets.len() > 1, ..Default::default() };
+    let stderr = child.stderr.take().expect("piped");
+    let mut err_out = std::io::stderr().lock();
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        let _ = writeln!(log_file, "{line}");
+        if let Some(show) = filter.line(&line, verbose) {
+            let _ = writeln!(err_out, "{show}");
+        }
+    }
+    drop(err_out);
+    let status = child.wait().map_err(|e| Error::Spawn {
+        program: engine.program.display().to_string(),
+        message: e.to_string(),
+        help: "check that the docker CLI runs".into(),
+    })?;
+    let stdout = out_thread.join().unwrap_or_default();
+    let _ = log_file.write_all(&stdout);
+    let elapsed = start.elapsed();
+    if interrupted.load(Ordering::SeqCst) {
+        return Err(Error::Interrupted);
+    }
+    if !status.success() {
+        return Err(Error::BuildFailed {
+            code: filter.failed_build_code,
+            log: log.to_path_buf(),
+        });
+    }
+    Ok(BuildOutcome { elapsed, log: log.to_path_buf() })
+}
+
+/// Install a Ctrl-C handler that records the interrupt instead of dying, so
+/// that the engine (which gets the same signal) stops first and temporary
+/// output is cleaned up.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
+    flag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buildkit_version_is_parsed() {
+        let text = "Name:   default\nDriver: docker\nNodes:\nName:      default\nStatus:    running\nBuildKit version: v0.13.2\nPlatforms: linux/amd64\n";
+        assert_eq!(parse_buildkit_version(text).as_deref(), Some("v0.13.2"));
+        assert_eq!(major_minor("v0.13.2"), Some((0, 13)));
+        assert_eq!(major_minor("0.8.2+abc"), Some((0, 8)));
+        assert_eq!(parse_buildkit_version("Name: x\n"), None);
+    }
+
+    #[test]
+    fn progress_filter_shows_cargo_lines_and_finds_its_exit_code() {
+        let mut f = ProgressFilter::default();
+        assert_eq!(f.line("#5 [sysroot-x 1/3] RUN apt-get update", false), None);
+        assert_eq!(
+            f.line("#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build", false).as_deref(),
+            Some("   Building aarch64-unknown-linux-gnu in BuildKit")
+        );
+        assert_eq!(f.line("#9 1.234    Compiling itoa v1.0.0", false).as_deref(), Some("   Compiling itoa v1.0.0"));
+        assert_eq!(f.line("#5 0.5 Get:1 http://example", false), None);
+        let e = "#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 101";
+        assert!(f.line(e, false).is_some());
+        assert_eq!(f.failed_build_code, Some(101));
+        assert!(!f.failed_other);
+    }
+
+    #[test]
+    fn failure_outside_the_build_step_has_no_cargo_code() {
+        let mut f = ProgressFilter::default();
+        f.line("#5 [sysroot-x 1/3] RUN apt-get update", false);
+        f.line("#5 ERROR: process \"/bin/sh -c apt-get update\" did not complete successfully: exit code: 100", false);
+        assert_eq!(f.failed_build_code, None);
+        assert!(f.failed_other);
+    }
+
+    #[test]
+    fn podman_is_refused_clearly() {
+        let env: Env = [("CROSS_CONTAINER_ENGINE".to_string(), "podman".to_string())].into();
+        let err = Engine::detect(&env).unwrap_err().to_string();
+        assert!(err.contains("podman is not supported yet"), "{err}");
+    }
+}

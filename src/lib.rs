@@ -1,0 +1,13 @@
+//! green-cross: cross-compile Rust with BuildKit, a drop-in replacement for
+//! `cross`. The planner and the renderer are pure; only `engine` spawns
+//! processes.
+
+pub mod artifacts;
+pub mod cli;
+pub mod config;
+pub mod dockerfile;
+pub mod engine;
+pub mod error;
+pub mod plan;
+pub mod target;
+pub mod workspace;

@@ -1,0 +1,192 @@
+//! green-cross: parse, run, map the outcome to an exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use green_cross::cli::{is_own, Invocation, Own, OwnCommand};
+use green_cross::config::{CaBundle, CrossToml, Env, Settings};
+use green_cross::engine::{self, host, Engine};
+use green_cross::error::{Error, Result};
+use green_cross::plan::{plan, BuildPlan, PlanInput};
+use green_cross::target::Recipes;
+use green_cross::{artifacts, dockerfile};
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("GREEN_CROSS_LOG"))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env: Env = std::env::vars().collect();
+    match run(&args, &env) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code().clamp(0, 255) as u8)
+        }
+    }
+}
+
+fn run(args: &[String], env: &Env) -> Result<i32> {
+    let first = args.iter().find(|a| !a.starts_with('+')).map(String::as_str).unwrap_or("--help");
+    if args.is_empty() || is_own(first) {
+        let own = match Own::try_parse_from(std::iter::once("green-cross".to_string()).chain(args.iter().cloned())) {
+            Ok(o) => o,
+            Err(e) => {
+                let code = if e.use_stderr() { 2 } else { 0 };
+                let _ = e.print();
+                return Ok(code);
+            }
+        };
+        return run_own(own.command, env);
+    }
+    let inv = Invocation::parse(args)?;
+    if !inv.runs_in_buildkit() {
+        tracing::debug!(subcommand = %inv.subcommand, "running on the host's cargo");
+        return host::run_host_cargo(args);
+    }
+    let plan = make_plan(&inv, env)?;
+    build(&plan, &inv, env)
+}
+
+fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
+    match cmd {
+        OwnCommand::Targets { json } => {
+            let recipes = Recipes::embedded()?;
+            if json {
+                let list: Vec<_> = recipes.iter().collect();
+                println!("{}", serde_json::to_string_pretty(&list).expect("recipes serialise"));
+            } else {
+                println!("{:<32}  {:<14}  {:<9}  {}", "target", "platform", "runner", "summary");
+                for r in recipes.iter() {
+                    let runner = serde_json::to_value(r.runner).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                    println!("{:<32}  {:<14}  {:<9}  {}", r.triple, r.platform, runner, r.summary);
+                }
+            }
+            Ok(0)
+        }
+        OwnCommand::Dockerfile { args } => {
+            let inv = build_invocation(args)?;
+            let plan = make_plan(&inv, env)?;
+            print!("{}", dockerfile::render(&plan));
+            Ok(0)
+        }
+        OwnCommand::Plan { json: _, args } => {
+            let inv = build_invocation(args)?;
+            let plan = make_plan(&inv, env)?;
+            println!("{}", serde_json::to_string_pretty(&plan).expect("plan serialises"));
+            Ok(0)
+        }
+    }
+}
+
+/// `green-cross dockerfile --target T` takes `build`'s arguments.
+fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
+    let has_sub = args
+        .iter()
+        .find(|a| !a.starts_with('-') && !a.starts_with('+'))
+        .is_some_and(|a| green_cross::cli::BUILDKIT_SUBCOMMANDS.contains(&a.as_str()));
+    if !has_sub {
+        let at = usize::from(args.first().is_some_and(|a| a.starts_with('+')));
+        args.insert(at, "build".into());
+    }
+    Invocation::parse(&args)
+}
+
+fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
+    let workspace = host::load_workspace(&cwd, inv.manifest_path.as_deref(), inv.target_dir.as_deref())?;
+    let config_path = env
+        .get("CROSS_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.root.join("Cross.toml"));
+    let toml = match std::fs::read_to_string(&config_path) {
+        Ok(text) => {
+            let (toml, warnings) = CrossToml::parse(&config_path, &text)?;
+            for w in warnings {
+                eprintln!("warning: {}", w.0);
+            }
+            toml
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.contains_key("CROSS_CONFIG") => CrossToml::default(),
+        Err(e) => return Err(Error::io("read", &config_path, e)),
+    };
+    let settings = Settings::resolve(env, &toml)?;
+    let recipes = Recipes::embedded()?;
+    let host = host::host_facts()?;
+    let ca_bundle = resolve_ca_bundle(&settings.ca_bundle, |p| p.is_file())?;
+    let plan = plan(&PlanInput {
+        invocation: inv,
+        workspace: &workspace,
+        settings: &settings,
+        recipes: &recipes,
+        env,
+        host: &host,
+        ca_bundle,
+    })?;
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(plan)
+}
+
+fn resolve_ca_bundle(ca: &CaBundle, exists: impl Fn(&Path) -> bool) -> Result<Option<PathBuf>> {
+    match ca {
+        CaBundle::Disabled => Ok(None),
+        CaBundle::Explicit(p) if exists(p) => Ok(Some(p.clone())),
+        CaBundle::Explicit(p) => Err(Error::InvalidSetting {
+            key: "ca-bundle".into(),
+            value: p.display().to_string(),
+            message: "no such file; name an existing PEM bundle, or set GREEN_CROSS_CA_BUNDLE=none".into(),
+        }),
+        CaBundle::FirstExisting(c) => Ok(c.iter().find(|p| exists(p)).cloned()),
+    }
+}
+
+fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
+    let engine = Engine::detect(env)?;
+    let bk = engine.check(env)?;
+    tracing::debug!(buildkit = ?bk, "engine ready");
+    let text = dockerfile::render(plan);
+    let contexts = engine::prepare_contexts(plan, &text)?;
+    std::fs::create_dir_all(&plan.target_dir).map_err(|e| Error::io("create", &plan.target_dir, e))?;
+    // Outputs land next to their destination, so that placing them is a rename.
+    let out = tempfile::Builder::new()
+        .prefix(".green-cross-out-")
+        .tempdir_in(&plan.target_dir)
+        .map_err(|e| Error::io("create a temporary directory in", &plan.target_dir, e))?;
+    let log = plan.target_dir.join("green-cross").join("last-build.log");
+    let interrupted = engine::interrupt_flag();
+    let triples: Vec<&str> = plan.targets.iter().map(|t| t.triple.as_str()).collect();
+    eprintln!("   Green-cross {} {} ({} mode)", plan.subcommand, triples.join(", "), plan.mode.as_str());
+    let outcome = engine::build(&engine, plan, &contexts, out.path(), &log, inv.verbose > 0, &interrupted)?;
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(Error::Interrupted);
+    }
+    let placed = artifacts::place(plan, out.path())?;
+    eprintln!("    Finished in {:.1}s (log: {})", outcome.elapsed.as_secs_f64(), outcome.log.display());
+    if !placed.is_empty() {
+        let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
+        print!("{}", artifacts::summary(&placed, &base, outcome.elapsed));
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_bundle_first_existing_or_explicit() {
+        let c = CaBundle::FirstExisting(vec!["/a".into(), "/b".into()]);
+        assert_eq!(resolve_ca_bundle(&c, |p| p == Path::new("/b")).unwrap(), Some("/b".into()));
+        assert_eq!(resolve_ca_bundle(&c, |_| false).unwrap(), None);
+        let e = CaBundle::Explicit("/x".into());
+        assert!(resolve_ca_bundle(&e, |_| false).unwrap_err().to_string().contains("no such file"));
+        assert_eq!(resolve_ca_bundle(&CaBundle::Disabled, |_| true).unwrap(), None);
+    }
+}

@@ -1,0 +1,469 @@
+//! The pure planner: from the invocation, the workspace, the settings and
+//! the recipes to a [`BuildPlan`] that says every detail of the build. No
+//! I/O: the environment and the host's facts are inputs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cli::Invocation;
+use crate::config::{Env, ReleaseSettings, Settings, ToolchainMode};
+use crate::error::{Error, Result};
+use crate::target::{env_lower, env_upper, ImageFlavour, Recipe, Recipes, StdSource};
+use crate::workspace::{stable_hash, SkeletonFile, Workspace};
+
+/// tonistiigi/xx, pinned by digest.
+pub const XX_IMAGE: &str =
+    "tonistiigi/xx:1.6.1@sha256:923441d7c25f1e2eb5789f82d987693c47b8ed987c4ab3b075d6ed2b5d6779a3";
+/// The ziglang release installed from PyPI where zig links.
+pub const ZIG_VERSION: &str = "0.14.1";
+/// The id of the BuildKit secret that carries the CA bundle.
+pub const CA_SECRET_ID: &str = "green-cross-ca";
+/// The named build context that carries the workspace skeleton.
+pub const SKELETON_CONTEXT: &str = "green-cross-skeleton";
+/// Where the workspace is mounted inside the build.
+pub const SRC_DIR: &str = "/src";
+/// Where cargo's target dir is mounted inside the build.
+pub const TARGET_DIR: &str = "/green-cross/target";
+/// The final stage, whose file system is exported.
+pub const OUT_STAGE: &str = "green-cross-out";
+/// `-Zbuild-std` as used for targets whose std is built from source.
+pub const BUILD_STD_FLAG: &str = "-Zbuild-std=std,panic_abort";
+
+/// Facts about the host, gathered by the shell and injected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Host {
+    /// The host rustc's version, e.g. `1.95.0` (selects the Rust image in
+    /// rustup mode).
+    pub rustc_version: String,
+    /// The host's target triple (the default target).
+    pub triple: String,
+}
+
+/// Everything `plan` reads.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    pub invocation: &'a Invocation,
+    pub workspace: &'a Workspace,
+    pub settings: &'a Settings,
+    pub recipes: &'a Recipes,
+    pub env: &'a Env,
+    pub host: &'a Host,
+    /// The CA bundle that will be handed to the build as a secret, if any.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// How packages are installed in a sysroot stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "tool")]
+pub enum PackageInstall {
+    /// Plain apt-get; target packages as `name:<deb-arch>` after
+    /// `dpkg --add-architecture`.
+    Apt {
+        deb_arch: Option<String>,
+        packages: Vec<String>,
+        target_packages: Vec<String>,
+    },
+    /// tonistiigi/xx on Debian: apt-get for the build platform, xx-apt-get
+    /// for the target.
+    XxApt {
+        platform: String,
+        packages: Vec<String>,
+        target_packages: Vec<String>,
+    },
+    /// tonistiigi/xx on Alpine: apk for the build platform, xx-apk for the
+    /// target.
+    XxApk {
+        platform: String,
+        packages: Vec<String>,
+        target_packages: Vec<String>,
+    },
+}
+
+impl PackageInstall {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            PackageInstall::Apt { packages, target_packages, .. }
+            | PackageInstall::XxApt { packages, target_packages, .. }
+            | PackageInstall::XxApk { packages, target_packages, .. } => {
+                packages.is_empty() && target_packages.is_empty()
+            }
+        }
+    }
+}
+
+/// A toolchain stage: the image the sysroot stages start from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolchainStage {
+    pub name: String,
+    pub image: String,
+    pub flavour: ImageFlavour,
+    /// Packages for the build platform, sorted.
+    pub packages: Vec<String>,
+    /// Copy tonistiigi/xx's helpers in.
+    pub xx: bool,
+}
+
+/// What the build step leaves in /out for the artifacts stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outputs {
+    /// The files cargo places in target/<triple>/<profile>/.
+    ProfileDir,
+    /// target/<triple>/doc.
+    Doc,
+    /// Nothing (check, clippy).
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetPlan {
+    pub triple: String,
+    pub platform: String,
+    /// The stage the sysroot stage starts from.
+    pub from: String,
+    pub install: Option<PackageInstall>,
+    pub std: StdSource,
+    /// zig's target, when zig links.
+    pub zig: Option<String>,
+    /// Shell commands from the recipe, run once in the sysroot stage.
+    pub setup: Vec<String>,
+    /// ENV of the sysroot stage: linker, C toolchain, pkg-config.
+    pub sysroot_env: BTreeMap<String, String>,
+    /// Environment of the build step only: rustflags and profile settings
+    /// (kept off the sysroot and dependency layers, so changing them does
+    /// not refetch dependencies).
+    pub build_env: BTreeMap<String, String>,
+    /// The dependency fetch command (network on).
+    pub fetch: Vec<String>,
+    /// The cargo command of the build step (network off).
+    pub cargo: Vec<String>,
+    /// Where cargo runs inside the build.
+    pub workdir: String,
+    pub outputs: Outputs,
+    /// The BuildKit cache mount id of cargo's target dir for this target.
+    pub cache_id: String,
+    /// The release settings in force, after layering and the preset.
+    pub release: ReleaseSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildPlan {
+    pub mode: ToolchainMode,
+    pub subcommand: String,
+    /// target/<triple>/<profile_dir> is where artifacts land.
+    pub profile_dir: String,
+    pub xx_image: Option<String>,
+    pub toolchains: Vec<ToolchainStage>,
+    /// The ziglang version, when some target links with zig.
+    pub zig_version: Option<String>,
+    pub targets: Vec<TargetPlan>,
+    pub workspace_root: PathBuf,
+    pub target_dir: PathBuf,
+    /// The skeleton handed to BuildKit as the named context `green-cross-skeleton`.
+    pub skeleton: Vec<SkeletonFile>,
+    /// The host file handed to the build as the secret `green-cross-ca`.
+    pub ca_bundle: Option<PathBuf>,
+    /// Things the user should know that do not stop the build.
+    pub warnings: Vec<String>,
+}
+
+/// The targets to build: --target, else CARGO_BUILD_TARGET, else
+/// `[build] default-target`, else the host.
+pub fn select_targets(inv: &Invocation, env: &Env, settings: &Settings, host: &Host) -> Vec<String> {
+    if !inv.targets.is_empty() {
+        return inv.targets.clone();
+    }
+    if let Some(t) = env.get("CARGO_BUILD_TARGET").filter(|t| !t.is_empty()) {
+        return t.split(',').map(str::to_string).collect();
+    }
+    if let Some(t) = &settings.default_target {
+        return vec![t.clone()];
+    }
+    vec![host.triple.clone()]
+}
+
+/// The Rust image tag for a rustup-mode toolchain.
+fn rust_image(version: &str, flavour: ImageFlavour) -> String {
+    let v = if version == "stable" { String::new() } else { format!("{version}-") };
+    match flavour {
+        ImageFlavour::Debian => format!("rust:{v}slim-bookworm"),
+        ImageFlavour::Alpine => format!("rust:{v}alpine"),
+    }
+}
+
+fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    items.into_iter().collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
+    let inv = input.invocation;
+    let settings = input.settings;
+    let mode = settings.toolchain;
+    let mut warnings = Vec::new();
+
+    let triples = select_targets(inv, input.env, settings, input.host);
+    let recipes: Vec<&Recipe> = triples.iter().map(|t| input.recipes.get(t)).collect::<Result<_>>()?;
+
+    let rust_version = match (&inv.toolchain, mode) {
+        (Some(tc), ToolchainMode::Distro) => {
+            return Err(Error::Usage(format!(
+                "`+{tc}` cannot be honoured in distro mode, which uses the base image's Rust\n  help: drop `+{tc}`, or use GREEN_CROSS_TOOLCHAIN=rustup"
+            )))
+        }
+        (Some(tc), ToolchainMode::Rustup) => {
+            let ok = tc == "stable" || tc.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+            if !ok {
+                return Err(Error::Usage(format!(
+                    "`+{tc}`: rustup mode takes a version (`+1.80`, `+1.80.1`) or `+stable`\n  help: for another toolchain set `[build] base-image` to an image that has it"
+                )));
+            }
+            tc.clone()
+        }
+        (None, _) => input.host.rustc_version.clone(),
+    };
+
+    let any_build_std = recipes.iter().any(|r| r.mode(mode).std == Some(StdSource::BuildStd));
+    let any_zig = recipes.iter().any(|r| r.mode(mode).zig.is_some());
+    let flavours: BTreeSet<ImageFlavour> = recipes
+        .iter()
+        .map(|r| if mode == ToolchainMode::Rustup { r.rustup.image.unwrap_or(ImageFlavour::Debian) } else { ImageFlavour::Debian })
+        .chain(any_zig.then_some(ImageFlavour::Debian))
+        .collect();
+
+    let mut toolchains = Vec::new();
+    for flavour in &flavours {
+        let (name, image, packages, xx) = match (mode, flavour) {
+            (ToolchainMode::Distro, _) => {
+                let mut p = vec!["ca-certificates", "cargo-web", "rustc-web", "gcc", "libc6-dev"];
+                if any_build_std {
+                    p.push("rust-web-src");
+                }
+                if inv.subcommand == "clippy" {
+                    p.push("rust-web-clippy");
+                }
+                if any_zig {
+                    p.extend(["python3", "python3-venv"]);
+                }
+                let image = settings.base_image.clone().unwrap_or_else(|| crate::config::DEFAULT_DISTRO_BASE.into());
+                ("toolchain", image, p, false)
+            }
+            (ToolchainMode::Rustup, ImageFlavour::Debian) => {
+                let mut p = vec!["clang", "lld", "pkg-config"];
+                if any_zig {
+                    p.extend(["python3", "python3-venv"]);
+                }
+                let image = settings.base_image.clone().unwrap_or_else(|| rust_image(&rust_version, *flavour));
+                ("toolchain", image, p, true)
+            }
+            (ToolchainMode::Rustup, ImageFlavour::Alpine) => {
+                ("toolchain-alpine", rust_image(&rust_version, *flavour), vec!["clang", "lld", "llvm", "pkgconf"], true)
+            }
+        };
+        toolchains.push(ToolchainStage {
+            name: name.into(),
+            image,
+            flavour: *flavour,
+            packages: sorted(packages.into_iter().map(str::to_string)),
+            xx,
+        });
+    }
+
+    let ws = input.workspace;
+    let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
+    let profile_dir = inv.profile_dir();
+    let outputs = match inv.subcommand.as_str() {
+        "build" => Outputs::ProfileDir,
+        "doc" => Outputs::Doc,
+        _ => Outputs::Nothing,
+    };
+    let workdir = Path::new(SRC_DIR).join(&ws.workdir).to_string_lossy().trim_end_matches('/').to_string();
+
+    let mut targets = Vec::new();
+    for r in &recipes {
+        let m = r.mode(mode);
+        let std = m.std.expect("validated recipe");
+        let up = env_upper(&r.triple);
+        let lo = env_lower(&r.triple);
+        let flavour = if mode == ToolchainMode::Rustup { m.image.unwrap_or(ImageFlavour::Debian) } else { ImageFlavour::Debian };
+
+        let from = if m.zig.is_some() {
+            "zig".to_string()
+        } else if flavour == ImageFlavour::Alpine {
+            "toolchain-alpine".to_string()
+        } else {
+            "toolchain".to_string()
+        };
+
+        let packages = sorted(m.packages.iter().cloned());
+        let mut target_packages: Vec<String> = m.target_packages.clone();
+        if mode == ToolchainMode::Distro && std == StdSource::Multiarch {
+            target_packages.push("libstd-rust-web-dev".into());
+        }
+        let target_packages = sorted(target_packages);
+        let install = match (mode, flavour) {
+            (ToolchainMode::Distro, _) => PackageInstall::Apt {
+                deb_arch: if target_packages.is_empty() { None } else { m.deb_arch.clone() },
+                packages,
+                target_packages,
+            },
+            (ToolchainMode::Rustup, ImageFlavour::Debian) => PackageInstall::XxApt {
+                platform: r.platform.clone(),
+                packages,
+                target_packages,
+            },
+            (ToolchainMode::Rustup, ImageFlavour::Alpine) => PackageInstall::XxApk {
+                platform: r.platform.clone(),
+                packages,
+                target_packages,
+            },
+        };
+        let install = (!install.is_empty()).then_some(install);
+
+        // The C toolchain and linker.
+        let mut sysroot_env = BTreeMap::new();
+        let (linker, cc, cxx, ar) = match &m.zig {
+            Some(_) => (
+                Some(format!("green-cross-zig-cc-{}", r.triple)),
+                Some(format!("green-cross-zig-cc-{}", r.triple)),
+                Some(format!("green-cross-zig-cxx-{}", r.triple)),
+                Some("green-cross-zig-ar".to_string()),
+            ),
+            None => (m.linker.clone(), m.cc.clone(), m.cxx.clone(), m.ar.clone()),
+        };
+        if let Some(l) = linker {
+            sysroot_env.insert(format!("CARGO_TARGET_{up}_LINKER"), l);
+        }
+        if let Some(v) = cc {
+            sysroot_env.insert(format!("CC_{lo}"), v);
+        }
+        if let Some(v) = cxx {
+            sysroot_env.insert(format!("CXX_{lo}"), v);
+        }
+        if let Some(v) = ar {
+            sysroot_env.insert(format!("AR_{lo}"), v);
+        }
+        if let Some(sysroot) = &m.sysroot {
+            sysroot_env.insert("CROSS_SYSROOT".into(), sysroot.clone());
+            if let (Some(_), Some(multiarch)) = (&m.deb_arch, Path::new(sysroot).file_name()) {
+                sysroot_env.insert(
+                    format!("PKG_CONFIG_PATH_{lo}"),
+                    format!("/usr/lib/{}/pkgconfig", multiarch.to_string_lossy()),
+                );
+            }
+        }
+        sysroot_env.insert("PKG_CONFIG_ALLOW_CROSS".into(), "1".into());
+        if std == StdSource::BuildStd {
+            sysroot_env.insert("RUSTC_BOOTSTRAP".into(), "1".into());
+        }
+        if m.zig.is_some() {
+            sysroot_env.insert("ZIG_GLOBAL_CACHE_DIR".into(), "/opt/green-cross/zig-cache".into());
+        }
+
+        // Release settings and rustflags: build step only.
+        let release = settings.release_for(&r.triple);
+        let mut build_env = BTreeMap::new();
+        let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
+        let crt_static = release.crt_static.unwrap_or(r.crt_static);
+        if crt_static != r.crt_static || r.crt_static {
+            rustflags.push("-C".into());
+            rustflags.push(format!("target-feature={}crt-static", if crt_static { '+' } else { '-' }));
+        }
+        if !rustflags.is_empty() {
+            build_env.insert(format!("CARGO_TARGET_{up}_RUSTFLAGS"), rustflags.join(" "));
+        }
+        let profile = inv.profile_name();
+        let prof_up = profile.to_uppercase().replace('-', "_");
+        if !matches!(profile.as_str(), "dev" | "test") {
+            let p = |k: &str| format!("CARGO_PROFILE_{prof_up}_{k}");
+            if let Some(v) = &release.lto {
+                build_env.insert(p("LTO"), v.clone());
+            }
+            if let Some(v) = release.codegen_units {
+                build_env.insert(p("CODEGEN_UNITS"), v.to_string());
+            }
+            if let Some(v) = &release.strip {
+                build_env.insert(p("STRIP"), v.clone());
+            }
+            if let Some(v) = release.panic {
+                build_env.insert(p("PANIC"), v.as_str().into());
+            }
+            if let Some(v) = &release.opt_level {
+                build_env.insert(p("OPT_LEVEL"), v.clone());
+            }
+        }
+        if !r.strip {
+            let key = format!("CARGO_PROFILE_{prof_up}_STRIP");
+            if build_env.get(&key).is_some_and(|v| v != "false" && v != "none") {
+                warnings.push(format!(
+                    "{}: strip is not supported inside the build for this target; the binary is left unstripped",
+                    r.triple
+                ));
+            }
+            build_env.insert(key, "false".into());
+        }
+
+        // Commands.
+        let build_std = std == StdSource::BuildStd;
+        let mut fetch = vec!["cargo".to_string(), "fetch".into()];
+        if ws.has_lockfile {
+            fetch.push("--locked".into());
+        }
+        fetch.extend(["--target".into(), r.triple.clone()]);
+        if build_std {
+            fetch.push(BUILD_STD_FLAG.into());
+        }
+        let mut cargo = vec!["cargo".to_string(), inv.subcommand.clone(), "--offline".into()];
+        if ws.has_lockfile {
+            cargo.push("--locked".into());
+        }
+        cargo.extend(["--target".into(), r.triple.clone(), "--target-dir".into(), TARGET_DIR.into()]);
+        if let Some(mp) = &ws.manifest {
+            let p = Path::new(SRC_DIR).join(mp);
+            cargo.push(format!("--manifest-path={}", p.to_string_lossy()));
+            fetch.push(format!("--manifest-path={}", p.to_string_lossy()));
+        }
+        if build_std {
+            cargo.push(BUILD_STD_FLAG.into());
+        }
+        cargo.extend(inv.cargo_args.iter().cloned());
+        if !inv.trailing.is_empty() {
+            cargo.push("--".into());
+            cargo.extend(inv.trailing.iter().cloned());
+        }
+
+        targets.push(TargetPlan {
+            triple: r.triple.clone(),
+            platform: r.platform.clone(),
+            from,
+            install,
+            std,
+            zig: m.zig.clone(),
+            setup: m.setup.clone(),
+            sysroot_env,
+            build_env,
+            fetch,
+            cargo,
+            workdir: workdir.clone(),
+            outputs,
+            cache_id: format!("green-cross-target-{ws_hash:016x}-{}", r.triple),
+            release,
+        });
+    }
+
+    Ok(BuildPlan {
+        mode,
+        subcommand: inv.subcommand.clone(),
+        profile_dir,
+        xx_image: toolchains.iter().any(|t| t.xx).then(|| XX_IMAGE.to_string()),
+        toolchains,
+        zig_version: any_zig.then(|| ZIG_VERSION.to_string()),
+        targets,
+        workspace_root: ws.root.clone(),
+        target_dir: ws.target_dir.clone(),
+        skeleton: ws.skeleton.clone(),
+        ca_bundle: input.ca_bundle.clone(),
+        warnings,
+    })
+}

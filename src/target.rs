@@ -1,0 +1,272 @@
+//! Target recipes: one TOML file per triple in targets/, embedded at build
+//! time. A recipe says how to get a linker, a C toolchain, the target's std
+//! and a runner, for each toolchain mode.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/recipes.rs"));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Libc {
+    Gnu,
+    Musl,
+    Mingw,
+    Darwin,
+}
+
+/// How binaries built for the target are run by `test` and `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runner {
+    Native,
+    QemuUser,
+    Wine,
+    None,
+}
+
+/// Where the target's standard library comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StdSource {
+    /// `rustup target add` in the toolchain image.
+    Rustup,
+    /// The toolchain's own std (the target is the build platform).
+    Host,
+    /// Debian's Multi-Arch `libstd-rust-web-dev:<deb-arch>`.
+    Multiarch,
+    /// Built from source with `-Zbuild-std` (Debian's rust-web-src).
+    BuildStd,
+}
+
+/// The base of the toolchain stage in rustup mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageFlavour {
+    Debian,
+    Alpine,
+}
+
+/// What a recipe says for one toolchain mode.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ModeRecipe {
+    /// rustup mode only: the official Rust image flavour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageFlavour>,
+    pub std: Option<StdSource>,
+    /// Packages for the build platform (compilers, linkers).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Packages for the target architecture (headers, libraries): installed
+    /// with xx-apt-get / xx-apk in rustup mode, as `name:<deb-arch>` in
+    /// distro mode.
+    #[serde(default)]
+    pub target_packages: Vec<String>,
+    /// distro mode: the Debian architecture (dpkg --add-architecture).
+    pub deb_arch: Option<String>,
+    /// zig's target (e.g. `aarch64-macos`): zig becomes linker, CC and AR.
+    pub zig: Option<String>,
+    pub linker: Option<String>,
+    pub cc: Option<String>,
+    pub cxx: Option<String>,
+    pub ar: Option<String>,
+    pub sysroot: Option<String>,
+    /// Extra rustc flags for this mode.
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+    /// Shell commands run once in the sysroot stage.
+    #[serde(default)]
+    pub setup: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Recipe {
+    pub triple: String,
+    pub summary: String,
+    /// OCI platform, e.g. `linux/arm64`.
+    pub platform: String,
+    pub libc: Libc,
+    /// Link the C runtime statically by default.
+    #[serde(default)]
+    pub crt_static: bool,
+    pub runner: Runner,
+    /// qemu-user architecture name (`qemu-<qemu>-static`).
+    pub qemu: Option<String>,
+    /// Whether rustc can strip binaries for this target inside the build.
+    #[serde(default = "yes")]
+    pub strip: bool,
+    #[serde(default)]
+    pub rustflags: Vec<String>,
+    pub rustup: ModeRecipe,
+    pub distro: ModeRecipe,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Recipe {
+    pub fn parse(name: &str, text: &str) -> Result<Recipe> {
+        let recipe: Recipe = toml::from_str(text).map_err(|e| Error::Recipe {
+            name: name.to_string(),
+            message: e.to_string(),
+        })?;
+        recipe.validate(name)?;
+        Ok(recipe)
+    }
+
+    fn validate(&self, name: &str) -> Result<()> {
+        let bad = |message: String| Error::Recipe {
+            name: name.to_string(),
+            message,
+        };
+        if let Some(stem) = name.strip_suffix(".toml") {
+            if stem != self.triple {
+                return Err(bad(format!("file name does not match triple `{}`", self.triple)));
+            }
+        }
+        target_lexicon::Triple::from_str(&self.triple)
+            .map_err(|e| bad(format!("`{}` is not a target triple: {e}", self.triple)))?;
+        for (mode, m) in [("rustup", &self.rustup), ("distro", &self.distro)] {
+            if m.std.is_none() {
+                return Err(bad(format!("[{mode}] needs `std`")));
+            }
+            if m.zig.is_none() && m.linker.is_none() {
+                return Err(bad(format!("[{mode}] needs `linker` or `zig`")));
+            }
+        }
+        if self.distro.std == Some(StdSource::Multiarch) && self.distro.deb_arch.is_none() {
+            return Err(bad("[distro] std = \"multiarch\" needs `deb-arch`".into()));
+        }
+        if self.distro.image.is_some() {
+            return Err(bad("[distro] has no `image`: distro mode always uses the base image".into()));
+        }
+        if self.runner == Runner::QemuUser && self.qemu.is_none() {
+            return Err(bad("runner = \"qemu-user\" needs `qemu`".into()));
+        }
+        Ok(())
+    }
+
+    pub fn mode(&self, mode: crate::config::ToolchainMode) -> &ModeRecipe {
+        match mode {
+            crate::config::ToolchainMode::Rustup => &self.rustup,
+            crate::config::ToolchainMode::Distro => &self.distro,
+        }
+    }
+}
+
+/// Every known recipe, by triple.
+#[derive(Debug, Clone)]
+pub struct Recipes {
+    by_triple: BTreeMap<String, Recipe>,
+}
+
+impl Recipes {
+    /// The recipes embedded in the binary.
+    pub fn embedded() -> Result<Recipes> {
+        Recipes::from_files(embedded::EMBEDDED.iter().copied())
+    }
+
+    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Recipes> {
+        let mut by_triple = BTreeMap::new();
+        for (name, text) in files {
+            let r = Recipe::parse(name, text)?;
+            by_triple.insert(r.triple.clone(), r);
+        }
+        Ok(Recipes { by_triple })
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Recipe> {
+        self.by_triple.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_triple.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_triple.is_empty()
+    }
+
+    /// The recipe for `triple`, or an error that names the closest one.
+    pub fn get(&self, triple: &str) -> Result<&Recipe> {
+        if let Some(r) = self.by_triple.get(triple) {
+            return Ok(r);
+        }
+        Err(Error::UnknownTarget {
+            triple: triple.to_string(),
+            suggestion: self.nearest(triple),
+        })
+    }
+
+    fn nearest(&self, triple: &str) -> Option<String> {
+        let mut best: Option<(f64, &str)> = None;
+        for known in self.by_triple.keys() {
+            let score = strsim::jaro_winkler(triple, known);
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, known));
+            }
+        }
+        best.filter(|(s, _)| *s > 0.8).map(|(_, k)| k.to_string())
+    }
+}
+
+/// `aarch64-unknown-linux-gnu` -> `AARCH64_UNKNOWN_LINUX_GNU`, as cargo
+/// spells it in CARGO_TARGET_<TRIPLE>_*.
+pub fn env_upper(triple: &str) -> String {
+    triple.replace(['-', '.'], "_").to_uppercase()
+}
+
+/// `aarch64-unknown-linux-gnu` -> `aarch64_unknown_linux_gnu`, as the cc
+/// crate spells it in CC_<triple>.
+pub fn env_lower(triple: &str) -> String {
+    triple.replace(['-', '.'], "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_recipe_parses() {
+        let r = Recipes::embedded().unwrap();
+        assert_eq!(r.len(), 9);
+    }
+
+    #[test]
+    fn typo_suggests_nearest() {
+        let r = Recipes::embedded().unwrap();
+        let err = r.get("x86_64-unknown-linux-musel").unwrap_err();
+        assert!(err.to_string().contains("did you mean `x86_64-unknown-linux-musl`"), "{err}");
+        let err = r.get("completely-wrong").unwrap_err();
+        assert!(!err.to_string().contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn recipe_with_unknown_key_is_rejected() {
+        let text = r#"triple = "x86_64-unknown-linux-gnu"
+summary = "x"
+platform = "linux/amd64"
+libc = "gnu"
+runner = "native"
+linkr = "cc"
+[rustup]
+std = "rustup"
+linker = "cc"
+[distro]
+std = "host"
+linker = "cc"
+"#;
+        let err = Recipe::parse("x86_64-unknown-linux-gnu.toml", text).unwrap_err();
+        assert!(err.to_string().contains("linkr"), "{err}");
+    }
+}
