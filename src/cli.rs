@@ -166,6 +166,7 @@ impl Invocation {
 #[command(
     name = "green-cross",
     version,
+    override_usage = "green-cross [+toolchain] <build|check|clippy|doc|any cargo subcommand> [--target <triple>]... [cargo args]\n       green-cross <COMMAND>",
     about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`",
     long_about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`.\n\n\
 Usage as cargo: green-cross [+toolchain] <build|check|clippy|doc> [--target <triple>]... [cargo args]\n\

@@ -13,6 +13,9 @@ use crate::target::{ImageFlavour, StdSource};
 
 const CA: &str = "/run/secrets/green-cross-ca";
 const ZIG_VENV: &str = "/opt/green-cross/zig";
+/// Mirrors that are mid-sync serve index files of the wrong size for a
+/// while: retry the update once more after a pause.
+const APT_UPDATE: &str = "{ apt-get $apt_ca -o Acquire::Retries=3 update -qq || { sleep 5 && apt-get $apt_ca -o Acquire::Retries=3 update -qq; }; }";
 
 fn q(s: &str) -> String {
     shell_words::quote(s).into_owned()
@@ -99,8 +102,8 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
                 &[secret_mount()],
                 &[
                     apt_ca_prefix(),
-                    "apt-get $apt_ca update -qq".into(),
-                    format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(&t.packages)),
+                    APT_UPDATE.into(),
+                    format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(&t.packages)),
                 ],
             );
         }
@@ -111,8 +114,8 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
                 &[secret_mount()],
                 &[
                     apt_ca_prefix(),
-                    "apt-get $apt_ca update -qq".into(),
-                    format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(&t.packages)),
+                    APT_UPDATE.into(),
+                    format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(&t.packages)),
                 ],
             );
         }
@@ -172,7 +175,7 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
             if let Some(arch) = deb_arch {
                 cmds.push(format!("dpkg --add-architecture {}", q(arch)));
             }
-            cmds.push("apt-get $apt_ca update -qq".into());
+            cmds.push(APT_UPDATE.into());
             let mut all: Vec<String> = packages.clone();
             for p in target_packages {
                 match deb_arch {
@@ -180,14 +183,14 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
                     None => all.push(p.clone()),
                 }
             }
-            cmds.push(format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(&all)));
+            cmds.push(format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(&all)));
         }
         PackageInstall::XxApt { platform, packages, target_packages } => {
             needs_ca = true;
             cmds.push(apt_ca_prefix());
-            cmds.push("apt-get $apt_ca update -qq".into());
+            cmds.push(APT_UPDATE.into());
             if !packages.is_empty() {
-                cmds.push(format!("apt-get $apt_ca install -y -qq --no-install-recommends {}", join_q(packages)));
+                cmds.push(format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(packages)));
             }
             if !target_packages.is_empty() {
                 cmds.push(format!("TARGETPLATFORM={platform} xx-apt-get install -y {}", join_q(target_packages)));

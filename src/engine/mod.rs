@@ -21,6 +21,9 @@ use crate::workspace::SkeletonFile;
 /// The oldest BuildKit that runs our Dockerfiles (heredocs, COPY --chmod,
 /// RUN --network, named contexts).
 pub const MIN_BUILDKIT: (u64, u64) = (0, 11);
+/// The oldest engine whose embedded BuildKit (docker driver) is recent
+/// enough.
+pub const MIN_ENGINE_FOR_DOCKER_DRIVER: u64 = 23;
 
 /// The docker CLI to use.
 #[derive(Debug, Clone)]
@@ -63,9 +66,11 @@ impl Engine {
     /// BuildKit is recent enough. Returns the BuildKit version when known.
     pub fn check(&self, env: &Env) -> Result<Option<String>> {
         let docker_host = env.get("DOCKER_HOST").cloned().unwrap_or_default();
-        if !docker_host.starts_with("ssh://") {
-            engine_version_via_api(&docker_host)?;
-        }
+        let engine_version = if docker_host.starts_with("ssh://") {
+            None
+        } else {
+            Some(engine_version_via_api(&docker_host)?)
+        };
         let out = self.cmd().args(["buildx", "version"]).output().map_err(|e| Error::Spawn {
             program: self.program.display().to_string(),
             message: e.to_string(),
@@ -83,7 +88,23 @@ impl Engine {
             help: "check that the docker CLI runs".into(),
         })?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let version = parse_buildkit_version(&text);
+        // Distribution builds of the engine report their embedded BuildKit
+        // as v0.0.0+unknown: then the engine's own version tells (engine 23
+        // and later embed BuildKit 0.11 or newer).
+        let version = parse_buildkit_version(&text).filter(|v| major_minor(v) != Some((0, 0)));
+        if version.is_none() && inspect_field(&text, "driver").as_deref() == Some("docker") {
+            if let Some((maj, _)) = engine_version.as_deref().and_then(major_minor) {
+                if maj < MIN_ENGINE_FOR_DOCKER_DRIVER {
+                    return Err(Error::Engine {
+                        message: format!(
+                            "the Docker engine is {}; its embedded BuildKit is too old for green-cross (engine {MIN_ENGINE_FOR_DOCKER_DRIVER}.0 or newer is needed)",
+                            engine_version.as_deref().unwrap_or_default()
+                        ),
+                        help: "upgrade the Docker engine, or create a docker-container builder with a recent BuildKit and select it with BUILDX_BUILDER".into(),
+                    });
+                }
+            }
+        }
         if let Some(v) = &version {
             if let Some((maj, min)) = major_minor(v) {
                 if (maj, min) < MIN_BUILDKIT {
@@ -131,6 +152,14 @@ pub fn parse_buildkit_version(text: &str) -> Option<String> {
         let (k, v) = l.split_once(':')?;
         let k = k.trim().to_ascii_lowercase();
         (k == "buildkit version" || k == "buildkit").then(|| v.trim().to_string()).filter(|v| !v.is_empty())
+    })
+}
+
+/// The first `Key: value` line of `docker buildx inspect` with this key.
+fn inspect_field(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim().to_string())
     })
 }
 
@@ -385,6 +414,8 @@ mod tests {
         assert_eq!(major_minor("v0.13.2"), Some((0, 13)));
         assert_eq!(major_minor("0.8.2+abc"), Some((0, 8)));
         assert_eq!(parse_buildkit_version("Name: x\n"), None);
+        assert_eq!(inspect_field("Name: d\nDriver:        docker\n", "driver").as_deref(), Some("docker"));
+        assert_eq!(major_minor("v0.0.0+unknown"), Some((0, 0)));
     }
 
     #[test]

@@ -1,0 +1,156 @@
+//! Golden Dockerfiles: one snapshot per target recipe in each toolchain
+//! mode, plus a multi-target file. Rendering must be byte-identical run to
+//! run and independent of the order recipes are read in.
+
+use std::path::PathBuf;
+
+use green_cross::cli::Invocation;
+use green_cross::config::{CrossToml, Env, Settings};
+use green_cross::dockerfile::render;
+use green_cross::plan::{plan, BuildPlan, Host, PlanInput};
+use green_cross::target::Recipes;
+use green_cross::workspace::{SkeletonFile, Workspace};
+
+fn workspace() -> Workspace {
+    Workspace {
+        root: PathBuf::from("/work/app"),
+        target_dir: PathBuf::from("/work/app/target"),
+        workdir: PathBuf::new(),
+        manifest: None,
+        has_lockfile: true,
+        skeleton: vec![
+            SkeletonFile::Copy("Cargo.lock".into()),
+            SkeletonFile::Copy("Cargo.toml".into()),
+            SkeletonFile::StubMain("src/main.rs".into()),
+        ],
+    }
+}
+
+fn host() -> Host {
+    Host { rustc_version: "1.95.0".into(), triple: "x86_64-unknown-linux-gnu".into() }
+}
+
+fn make(args: &str, mode: &str, cross_toml: &str, recipes: &Recipes) -> BuildPlan {
+    let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
+    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), mode.to_string())].into();
+    let (toml, warnings) = CrossToml::parse("Cross.toml".as_ref(), cross_toml).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let settings = Settings::resolve(&env, &toml).unwrap();
+    let ws = workspace();
+    let h = host();
+    plan(&PlanInput {
+        invocation: &inv,
+        workspace: &ws,
+        settings: &settings,
+        recipes,
+        env: &env,
+        host: &h,
+        ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
+    })
+    .unwrap()
+}
+
+#[test]
+fn every_recipe_in_both_modes() {
+    let recipes = Recipes::embedded().unwrap();
+    assert_eq!(recipes.len(), 9);
+    for mode in ["rustup", "distro"] {
+        for r in recipes.iter() {
+            let p = make(&format!("build --release --target {}", r.triple), mode, "", &recipes);
+            let text = render(&p);
+            assert_eq!(text, render(&p), "rendering is deterministic");
+            insta::assert_snapshot!(format!("{mode}__{}", r.triple), text);
+        }
+    }
+}
+
+#[test]
+fn several_targets_share_one_toolchain_stage() {
+    let recipes = Recipes::embedded().unwrap();
+    for mode in ["rustup", "distro"] {
+        let p = make(
+            "build --release --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-gnu --target aarch64-apple-darwin",
+            mode,
+            "[build.release]\npreset = \"size\"\n",
+            &recipes,
+        );
+        let text = render(&p);
+        assert_eq!(text.matches(" AS toolchain\n").count(), 1, "{text}");
+        insta::assert_snapshot!(format!("{mode}__three_targets_size_preset"), text);
+    }
+}
+
+#[test]
+fn rendering_does_not_depend_on_recipe_order() {
+    let embedded = Recipes::embedded().unwrap();
+    let files: Vec<(String, String)> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/targets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    let mut reversed = files.clone();
+    reversed.sort();
+    reversed.reverse();
+    let from_files = Recipes::from_files(reversed.iter().map(|(n, t)| (n.as_str(), t.as_str()))).unwrap();
+    let args = "build --target armv7-unknown-linux-musleabihf --target x86_64-pc-windows-gnu";
+    assert_eq!(render(&make(args, "distro", "", &embedded)), render(&make(args, "distro", "", &from_files)));
+}
+
+#[test]
+fn compile_step_has_no_network_and_secrets_are_mounts_only() {
+    let recipes = Recipes::embedded().unwrap();
+    for mode in ["rustup", "distro"] {
+        for r in recipes.iter() {
+            let text = render(&make(&format!("build --target {}", r.triple), mode, "", &recipes));
+            let build_stage = text.split(&format!("AS build-{}\n", r.triple)).nth(1).unwrap();
+            let build_run = build_stage.split("\n\n").next().unwrap();
+            assert!(build_run.contains("RUN --network=none"), "{build_run}");
+            // The CA bundle reaches builds only as a secret mount.
+            assert!(!text.contains("ca-certificates.crt"), "{text}");
+            assert!(!text.contains("ARG "), "{text}");
+        }
+    }
+}
+
+#[test]
+fn release_settings_reach_the_build_step_only() {
+    let recipes = Recipes::embedded().unwrap();
+    let p = make(
+        "build --release --target aarch64-unknown-linux-gnu",
+        "distro",
+        "[build.release]\nlto = \"thin\"\ncodegen-units = 4\n[target.aarch64-unknown-linux-gnu.release]\ncrt-static = true\nstrip = \"symbols\"\n",
+        &recipes,
+    );
+    let t = &p.targets[0];
+    assert_eq!(t.build_env["CARGO_PROFILE_RELEASE_LTO"], "thin");
+    assert_eq!(t.build_env["CARGO_PROFILE_RELEASE_CODEGEN_UNITS"], "4");
+    assert_eq!(t.build_env["CARGO_PROFILE_RELEASE_STRIP"], "symbols");
+    assert!(t.build_env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS"].contains("target-feature=+crt-static"));
+    assert!(!t.sysroot_env.keys().any(|k| k.starts_with("CARGO_PROFILE")));
+    // A dev build gets no release settings.
+    let p = make("build --target aarch64-unknown-linux-gnu", "distro", "[build.release]\nlto = true\n", &recipes);
+    assert!(!p.targets[0].build_env.keys().any(|k| k.starts_with("CARGO_PROFILE")));
+}
+
+#[test]
+fn darwin_strip_is_refused_with_a_warning() {
+    let recipes = Recipes::embedded().unwrap();
+    let p = make("build --release --target aarch64-apple-darwin", "distro", "[build.release]\npreset = \"size\"\n", &recipes);
+    assert_eq!(p.targets[0].build_env["CARGO_PROFILE_RELEASE_STRIP"], "false");
+    assert!(p.warnings.iter().any(|w| w.contains("strip is not supported")), "{:?}", p.warnings);
+}
+
+#[test]
+fn distro_mode_refuses_plus_toolchain_and_rustup_mode_maps_it_to_an_image() {
+    let recipes = Recipes::embedded().unwrap();
+    let p = make("+1.80 build --target aarch64-unknown-linux-gnu", "rustup", "", &recipes);
+    assert_eq!(p.toolchains[0].image, "rust:1.80-slim-bookworm");
+    let inv = Invocation::parse(&shell_words::split("+1.80 build").unwrap()).unwrap();
+    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "distro".to_string())].into();
+    let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
+    let ws = workspace();
+    let h = host();
+    let err = plan(&PlanInput { invocation: &inv, workspace: &ws, settings: &settings, recipes: &recipes, env: &env, host: &h, ca_bundle: None })
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot be honoured in distro mode"), "{err}");
+}
