@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of green-cross: unit, golden Dockerfiles, CLI, docs, and
+# the end-to-end builds of the fixture for all nine targets on a real
+# BuildKit engine. Installs and starts what those need first
+# (ci/setup-engine.sh). Fails, never skips, when the engine cannot run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then
+    bash ci/setup-engine.sh
+else
+    sudo --preserve-env=GREEN_CROSS_BASE_IMAGE,GREEN_CROSS_DEBIAN_MIRROR bash ci/setup-engine.sh
+fi
+docker info >/dev/null || { echo "ci/test.sh: the Docker engine is not running" >&2; exit 1; }
+
+export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:bookworm}"
+# The end-to-end tests are #[ignore]d for a plain `cargo test` on a machine
+# without an engine; here they must run. One test at a time: each build
+# already uses both cores.
+cargo test --locked -- --include-ignored --test-threads=1

@@ -1,0 +1,198 @@
+//! End-to-end: the fixture workspace (a binary, a crates.io dependency and a
+//! C file compiled by the cc crate) built for real on a BuildKit engine in
+//! distro mode, and every artifact checked for real: run natively, under
+//! qemu-user, under wine, or identified with `file`.
+//!
+//! These need a Docker engine with buildx and the base image that
+//! ci/setup-engine.sh makes; `cargo test` skips them as ignored and
+//! `ci/test.sh` runs them (and fails when they cannot run).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const ALL: [&str; 9] = [
+    "x86_64-unknown-linux-gnu",
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-gnu",
+    "aarch64-unknown-linux-musl",
+    "armv7-unknown-linux-gnueabihf",
+    "armv7-unknown-linux-musleabihf",
+    "x86_64-pc-windows-gnu",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+];
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-cross")
+}
+
+/// A fresh copy of the fixture (no target dir), so each test starts clean.
+fn fixture_copy() -> tempfile::TempDir {
+    let d = tempfile::Builder::new().prefix("green-cross-e2e-").tempdir().unwrap();
+    copy_dir(&fixture(), d.path());
+    d
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() == "target" {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).unwrap() }
+    }
+}
+
+fn green_cross(dir: &Path, args: &[&str]) -> Output {
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE").unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    Command::new(env!("CARGO_BIN_EXE_green-cross"))
+        .args(args)
+        .current_dir(dir)
+        .env("GREEN_CROSS_TOOLCHAIN", "distro")
+        .env("GREEN_CROSS_BASE_IMAGE", base)
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .unwrap()
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn run(program: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&o.stderr));
+    (o.status.success(), s)
+}
+
+fn file_type(p: &Path) -> String {
+    run("file", &["-b", p.to_str().unwrap()]).1
+}
+
+/// What the fixture prints on each architecture.
+fn expected_line(arch: &str, os: &str) -> String {
+    format!("hello from {arch}-{os}, the C answer is 42")
+}
+
+fn check_artifact(root: &Path, triple: &str) {
+    let exe = if triple.contains("windows") { "hello-cross.exe" } else { "hello-cross" };
+    let p = root.join("target").join(triple).join("release").join(exe);
+    assert!(p.is_file(), "{triple}: no artifact at {}", p.display());
+    let ft = file_type(&p);
+    let bin = p.to_str().unwrap();
+    match triple {
+        "x86_64-unknown-linux-gnu" => {
+            assert!(ft.contains("ELF 64-bit") && ft.contains("x86-64") && ft.contains("dynamically linked"), "{triple}: {ft}");
+            let (ok, out) = run(bin, &[]);
+            assert!(ok && out.contains(&expected_line("x86_64", "linux")), "{triple}: {out}");
+        }
+        "x86_64-unknown-linux-musl" => {
+            assert!(ft.contains("x86-64") && (ft.contains("statically linked") || ft.contains("static-pie")), "{triple}: {ft}");
+            let (ok, out) = run(bin, &[]);
+            assert!(ok && out.contains(&expected_line("x86_64", "linux")), "{triple}: {out}");
+        }
+        "aarch64-unknown-linux-gnu" => {
+            assert!(ft.contains("ARM aarch64") && ft.contains("dynamically linked"), "{triple}: {ft}");
+            let (ok, out) = run("qemu-aarch64-static", &["-L", "/usr/aarch64-linux-gnu", bin]);
+            assert!(ok && out.contains(&expected_line("aarch64", "linux")), "{triple}: {out}");
+        }
+        "aarch64-unknown-linux-musl" => {
+            assert!(ft.contains("ARM aarch64") && ft.contains("statically linked"), "{triple}: {ft}");
+            let (ok, out) = run("qemu-aarch64-static", &[bin]);
+            assert!(ok && out.contains(&expected_line("aarch64", "linux")), "{triple}: {out}");
+        }
+        "armv7-unknown-linux-gnueabihf" => {
+            assert!(ft.contains("ELF 32-bit") && ft.contains("ARM") && ft.contains("dynamically linked"), "{triple}: {ft}");
+            let (ok, out) = run("qemu-arm-static", &["-L", "/usr/arm-linux-gnueabihf", bin]);
+            assert!(ok && out.contains(&expected_line("arm", "linux")), "{triple}: {out}");
+        }
+        "armv7-unknown-linux-musleabihf" => {
+            assert!(ft.contains("ELF 32-bit") && ft.contains("ARM") && ft.contains("statically linked"), "{triple}: {ft}");
+            let (ok, out) = run("qemu-arm-static", &[bin]);
+            assert!(ok && out.contains(&expected_line("arm", "linux")), "{triple}: {out}");
+        }
+        "x86_64-pc-windows-gnu" => {
+            assert!(ft.contains("PE32+ executable") && ft.contains("x86-64"), "{triple}: {ft}");
+            let (ok, out) = run_wine(bin);
+            assert!(ok && out.contains(&expected_line("x86_64", "windows")), "{triple}: {out}");
+        }
+        "x86_64-apple-darwin" => assert!(ft.contains("Mach-O 64-bit x86_64 executable"), "{triple}: {ft}"),
+        "aarch64-apple-darwin" => assert!(ft.contains("Mach-O 64-bit arm64 executable"), "{triple}: {ft}"),
+        other => panic!("no check for {other}"),
+    }
+}
+
+fn run_wine(exe: &str) -> (bool, String) {
+    let prefix = tempfile::tempdir().unwrap();
+    let o = Command::new("wine64")
+        .arg(exe)
+        .env("WINEPREFIX", prefix.path())
+        .env("WINEDEBUG", "-all")
+        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+        .env_remove("DISPLAY")
+        .output()
+        .expect("wine64 runs");
+    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&o.stderr));
+    (o.status.success(), s)
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn nine_targets_in_one_solve_then_a_noop_rebuild() {
+    let ws = fixture_copy();
+    let mut args = vec!["build", "--release"];
+    for t in ALL {
+        args.extend(["--target", t]);
+    }
+    let o = green_cross(ws.path(), &args);
+    assert!(o.status.success(), "{}", show(&o));
+    let table = String::from_utf8_lossy(&o.stdout).into_owned();
+    for t in ALL {
+        assert!(table.lines().any(|l| l.starts_with(t) && l.contains("hello-cross")), "{t} missing from\n{table}");
+        check_artifact(ws.path(), t);
+    }
+    // No temporary output is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(ws.path().join("target"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".green-cross-out-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Nothing changed: every build step comes from BuildKit's cache and the
+    // artifacts are placed again.
+    let o = green_cross(ws.path(), &args);
+    assert!(o.status.success(), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for t in ALL {
+        assert!(err.contains(&format!("Fresh {t} (cached)")), "{t} rebuilt:\n{err}");
+        check_artifact(ws.path(), t);
+    }
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn a_failing_build_returns_cargos_code_keeps_the_log_and_writes_no_artifact() {
+    let ws = fixture_copy();
+    let lib = ws.path().join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, text.replace("buf.format(answer)", "buf.format(answer) + 1u8")).unwrap();
+    let o = green_cross(ws.path(), &["build", "--release", "--target", "x86_64-unknown-linux-musl"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(err.contains("error[E0"), "cargo's error is shown:\n{err}");
+    assert!(err.contains("cargo exited with code 101"), "{err}");
+    let log = ws.path().join("target/green-cross/last-build.log");
+    let kept = std::fs::read_to_string(&log).unwrap();
+    assert!(kept.contains("error[E0"), "the engine's output is kept in {}", log.display());
+    assert!(!ws.path().join("target/x86_64-unknown-linux-musl/release/hello-cross").exists());
+}
