@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::config::ToolchainMode;
 use crate::plan::{
-    BuildPlan, Outputs, PackageInstall, TargetPlan, ToolchainStage, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT,
+    BuildPlan, CARGO_STATUS_MARKER, Outputs, PackageInstall, TargetPlan, ToolchainStage, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT,
     SRC_DIR, TARGET_DIR,
 };
 use crate::target::{ImageFlavour, StdSource};
@@ -270,6 +270,12 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     }
     first.push_str("; ");
     first.push_str(&join_q(&t.cargo));
+    // cargo's own exit status is announced with a marker, so that a failure
+    // of cargo is told apart from a failure of the steps after it.
+    let _ = write!(
+        first,
+        "; status=$?; if [ $status -ne 0 ]; then echo \"{CARGO_STATUS_MARKER}$status\" >&2; exit $status; fi"
+    );
     let out_dir = format!("/out/{triple}");
     let mut cmds = vec![first];
     match t.outputs {
@@ -278,7 +284,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
             let dest = format!("{out_dir}/{}", plan.profile_dir);
             cmds.push(format!("mkdir -p {dest}"));
             cmds.push(format!(
-                "if [ -d {dir} ]; then find {dir} -maxdepth 1 -type f ! -name '*.d' ! -name '.*' -exec cp -p {{}} {dest}/ +; fi"
+                "if [ -d {dir} ]; then find {dir} -maxdepth 1 -type f ! -name '*.d' ! -name '.*' -exec sh -c 'cp -p \"$@\" {dest}/' sh {{}} +; fi"
             ));
         }
         Outputs::Doc => {

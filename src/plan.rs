@@ -28,6 +28,9 @@ pub const SRC_DIR: &str = "/src";
 pub const TARGET_DIR: &str = "/green-cross/target";
 /// The final stage, whose file system is exported.
 pub const OUT_STAGE: &str = "green-cross-out";
+/// Printed by the build step, followed by cargo's exit status, when cargo
+/// fails.
+pub const CARGO_STATUS_MARKER: &str = "green-cross: cargo exited with status ";
 /// `-Zbuild-std` as used for targets whose std is built from source.
 pub const BUILD_STD_FLAG: &str = "-Zbuild-std=std,panic_abort";
 

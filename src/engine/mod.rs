@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::plan::{BuildPlan, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT};
+use crate::plan::{BuildPlan, CARGO_STATUS_MARKER, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT};
 use crate::workspace::SkeletonFile;
 
 /// The oldest BuildKit that runs our Dockerfiles (heredocs, COPY --chmod,
@@ -269,33 +269,22 @@ impl ProgressFilter {
         let rest = line.strip_prefix('#');
         let (id, body) = match rest.and_then(|r| r.split_once(' ')) {
             Some((id, body)) if id.chars().all(|c| c.is_ascii_digit()) => (id.to_string(), body),
-            _ => {
-                if let Some(code) = exit_code_of(line) {
-                    if self.failed_build_code.is_none() && !self.failed_other {
-                        let _ = code;
-                    }
-                }
-                return (verbose || line.starts_with("ERROR") || line.contains("error")).then(|| line.to_string());
-            }
+            _ => return (verbose || line.starts_with("ERROR")).then(|| line.to_string()),
         };
         if let Some(stage_step) = body.strip_prefix('[') {
             if let Some((stage, _)) = stage_step.split_once(' ') {
                 self.stage_of.insert(id.clone(), stage.to_string());
                 if let Some(triple) = stage.strip_prefix("build-") {
-                    self.build_vertex.insert(id.clone(), triple.to_string());
-                    return Some(format!("   Building {triple} in BuildKit"));
+                    let first = self.build_vertex.insert(id.clone(), triple.to_string()).is_none();
+                    if first && !verbose {
+                        return Some(format!("   Building {triple} in BuildKit"));
+                    }
                 }
             }
             return verbose.then(|| line.to_string());
         }
         if body.starts_with("ERROR") {
-            if let Some(code) = exit_code_of(body) {
-                if self.build_vertex.contains_key(&id) {
-                    self.failed_build_code = Some(code);
-                } else {
-                    self.failed_other = true;
-                }
-            } else {
+            if !self.build_vertex.contains_key(&id) || self.failed_build_code.is_none() {
                 self.failed_other = true;
             }
             return Some(line.to_string());
@@ -304,7 +293,7 @@ impl ProgressFilter {
             if body == "CACHED" {
                 return Some(format!("      Fresh {triple} (cached)"));
             }
-            if body.starts_with("DONE") {
+            if body == "..." || body.starts_with("DONE") {
                 return verbose.then(|| line.to_string());
             }
             // "12.34 text": drop the timestamp, keep cargo's own line.
@@ -312,6 +301,10 @@ impl ProgressFilter {
                 Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
                 _ => body,
             };
+            if let Some(code) = text.strip_prefix(CARGO_STATUS_MARKER) {
+                self.failed_build_code = code.trim().parse().ok();
+                return None;
+            }
             return Some(if self.multi { format!("[{triple}] {text}") } else { text.to_string() });
         }
         if verbose {
@@ -319,11 +312,6 @@ impl ProgressFilter {
         }
         None
     }
-}
-
-fn exit_code_of(s: &str) -> Option<i32> {
-    let i = s.rfind("exit code: ")?;
-    s[i + "exit code: ".len()..].trim().trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()
 }
 
 /// Run the build. Output is filtered to cargo's own lines (all of it with
@@ -428,6 +416,10 @@ mod tests {
         );
         assert_eq!(f.line("#9 1.234    Compiling itoa v1.0.0", false).as_deref(), Some("   Compiling itoa v1.0.0"));
         assert_eq!(f.line("#5 0.5 Get:1 http://example", false), None);
+        // Repeated step headers and continuation markers are not repeated.
+        assert_eq!(f.line("#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build", false), None);
+        assert_eq!(f.line("#9 ...", false), None);
+        assert_eq!(f.line("#9 3.5 green-cross: cargo exited with status 101", false), None);
         let e = "#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 101";
         assert!(f.line(e, false).is_some());
         assert_eq!(f.failed_build_code, Some(101));
@@ -441,6 +433,11 @@ mod tests {
         f.line("#5 ERROR: process \"/bin/sh -c apt-get update\" did not complete successfully: exit code: 100", false);
         assert_eq!(f.failed_build_code, None);
         assert!(f.failed_other);
+        // A step after cargo failing in the build stage is not cargo's failure.
+        f.line("#9 [build-x 1/1] RUN cargo build", false);
+        f.line("#9 4.0 find: missing argument to `-exec'", false);
+        f.line("#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 1", false);
+        assert_eq!(f.failed_build_code, None);
     }
 
     #[test]
