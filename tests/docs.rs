@@ -51,18 +51,28 @@ fn readme_toml_blocks_have_only_known_keys() {
 }
 
 #[test]
-fn readme_names_the_two_commands_and_only_known_targets() {
+fn readme_names_the_two_commands_and_exactly_the_known_targets() {
     let readme = read("README.md");
     assert!(readme.contains("ci/demo.sh"));
     assert!(readme.contains("ci/test.sh"));
     let recipes = green_cross::target::Recipes::embedded().unwrap();
-    for word in readme.split(|c: char| c.is_whitespace() || "`|,()".contains(c)) {
-        let looks_like_triple = word.matches('-').count() >= 2
-            && ["linux", "windows", "darwin"].iter().any(|os| word.contains(os))
-            && !word.contains('/')
-            && !word.contains('.');
-        if looks_like_triple {
-            recipes.get(word).unwrap_or_else(|e| panic!("README names {word}: {e}"));
+
+    // The Targets table lists every recipe, and nothing else.
+    let section = readme.split("## Targets").nth(1).unwrap().split("\n## ").next().unwrap();
+    let mut listed: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| target") && !l.starts_with("| ---"))
+        .map(|l| l.trim_start_matches("| ").split(" |").next().unwrap().trim())
+        .collect();
+    listed.sort();
+    let known: Vec<&str> = recipes.iter().map(|r| r.triple.as_str()).collect();
+    assert_eq!(listed, known);
+
+    // Every `--target X` in the README is a known target.
+    let words: Vec<&str> = readme.split_whitespace().collect();
+    for pair in words.windows(2) {
+        if pair[0] == "--target" {
+            recipes.get(pair[1].trim_matches('`')).unwrap();
         }
     }
 }
