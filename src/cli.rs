@@ -57,15 +57,14 @@ impl Invocation {
     pub fn parse(args: &[String]) -> Result<Invocation> {
         let mut inv = Invocation::default();
         let mut it = args.iter().peekable();
-        if let Some(first) = it.peek() {
-            if let Some(tc) = first.strip_prefix('+') {
+        if let Some(first) = it.peek()
+            && let Some(tc) = first.strip_prefix('+') {
                 if tc.is_empty() {
                     return Err(Error::Usage("`+` must be followed by a toolchain name, e.g. `+1.80`".into()));
                 }
                 inv.toolchain = Some(tc.to_string());
                 it.next();
             }
-        }
         let value = |flag: &str, it: &mut std::iter::Peekable<std::slice::Iter<String>>| -> Result<String> {
             it.next().cloned().ok_or_else(|| Error::Usage(format!("`{flag}` needs a value")))
         };

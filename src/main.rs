@@ -60,7 +60,7 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
                 let list: Vec<_> = recipes.iter().collect();
                 println!("{}", serde_json::to_string_pretty(&list).expect("recipes serialise"));
             } else {
-                println!("{:<32}  {:<14}  {:<9}  {}", "target", "platform", "runner", "summary");
+                println!("{:<32}  {:<14}  {:<9}  summary", "target", "platform", "runner");
                 for r in recipes.iter() {
                     let runner = serde_json::to_value(r.runner).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
                     println!("{:<32}  {:<14}  {:<9}  {}", r.triple, r.platform, runner, r.summary);

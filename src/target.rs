@@ -129,11 +129,10 @@ impl Recipe {
             name: name.to_string(),
             message,
         };
-        if let Some(stem) = name.strip_suffix(".toml") {
-            if stem != self.triple {
+        if let Some(stem) = name.strip_suffix(".toml")
+            && stem != self.triple {
                 return Err(bad(format!("file name does not match triple `{}`", self.triple)));
             }
-        }
         target_lexicon::Triple::from_str(&self.triple)
             .map_err(|e| bad(format!("`{}` is not a target triple: {e}", self.triple)))?;
         for (mode, m) in [("rustup", &self.rustup), ("distro", &self.distro)] {

@@ -132,14 +132,14 @@ fn check_artifact(root: &Path, triple: &str) {
 
 fn run_wine(exe: &str) -> (bool, String) {
     let prefix = tempfile::tempdir().unwrap();
-    let o = Command::new("wine64")
+    let o = Command::new("wine")
         .arg(exe)
         .env("WINEPREFIX", prefix.path())
         .env("WINEDEBUG", "-all")
         .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
         .env_remove("DISPLAY")
         .output()
-        .expect("wine64 runs");
+        .expect("wine runs");
     let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&o.stderr));
     (o.status.success(), s)

@@ -92,9 +92,9 @@ impl Engine {
         // as v0.0.0+unknown: then the engine's own version tells (engine 23
         // and later embed BuildKit 0.11 or newer).
         let version = parse_buildkit_version(&text).filter(|v| major_minor(v) != Some((0, 0)));
-        if version.is_none() && inspect_field(&text, "driver").as_deref() == Some("docker") {
-            if let Some((maj, _)) = engine_version.as_deref().and_then(major_minor) {
-                if maj < MIN_ENGINE_FOR_DOCKER_DRIVER {
+        if version.is_none() && inspect_field(&text, "driver").as_deref() == Some("docker")
+            && let Some((maj, _)) = engine_version.as_deref().and_then(major_minor)
+                && maj < MIN_ENGINE_FOR_DOCKER_DRIVER {
                     return Err(Error::Engine {
                         message: format!(
                             "the Docker engine is {}; its embedded BuildKit is too old for green-cross (engine {MIN_ENGINE_FOR_DOCKER_DRIVER}.0 or newer is needed)",
@@ -103,11 +103,9 @@ impl Engine {
                         help: "upgrade the Docker engine, or create a docker-container builder with a recent BuildKit and select it with BUILDX_BUILDER".into(),
                     });
                 }
-            }
-        }
-        if let Some(v) = &version {
-            if let Some((maj, min)) = major_minor(v) {
-                if (maj, min) < MIN_BUILDKIT {
+        if let Some(v) = &version
+            && let Some((maj, min)) = major_minor(v)
+                && (maj, min) < MIN_BUILDKIT {
                     return Err(Error::Engine {
                         message: format!(
                             "the builder's BuildKit is {v}; green-cross needs {}.{} or newer",
@@ -116,8 +114,6 @@ impl Engine {
                         help: "upgrade the Docker engine (23.0 or newer embeds a recent BuildKit), or select a newer builder with BUILDX_BUILDER".into(),
                     });
                 }
-            }
-        }
         Ok(version)
     }
 }
