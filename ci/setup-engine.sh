@@ -3,8 +3,8 @@
 # benchmarks need on a Debian bookworm machine with no image registry:
 #   - a Docker engine with BuildKit, buildx and the containerd image store
 #   - a local OCI registry on 127.0.0.1:5000
-#   - qemu-user-static (with the arm64/armhf glibc), wine and `file`, to
-#     check foreign artifacts
+#   - qemu-user-static (with the arm64/armhf glibc), wine (and MinGW, for a
+#     DLL shim wine 8 needs) and `file`, to check foreign artifacts
 #   - a Debian base image made with debootstrap (no image is pulled)
 # Idempotent: every step checks before it acts. Run as root.
 #
@@ -49,7 +49,8 @@ apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; 
 
 need_pkgs=()
 for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap file wine64 wine \
-         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross curl; do
+         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross curl \
+         gcc-mingw-w64-x86-64-win32; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -77,7 +78,8 @@ PIN
         -t trixie docker-buildx docker.io >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         docker-registry qemu-user-static debootstrap file wine64 wine curl \
-        libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross >/dev/null
+        libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross \
+        gcc-mingw-w64-x86-64-win32 >/dev/null
 fi
 
 # --- the engine --------------------------------------------------------------

@@ -268,9 +268,11 @@ impl ProgressFilter {
             _ => return (verbose || line.starts_with("ERROR")).then(|| line.to_string()),
         };
         if let Some(stage_step) = body.strip_prefix('[') {
-            if let Some((stage, _)) = stage_step.split_once(' ') {
+            if let Some((stage, step)) = stage_step.split_once(' ') {
                 self.stage_of.insert(id.clone(), stage.to_string());
-                if let Some(triple) = stage.strip_prefix("build-") {
+                // Only the RUN step of a build stage is cargo's (not its WORKDIR).
+                let is_run = step.split_once("] ").is_some_and(|(_, instr)| instr.starts_with("RUN "));
+                if let Some(triple) = stage.strip_prefix("build-").filter(|_| is_run) {
                     let first = self.build_vertex.insert(id.clone(), triple.to_string()).is_none();
                     if first && !verbose {
                         return Some(format!("   Building {triple} in BuildKit"));
@@ -406,6 +408,8 @@ mod tests {
     fn progress_filter_shows_cargo_lines_and_finds_its_exit_code() {
         let mut f = ProgressFilter::default();
         assert_eq!(f.line("#5 [sysroot-x 1/3] RUN apt-get update", false), None);
+        assert_eq!(f.line("#8 [build-aarch64-unknown-linux-gnu 1/2] WORKDIR /src", false), None);
+        assert_eq!(f.line("#8 CACHED", false), None);
         assert_eq!(
             f.line("#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build", false).as_deref(),
             Some("   Building aarch64-unknown-linux-gnu in BuildKit")
@@ -430,7 +434,7 @@ mod tests {
         assert_eq!(f.failed_build_code, None);
         assert!(f.failed_other);
         // A step after cargo failing in the build stage is not cargo's failure.
-        f.line("#9 [build-x 1/1] RUN cargo build", false);
+        f.line("#9 [build-x 2/2] RUN cargo build", false);
         f.line("#9 4.0 find: missing argument to `-exec'", false);
         f.line("#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 1", false);
         assert_eq!(f.failed_build_code, None);
