@@ -61,6 +61,10 @@ fn secret_mount() -> String {
     format!("--mount=type=secret,id={CA_SECRET_ID}")
 }
 
+fn apt_install(packages: &[String]) -> String {
+    format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(packages))
+}
+
 /// apt-get with the CA bundle when one was handed in.
 fn apt_ca_prefix() -> String {
     format!("if [ -f {CA} ]; then apt_ca=\"-o Acquire::https::CAInfo={CA}\"; else apt_ca=; fi; true")
@@ -87,37 +91,14 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
         out.push_str("COPY --from=xx / /\n");
     }
     match (plan.mode, t.flavour) {
-        (ToolchainMode::Distro, _) => {
-            env_block(
-                out,
-                &[
-                    ("CARGO_HOME".to_string(), "/usr/local/cargo".to_string()),
-                    ("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string()),
-                ]
-                .into_iter()
-                .collect(),
-            );
-            run(
-                out,
-                &[secret_mount()],
-                &[
-                    apt_ca_prefix(),
-                    APT_UPDATE.into(),
-                    format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(&t.packages)),
-                ],
-            );
-        }
-        (ToolchainMode::Rustup, ImageFlavour::Debian) => {
-            env_block(out, &[("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string())].into_iter().collect());
-            run(
-                out,
-                &[secret_mount()],
-                &[
-                    apt_ca_prefix(),
-                    APT_UPDATE.into(),
-                    format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(&t.packages)),
-                ],
-            );
+        (ToolchainMode::Distro, _) | (ToolchainMode::Rustup, ImageFlavour::Debian) => {
+            let mut env = std::collections::BTreeMap::new();
+            if plan.mode == ToolchainMode::Distro {
+                env.insert("CARGO_HOME".to_string(), "/usr/local/cargo".to_string());
+            }
+            env.insert("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string());
+            env_block(out, &env);
+            run(out, &[secret_mount()], &[apt_ca_prefix(), APT_UPDATE.into(), apt_install(&t.packages)]);
         }
         (ToolchainMode::Rustup, ImageFlavour::Alpine) => {
             run(out, &[], &[format!("apk add --no-cache {}", join_q(&t.packages))]);
@@ -183,14 +164,14 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
                     None => all.push(p.clone()),
                 }
             }
-            cmds.push(format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(&all)));
+            cmds.push(apt_install(&all));
         }
         PackageInstall::XxApt { platform, packages, target_packages } => {
             needs_ca = true;
             cmds.push(apt_ca_prefix());
             cmds.push(APT_UPDATE.into());
             if !packages.is_empty() {
-                cmds.push(format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(packages)));
+                cmds.push(apt_install(packages));
             }
             if !target_packages.is_empty() {
                 cmds.push(format!("TARGETPLATFORM={platform} xx-apt-get install -y {}", join_q(target_packages)));
