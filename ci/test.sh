@@ -17,4 +17,4 @@ export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:
 # The end-to-end tests are #[ignore]d for a plain `cargo test` on a machine
 # without an engine; here they must run. One test at a time: each build
 # already uses both cores.
-cargo test --locked -- --include-ignored --test-threads=1
+cargo test --locked --no-fail-fast -- --include-ignored --test-threads=1

@@ -89,11 +89,11 @@ fn dockerfile_is_byte_identical_run_to_run() {
 
 #[test]
 fn plan_json_has_the_targets_and_artifact_dir() {
-    let o = run_in(&fixture(), &["plan", "--json", "--target", "armv7-unknown-linux-gnueabihf", "--release"], &[("GREEN_CROSS_TOOLCHAIN", "distro")]);
+    let o = run_in(&fixture(), &["plan", "--json", "--target", "aarch64-unknown-linux-gnu", "--release"], &[("GREEN_CROSS_TOOLCHAIN", "distro")]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["mode"], "distro");
     assert_eq!(v["profile_dir"], "release");
-    assert_eq!(v["targets"][0]["triple"], "armv7-unknown-linux-gnueabihf");
+    assert_eq!(v["targets"][0]["triple"], "aarch64-unknown-linux-gnu");
     assert_eq!(v["targets"][0]["std"], "multiarch");
 }
 
