@@ -223,3 +223,53 @@ fn a_failing_build_returns_cargos_code_keeps_the_log_and_writes_no_artifact() {
     assert!(kept.contains("error[E0"), "the engine's output is kept in {}", log.display());
     assert!(!ws.path().join("target/x86_64-unknown-linux-musl/release/hello-cross").exists());
 }
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn ctrl_c_during_a_build_leaves_no_artifact_and_no_temporary_output() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+
+    let ws = fixture_copy();
+    // A change of source no cache has seen, so the compile really runs.
+    let lib = ws.path().join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\n/// {:?}\npub const STAMP: u8 = 1;\n", ws.path())).unwrap();
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE").unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_green-cross"))
+        .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"])
+        .current_dir(ws.path())
+        .env("GREEN_CROSS_TOOLCHAIN", "distro")
+        .env("GREEN_CROSS_BASE_IMAGE", base)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        // Its own process group, as a terminal would have it: Ctrl-C reaches
+        // green-cross and the engine client alike.
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let mut seen = String::new();
+    let mut sent = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if !sent && line.contains("Compiling") {
+            let ok = Command::new("kill").args(["-INT", "--", &format!("-{pid}")]).status().unwrap().success();
+            assert!(ok, "kill -INT");
+            sent = true;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(sent, "the build never reached cargo:\n{seen}");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("interrupted; no artifact was written"), "{seen}");
+    assert!(!ws.path().join("target/x86_64-unknown-linux-gnu/release/hello-cross").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(ws.path().join("target"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".green-cross-out-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
