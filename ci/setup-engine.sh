@@ -41,7 +41,6 @@ debian_mirror() {
     echo "$m"
 }
 MIRROR=$(debian_mirror)
-SECURITY_MIRROR="${MIRROR%/debian}/debian-security"
 
 # --- packages ----------------------------------------------------------------
 apt_updated=0
@@ -128,20 +127,7 @@ fi
 # --- the Debian base image ---------------------------------------------------
 if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     log "building $BASE_IMAGE with debootstrap"
-    root="$STATE_DIR/rootfs-bookworm"
-    rm -rf "$root"
-    debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$LOG_DIR/debootstrap.log" 2>&1 \
-        || { tail -n 20 "$LOG_DIR/debootstrap.log" >&2; die "debootstrap failed"; }
-    cat > "$root/etc/apt/sources.list" <<SRC
-deb $MIRROR bookworm main
-deb $MIRROR bookworm-updates main
-deb $SECURITY_MIRROR bookworm-security main
-SRC
-    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-    tar -C "$root" -c . | docker import \
-        -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        -c 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
-    rm -rf "$root"
+    bash "$(dirname "$0")/../docker/debian-base.sh" "$BASE_IMAGE" "$MIRROR" >/dev/null
 fi
 
 log "ready: engine $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registry $REGISTRY_ADDR, base image $BASE_IMAGE"
