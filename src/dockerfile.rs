@@ -113,7 +113,11 @@ fn zig_stage(out: &mut String, version: &str) {
         out,
         &[secret_mount()],
         &[
-            format!("if [ -f {CA} ]; then export PIP_CERT={CA}; fi; python3 -m venv {ZIG_VENV}"),
+            apt_ca_prefix(),
+            APT_UPDATE.into(),
+            apt_install(&["python3".to_string(), "python3-venv".to_string()]),
+            format!("{{ if [ -f {CA} ]; then export PIP_CERT={CA}; fi; }}"),
+            format!("python3 -m venv {ZIG_VENV}"),
             format!("{ZIG_VENV}/bin/pip install -q --no-cache-dir --disable-pip-version-check ziglang=={version}"),
         ],
     );

@@ -227,7 +227,6 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         (None, _) => input.host.rustc_version.clone(),
     };
 
-    let any_build_std = recipes.iter().any(|r| r.mode(mode).std == Some(StdSource::BuildStd));
     let any_zig = recipes.iter().any(|r| r.mode(mode).zig.is_some());
     let flavours: BTreeSet<ImageFlavour> = recipes
         .iter()
@@ -239,24 +238,14 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     for flavour in &flavours {
         let (name, image, packages, xx) = match (mode, flavour) {
             (ToolchainMode::Distro, _) => {
-                let mut p = vec!["ca-certificates", "cargo-web", "rustc-web", "gcc", "libc6-dev"];
-                if any_build_std {
-                    p.push("rust-web-src");
-                }
-                if inv.subcommand == "clippy" {
-                    p.push("rust-web-clippy");
-                }
-                if any_zig {
-                    p.extend(["python3", "python3-venv"]);
-                }
+                // The same for every invocation, so that every build shares
+                // one toolchain layer (and one registry cache entry).
+                let p = vec!["ca-certificates", "cargo-web", "rustc-web", "gcc", "libc6-dev", "rust-web-src", "rust-web-clippy"];
                 let image = settings.base_image.clone().unwrap_or_else(|| crate::config::DEFAULT_DISTRO_BASE.into());
                 ("toolchain", image, p, false)
             }
             (ToolchainMode::Rustup, ImageFlavour::Debian) => {
-                let mut p = vec!["clang", "lld", "pkg-config"];
-                if any_zig {
-                    p.extend(["python3", "python3-venv"]);
-                }
+                let p = vec!["clang", "lld", "pkg-config"];
                 let image = settings.base_image.clone().unwrap_or_else(|| rust_image(&rust_version, *flavour));
                 ("toolchain", image, p, true)
             }

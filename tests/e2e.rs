@@ -273,3 +273,28 @@ fn ctrl_c_during_a_build_leaves_no_artifact_and_no_temporary_output() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn check_clippy_and_doc_run_in_buildkit() {
+    let ws = fixture_copy();
+    let t = "aarch64-unknown-linux-gnu";
+    let o = green_cross(ws.path(), &["check", "--target", t]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Checking greet"), "{}", show(&o));
+
+    let o = green_cross(ws.path(), &["doc", "--no-deps", "--target", t]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(ws.path().join(format!("target/{t}/doc/greet/index.html")).is_file(), "{}", show(&o));
+
+    // clippy's arguments after `--` reach it, and its failure is cargo's.
+    let lib = ws.path().join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\npub fn one() -> u8 {{\n    return 1;\n}}\n")).unwrap();
+    let o = green_cross(ws.path(), &["clippy", "--target", t]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("needless_return"), "{}", show(&o));
+    let o = green_cross(ws.path(), &["clippy", "--target", t, "--", "-D", "warnings"]);
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cargo exited with code 101"), "{}", show(&o));
+}
