@@ -20,6 +20,29 @@ fn main() {
         ));
     }
     out.push_str("];\n");
+
+    // Support files that recipes and runners copy into stages.
+    let docker = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker");
+    let mut assets = Vec::new();
+    for sub in ["wine"] {
+        let d = docker.join(sub);
+        println!("cargo:rerun-if-changed={}", d.display());
+        if let Ok(rd) = fs::read_dir(&d) {
+            for e in rd.filter_map(|e| e.ok()) {
+                let n = e.file_name().to_string_lossy().into_owned();
+                println!("cargo:rerun-if-changed={}", d.join(&n).display());
+                assets.push(format!("{sub}/{n}"));
+            }
+        }
+    }
+    assets.sort();
+    out.push_str("/// (name under docker/, contents) of every support file, sorted by name.\npub const ASSETS: &[(&str, &str)] = &[\n");
+    for a in &assets {
+        out.push_str(&format!(
+            "    ({a:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/docker/{a}\"))),\n"
+        ));
+    }
+    out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("recipes.rs");
     fs::write(dest, out).expect("write recipes.rs");
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::config::ToolchainMode;
 use crate::plan::{
-    BuildPlan, CARGO_STATUS_MARKER, Outputs, PackageInstall, TargetPlan, ToolchainStage, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT,
+    BuildPlan, CARGO_STATUS_MARKER, FRESH_ARG, Outputs, PackageInstall, TargetPlan, ToolchainStage, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT,
     SRC_DIR, TARGET_DIR,
 };
 use crate::target::{ImageFlavour, StdSource};
@@ -150,6 +150,17 @@ EOF\n"
     let _ = triple;
 }
 
+/// COPY heredocs that write support files into a stage.
+fn copy_files(out: &mut String, files: &[(String, String)]) {
+    for (path, contents) in files {
+        let _ = write!(out, "COPY <<'GREEN_CROSS_EOF' {path}\n{contents}");
+        if !contents.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("GREEN_CROSS_EOF\n");
+    }
+}
+
 fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
     let mut cmds = Vec::new();
     let mut needs_ca = false;
@@ -246,8 +257,32 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     );
     out.push('\n');
 
+    // runner (test): qemu-user or wine, for the build step to run binaries.
+    let build_from = match &t.runner {
+        Some(r) => {
+            let _ = writeln!(out, "FROM deps-{triple} AS runner-{triple}");
+            copy_files(out, &r.files);
+            if let Some(install) = &r.install {
+                let (cmds, needs_ca) = install_commands(install);
+                let mounts = if needs_ca { vec![secret_mount()] } else { vec![] };
+                run(out, &mounts, &cmds);
+            }
+            if !r.setup.is_empty() {
+                run(out, &[], &r.setup);
+            }
+            env_block(out, &r.env);
+            out.push('\n');
+            format!("runner-{triple}")
+        }
+        None => format!("deps-{triple}"),
+    };
+
     // build: no network, sources read from the context, target dir cached.
-    let _ = writeln!(out, "FROM deps-{triple} AS build-{triple}");
+    let _ = writeln!(out, "FROM {build_from} AS build-{triple}");
+    if t.fresh {
+        // A new value per invocation: tests always run, never from cache.
+        let _ = writeln!(out, "ARG {FRESH_ARG}");
+    }
     let _ = writeln!(out, "WORKDIR {}", t.workdir);
     let mut first = String::from("export CARGO_NET_OFFLINE=true");
     for (k, v) in &t.build_env {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::Invocation;
 use crate::config::{Env, ReleaseSettings, Settings, ToolchainMode};
 use crate::error::{Error, Result};
-use crate::target::{env_lower, env_upper, ImageFlavour, Recipe, Recipes, StdSource};
+use crate::target::{env_lower, env_upper, ImageFlavour, Recipe, Recipes, Runner, StdSource};
 use crate::workspace::{stable_hash, SkeletonFile, Workspace};
 
 /// tonistiigi/xx, pinned by digest.
@@ -108,6 +108,26 @@ pub struct ToolchainStage {
     pub xx: bool,
 }
 
+/// How the build step runs binaries for the target (`test`): the tools a
+/// `runner-<triple>` stage installs and the environment cargo reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunnerPlan {
+    pub kind: Runner,
+    pub install: Option<PackageInstall>,
+    /// Files written into the runner stage: (path, contents).
+    pub files: Vec<(String, String)>,
+    /// Shell commands run once in the runner stage.
+    pub setup: Vec<String>,
+    pub env: BTreeMap<String, String>,
+}
+
+/// The source of the `bcryptprimitives.dll` shim that wine 8 needs to run
+/// binaries built by Rust 1.78 and later.
+const WINE_SHIM_C: &str = "wine/bcryptprimitives.c";
+const WINE_SHIM_DEF: &str = "wine/bcryptprimitives.def";
+/// The build argument whose fresh value keeps `test` steps out of the cache.
+pub const FRESH_ARG: &str = "GREEN_CROSS_RUN_ID";
+
 /// What the build step leaves in /out for the artifacts stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -149,6 +169,11 @@ pub struct TargetPlan {
     pub cache_id: String,
     /// The release settings in force, after layering and the preset.
     pub release: ReleaseSettings,
+    /// For `test`: the runner stage between deps and build.
+    pub runner: Option<RunnerPlan>,
+    /// Never serve the build step from cache (`test`): a build argument
+    /// with a fresh value per invocation.
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,6 +223,67 @@ fn rust_image(version: &str, flavour: ImageFlavour) -> String {
 
 fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
     items.into_iter().collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+fn asset(name: &str) -> String {
+    crate::target::asset_text(name).expect("support files are embedded").to_string()
+}
+
+/// The runner stage for a target, or None when its binaries run natively
+/// or not at all.
+fn runner_plan(r: &Recipe, mode: ToolchainMode, flavour: ImageFlavour, m: &crate::target::ModeRecipe) -> Option<RunnerPlan> {
+    let up = env_upper(&r.triple);
+    let apt = |packages: Vec<&str>| PackageInstall::Apt {
+        deb_arch: None,
+        packages: sorted(packages.into_iter().map(str::to_string)),
+        target_packages: vec![],
+    };
+    let mut env = BTreeMap::new();
+    match r.runner {
+        Runner::Native | Runner::None => None,
+        Runner::QemuUser => {
+            let arch = r.qemu.as_deref().expect("validated recipe");
+            let (install, program) = match (mode, flavour) {
+                (ToolchainMode::Rustup, ImageFlavour::Alpine) => (
+                    PackageInstall::XxApk {
+                        platform: r.platform.clone(),
+                        packages: vec![format!("qemu-{arch}")],
+                        target_packages: vec![],
+                    },
+                    format!("qemu-{arch}"),
+                ),
+                _ => (apt(vec!["qemu-user-static"]), format!("qemu-{arch}-static")),
+            };
+            env.insert(format!("CARGO_TARGET_{up}_RUNNER"), program);
+            // Dynamically linked binaries find the target's loader and libc
+            // in the cross sysroot.
+            if r.libc == crate::target::Libc::Gnu
+                && let Some(sysroot) = &m.sysroot {
+                    env.insert("QEMU_LD_PREFIX".into(), sysroot.clone());
+                }
+            Some(RunnerPlan { kind: Runner::QemuUser, install: Some(install), files: vec![], setup: vec![], env })
+        }
+        Runner::Wine => {
+            let dir = "/opt/green-cross/wine";
+            env.insert(format!("CARGO_TARGET_{up}_RUNNER"), "/usr/lib/wine/wine64".into());
+            env.insert("WINEPREFIX".into(), "/tmp/green-cross-wine".into());
+            env.insert("WINEDEBUG".into(), "-all".into());
+            env.insert("WINEDLLOVERRIDES".into(), "mscoree,mshtml=".into());
+            env.insert("WINEPATH".into(), "Z:\\opt\\green-cross\\wine".into());
+            Some(RunnerPlan {
+                kind: Runner::Wine,
+                install: Some(apt(vec!["wine", "wine64"])),
+                files: vec![
+                    (format!("{dir}/bcryptprimitives.c"), asset(WINE_SHIM_C)),
+                    (format!("{dir}/bcryptprimitives.def"), asset(WINE_SHIM_DEF)),
+                ],
+                setup: vec![format!(
+                    "x86_64-w64-mingw32-gcc -shared -O2 -o {dir}/bcryptprimitives.dll {dir}/bcryptprimitives.c {dir}/bcryptprimitives.def -ladvapi32"
+                )],
+                env,
+            })
+        }
+    }
 }
 
 pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
@@ -265,6 +351,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let ws = input.workspace;
     let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
     let profile_dir = inv.profile_dir();
+    let runs_binaries = inv.subcommand == "test";
     let outputs = match inv.subcommand.as_str() {
         "build" => Outputs::ProfileDir,
         "doc" => Outputs::Doc,
@@ -406,6 +493,25 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if build_std {
             fetch.push(BUILD_STD_FLAG.into());
         }
+        let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
+        if runs_binaries && !user_no_run && r.runner == Runner::QemuUser {
+            // Threads of qemu-user guests hang inside BuildKit's RUN sandbox
+            // (seen with qemu 7.2 and 10.0; the same binaries run under
+            // `docker run`), so refuse rather than hang.
+            return Err(Error::Usage(format!(
+                "running tests for {} under qemu-user inside BuildKit is not supported yet
+  help: build the tests with `green-cross test --no-run --target {}`; native, musl x86_64 and windows-gnu (wine) tests run",
+                r.triple, r.triple
+            )));
+        }
+        let runner = if runs_binaries && !user_no_run { runner_plan(r, mode, flavour, m) } else { None };
+        let no_run = runs_binaries && (user_no_run || r.runner == Runner::None);
+        if runs_binaries && !user_no_run && r.runner == Runner::None {
+            warnings.push(format!(
+                "{}: test binaries for this target cannot run on this host; they are built only (--no-run)",
+                r.triple
+            ));
+        }
         let mut cargo = vec!["cargo".to_string(), inv.subcommand.clone(), "--offline".into()];
         if ws.has_lockfile {
             cargo.push("--locked".into());
@@ -420,7 +526,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             cargo.push(BUILD_STD_FLAG.into());
         }
         cargo.extend(inv.cargo_args.iter().cloned());
-        if !inv.trailing.is_empty() {
+        if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
+            cargo.push("--no-run".into());
+        }
+        if !inv.trailing.is_empty() && !no_run {
             cargo.push("--".into());
             cargo.extend(inv.trailing.iter().cloned());
         }
@@ -441,6 +550,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             outputs,
             cache_id: format!("green-cross-target-{ws_hash:016x}-{}", r.triple),
             release,
+            runner,
+            fresh: runs_binaries && !no_run,
         });
     }
 

@@ -163,6 +163,12 @@ impl Recipe {
     }
 }
 
+/// A support file under docker/ (e.g. `wine/bcryptprimitives.c`), embedded
+/// in the binary.
+pub fn asset_text(name: &str) -> Option<&'static str> {
+    embedded::ASSETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
 /// Every known recipe, by triple.
 #[derive(Debug, Clone)]
 pub struct Recipes {

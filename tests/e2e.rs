@@ -132,10 +132,10 @@ fn check_artifact(root: &Path, triple: &str) {
 
 /// Run a Windows executable under wine, in a fresh prefix, from a temporary
 /// directory that also holds a `bcryptprimitives.dll` shim built from
-/// tests/support/wine (wine 8 lacks that DLL, which Rust's std imports).
+/// docker/wine (wine 8 lacks that DLL, which Rust's std imports).
 fn run_wine(exe: &str) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
-    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/wine");
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/wine");
     let dll = dir.path().join("bcryptprimitives.dll");
     let (ok, out) = run(
         "x86_64-w64-mingw32-gcc",
@@ -297,4 +297,60 @@ fn check_clippy_and_doc_run_in_buildkit() {
     let o = green_cross(ws.path(), &["clippy", "--target", t, "--", "-D", "warnings"]);
     assert_eq!(o.status.code(), Some(101), "{}", show(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cargo exited with code 101"), "{}", show(&o));
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn test_runs_natively_and_under_wine_and_a_failing_test_fails_the_command() {
+    let ws = fixture_copy();
+    let targets = ["x86_64-unknown-linux-musl", "x86_64-pc-windows-gnu"];
+    for t in targets {
+        let o = green_cross(ws.path(), &["test", "--target", t]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+        assert!(err.contains("test tests::greeting_names_the_answer ... ok"), "{t}:\n{err}");
+    }
+    // Tests always run: a second invocation with nothing changed runs them again.
+    let o = green_cross(ws.path(), &["test", "--target", "x86_64-pc-windows-gnu"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("test tests::greeting_names_the_answer ... ok"), "{}", show(&o));
+
+    let lib = ws.path().join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        format!("{text}\n#[cfg(test)]\nmod failing {{\n    #[test]\n    fn the_answer_is_41() {{\n        assert_eq!(6 * 7, 41);\n    }}\n}}\n"),
+    )
+    .unwrap();
+    for t in targets {
+        let o = green_cross(ws.path(), &["test", "--target", t]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+        assert!(err.contains("failing::the_answer_is_41"), "{t}:\n{err}");
+        assert!(err.contains("cargo exited with code 101"), "{t}:\n{err}");
+    }
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn test_under_qemu_is_refused_clearly_and_no_run_builds_the_tests() {
+    let ws = fixture_copy();
+    let t = "aarch64-unknown-linux-gnu";
+    let o = green_cross(ws.path(), &["test", "--target", t]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(err.contains("not supported yet") && err.contains("--no-run"), "{err}");
+    let o = green_cross(ws.path(), &["test", "--no-run", "--target", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Executable"), "{}", show(&o));
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn test_for_darwin_builds_the_tests_and_says_they_cannot_run() {
+    let ws = fixture_copy();
+    let o = green_cross(ws.path(), &["test", "--target", "aarch64-apple-darwin"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(err.contains("cannot run on this host; they are built only (--no-run)"), "{err}");
+    assert!(err.contains("Executable"), "cargo lists the test executables it built:\n{err}");
 }

@@ -154,3 +154,36 @@ fn distro_mode_refuses_plus_toolchain_and_rustup_mode_maps_it_to_an_image() {
         .unwrap_err();
     assert!(err.to_string().contains("cannot be honoured in distro mode"), "{err}");
 }
+
+#[test]
+fn test_has_a_runner_stage_and_always_runs() {
+    let recipes = Recipes::embedded().unwrap();
+    let p = make("test --target x86_64-pc-windows-gnu -- --nocapture", "distro", "", &recipes);
+    let text = render(&p);
+    assert!(text.contains("FROM runner-x86_64-pc-windows-gnu AS build-x86_64-pc-windows-gnu\nARG GREEN_CROSS_RUN_ID\n"), "{text}");
+    assert!(p.targets[0].fresh);
+    insta::assert_snapshot!("distro__test_windows_under_wine", text);
+    // A native target needs no runner stage.
+    let p = make("test --target x86_64-unknown-linux-musl", "distro", "", &recipes);
+    assert!(p.targets[0].runner.is_none() && p.targets[0].fresh);
+}
+
+#[test]
+fn test_for_darwin_is_built_only_and_qemu_targets_are_refused_unless_no_run() {
+    let recipes = Recipes::embedded().unwrap();
+    let p = make("test --target aarch64-apple-darwin -- --nocapture", "distro", "", &recipes);
+    let t = &p.targets[0];
+    assert!(t.cargo.contains(&"--no-run".to_string()) && !t.cargo.contains(&"--nocapture".to_string()), "{:?}", t.cargo);
+    assert!(!t.fresh && t.runner.is_none());
+    assert!(p.warnings.iter().any(|w| w.contains("built only (--no-run)")));
+
+    let inv = Invocation::parse(&shell_words::split("test --target aarch64-unknown-linux-gnu").unwrap()).unwrap();
+    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "distro".to_string())].into();
+    let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
+    let (ws, h) = (workspace(), host());
+    let input = PlanInput { invocation: &inv, workspace: &ws, settings: &settings, recipes: &recipes, env: &env, host: &h, ca_bundle: None };
+    let err = plan(&input).unwrap_err().to_string();
+    assert!(err.contains("under qemu-user inside BuildKit is not supported yet"), "{err}");
+    let p = make("test --no-run --target aarch64-unknown-linux-gnu", "distro", "", &recipes);
+    assert!(p.targets[0].runner.is_none() && !p.targets[0].fresh);
+}

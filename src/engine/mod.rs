@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::plan::{BuildPlan, CARGO_STATUS_MARKER, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT};
+use crate::plan::{BuildPlan, CARGO_STATUS_MARKER, CA_SECRET_ID, FRESH_ARG, OUT_STAGE, SKELETON_CONTEXT};
 use crate::workspace::SkeletonFile;
 
 /// The oldest BuildKit that runs our Dockerfiles (heredocs, COPY --chmod,
@@ -232,6 +232,11 @@ pub fn buildx_args(plan: &BuildPlan, contexts: &Contexts, out_dir: &Path, progre
         "--output".into(),
         format!("type=local,dest={}", out_dir.display()),
     ];
+    if plan.targets.iter().any(|t| t.fresh) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        a.push("--build-arg".into());
+        a.push(format!("{FRESH_ARG}={}-{}", now.as_nanos(), std::process::id()));
+    }
     if let Some(ca) = &plan.ca_bundle {
         a.push("--secret".into());
         a.push(format!("id={CA_SECRET_ID},src={}", ca.display()));
