@@ -19,14 +19,34 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut argv = std::env::args();
+    let invoked_as = argv
+        .next()
+        .and_then(|a| Path::new(&a).file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let args: Vec<String> = argv.collect();
     let env: Env = std::env::vars().collect();
+    // `alias cross=green-cross` or a `cross` symlink: the same program,
+    // and `--version` says which name it answered to.
+    if matches!(args.as_slice(), [a] if a == "--version" || a == "-V") {
+        println!("{}", version_line(&invoked_as));
+        return ExitCode::SUCCESS;
+    }
     match run(&args, &env) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code().clamp(0, 255) as u8)
         }
+    }
+}
+
+fn version_line(invoked_as: &str) -> String {
+    let v = env!("CARGO_PKG_VERSION");
+    if invoked_as.is_empty() || invoked_as == "green-cross" {
+        format!("green-cross {v}")
+    } else {
+        format!("green-cross {v} (invoked as {invoked_as})")
     }
 }
 

@@ -164,3 +164,15 @@ fn other_subcommands_run_on_the_host_cargo() {
     let o = run_in(&fixture(), &["no-such-subcommand-xyz"], &[]);
     assert_eq!(o.status.code(), Some(101));
 }
+
+#[test]
+fn a_cross_symlink_is_green_cross_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let link = d.path().join("cross");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let o = Command::new(&link).arg("--version").output().unwrap();
+    assert_eq!(text(&o).0.trim(), format!("green-cross {} (invoked as cross)", env!("CARGO_PKG_VERSION")));
+    let o = Command::new(&link).args(["targets", "--json"]).current_dir(fixture()).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 9);
+}
