@@ -12,7 +12,9 @@ fn main() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     names.sort();
-    let mut out = String::from("/// (file name, contents) of every embedded recipe, sorted by name.\npub const EMBEDDED: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// (file name, contents) of every embedded recipe, sorted by name.\npub const EMBEDDED: &[(&str, &str)] = &[\n",
+    );
     for n in &names {
         println!("cargo:rerun-if-changed={}", dir.join(n).display());
         out.push_str(&format!(

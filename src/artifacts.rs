@@ -27,7 +27,9 @@ pub fn place(plan: &BuildPlan, out_dir: &Path) -> Result<Vec<Artifact>> {
             Outputs::ProfileDir => {
                 let src = out_dir.join(&t.triple).join(&plan.profile_dir);
                 let dest = plan.target_dir.join(&t.triple).join(&plan.profile_dir);
-                let Ok(entries) = fs::read_dir(&src) else { continue };
+                let Ok(entries) = fs::read_dir(&src) else {
+                    continue;
+                };
                 fs::create_dir_all(&dest).map_err(|e| Error::io("create", &dest, e))?;
                 let mut files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
                 files.sort();
@@ -36,7 +38,11 @@ pub fn place(plan: &BuildPlan, out_dir: &Path) -> Result<Vec<Artifact>> {
                     let to = dest.join(name);
                     let size = fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
                     fs::rename(&f, &to).map_err(|e| Error::io("move into place", &to, e))?;
-                    placed.push(Artifact { target: t.triple.clone(), path: to, size });
+                    placed.push(Artifact {
+                        target: t.triple.clone(),
+                        path: to,
+                        size,
+                    });
                 }
             }
             Outputs::Doc => {
@@ -54,7 +60,11 @@ pub fn place(plan: &BuildPlan, out_dir: &Path) -> Result<Vec<Artifact>> {
                 }
                 fs::rename(&src, &dest).map_err(|e| Error::io("move into place", &dest, e))?;
                 let size = dir_size(&dest);
-                placed.push(Artifact { target: t.triple.clone(), path: dest, size });
+                placed.push(Artifact {
+                    target: t.triple.clone(),
+                    path: dest,
+                    size,
+                });
             }
         }
     }
@@ -66,7 +76,11 @@ fn dir_size(p: &Path) -> u64 {
     rd.filter_map(|e| e.ok())
         .map(|e| {
             let path = e.path();
-            if path.is_dir() { dir_size(&path) } else { e.metadata().map(|m| m.len()).unwrap_or(0) }
+            if path.is_dir() {
+                dir_size(&path)
+            } else {
+                e.metadata().map(|m| m.len()).unwrap_or(0)
+            }
         })
         .sum()
 }
@@ -80,7 +94,11 @@ pub fn human_size(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 /// One line per artifact: target, path (relative to `base` when under it),
@@ -90,7 +108,12 @@ pub fn summary(artifacts: &[Artifact], base: &Path, elapsed: Duration) -> String
         .iter()
         .map(|a| {
             let p = a.path.strip_prefix(base).unwrap_or(&a.path);
-            [a.target.clone(), p.display().to_string(), human_size(a.size), format!("{:.1}s", elapsed.as_secs_f64())]
+            [
+                a.target.clone(),
+                p.display().to_string(),
+                human_size(a.size),
+                format!("{:.1}s", elapsed.as_secs_f64()),
+            ]
         })
         .collect();
     let header = ["target", "artifact", "size", "time"].map(String::from);
@@ -104,7 +127,14 @@ pub fn summary(artifacts: &[Artifact], base: &Path, elapsed: Duration) -> String
     for r in std::iter::once(&header).chain(rows.iter()) {
         let line = format!(
             "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}",
-            r[0], r[1], r[2], r[3], w0 = widths[0], w1 = widths[1], w2 = widths[2], w3 = widths[3]
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
         );
         out.push_str(line.trim_end());
         out.push('\n');
@@ -126,13 +156,30 @@ mod tests {
     #[test]
     fn summary_table_is_aligned() {
         let a = vec![
-            Artifact { target: "x86_64-unknown-linux-musl".into(), path: "/w/target/x86_64-unknown-linux-musl/release/app".into(), size: 2048 },
-            Artifact { target: "aarch64-apple-darwin".into(), path: "/w/target/aarch64-apple-darwin/release/app".into(), size: 10 },
+            Artifact {
+                target: "x86_64-unknown-linux-musl".into(),
+                path: "/w/target/x86_64-unknown-linux-musl/release/app".into(),
+                size: 2048,
+            },
+            Artifact {
+                target: "aarch64-apple-darwin".into(),
+                path: "/w/target/aarch64-apple-darwin/release/app".into(),
+                size: 10,
+            },
         ];
         let s = summary(&a, Path::new("/w"), Duration::from_millis(1500));
         let lines: Vec<_> = s.lines().collect();
-        assert_eq!(lines[0], "target                     artifact                                         size  time");
-        assert_eq!(lines[1], "x86_64-unknown-linux-musl  target/x86_64-unknown-linux-musl/release/app  2.0 KiB  1.5s");
-        assert_eq!(lines[2], "aarch64-apple-darwin       target/aarch64-apple-darwin/release/app          10 B  1.5s");
+        assert_eq!(
+            lines[0],
+            "target                     artifact                                         size  time"
+        );
+        assert_eq!(
+            lines[1],
+            "x86_64-unknown-linux-musl  target/x86_64-unknown-linux-musl/release/app  2.0 KiB  1.5s"
+        );
+        assert_eq!(
+            lines[2],
+            "aarch64-apple-darwin       target/aarch64-apple-darwin/release/app          10 B  1.5s"
+        );
     }
 }

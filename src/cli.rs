@@ -48,8 +48,19 @@ pub struct Invocation {
 /// Flags that take a value and that green-cross must not mistake for the
 /// subcommand or a positional argument.
 const VALUE_FLAGS: &[&str] = &[
-    "--bin", "--example", "--test", "--bench", "--exclude", "-j", "--jobs", "--message-format",
-    "--color", "--config", "-Z", "--timings", "--lockfile-path",
+    "--bin",
+    "--example",
+    "--test",
+    "--bench",
+    "--exclude",
+    "-j",
+    "--jobs",
+    "--message-format",
+    "--color",
+    "--config",
+    "-Z",
+    "--timings",
+    "--lockfile-path",
 ];
 
 impl Invocation {
@@ -58,15 +69,22 @@ impl Invocation {
         let mut inv = Invocation::default();
         let mut it = args.iter().peekable();
         if let Some(first) = it.peek()
-            && let Some(tc) = first.strip_prefix('+') {
-                if tc.is_empty() {
-                    return Err(Error::Usage("`+` must be followed by a toolchain name, e.g. `+1.80`".into()));
-                }
-                inv.toolchain = Some(tc.to_string());
-                it.next();
+            && let Some(tc) = first.strip_prefix('+')
+        {
+            if tc.is_empty() {
+                return Err(Error::Usage(
+                    "`+` must be followed by a toolchain name, e.g. `+1.80`".into(),
+                ));
             }
-        let value = |flag: &str, it: &mut std::iter::Peekable<std::slice::Iter<String>>| -> Result<String> {
-            it.next().cloned().ok_or_else(|| Error::Usage(format!("`{flag}` needs a value")))
+            inv.toolchain = Some(tc.to_string());
+            it.next();
+        }
+        let value = |flag: &str,
+                     it: &mut std::iter::Peekable<std::slice::Iter<String>>|
+         -> Result<String> {
+            it.next()
+                .cloned()
+                .ok_or_else(|| Error::Usage(format!("`{flag}` needs a value")))
         };
         while let Some(arg) = it.next() {
             if arg == "--" {
@@ -233,7 +251,9 @@ mod tests {
 
     #[test]
     fn toolchain_profile_package_features() {
-        let inv = parse("+1.80 b --profile dist -p app --features a,b --manifest-path x/Cargo.toml --target-dir t -vv");
+        let inv = parse(
+            "+1.80 b --profile dist -p app --features a,b --manifest-path x/Cargo.toml --target-dir t -vv",
+        );
         assert_eq!(inv.toolchain.as_deref(), Some("1.80"));
         assert_eq!(inv.subcommand, "build");
         assert_eq!(inv.profile_dir(), "dist");
@@ -242,7 +262,10 @@ mod tests {
         assert_eq!(inv.manifest_path.as_deref(), Some("x/Cargo.toml"));
         assert_eq!(inv.target_dir.as_deref(), Some("t"));
         assert_eq!(inv.verbose, 2);
-        assert_eq!(inv.cargo_args, ["--profile=dist", "--package=app", "--features=a,b", "-vv"]);
+        assert_eq!(
+            inv.cargo_args,
+            ["--profile=dist", "--package=app", "--features=a,b", "-vv"]
+        );
     }
 
     #[test]

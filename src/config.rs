@@ -60,15 +60,27 @@ pub enum Preset {
 pub struct ReleaseSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
-    #[serde(default, deserialize_with = "de_lto", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_lto",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lto: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codegen_units: Option<u32>,
-    #[serde(default, deserialize_with = "de_strip", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_strip",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub strip: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub panic: Option<PanicStrategy>,
-    #[serde(default, deserialize_with = "de_opt_level", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_level",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub opt_level: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crt_static: Option<bool>,
@@ -104,7 +116,9 @@ fn de_lto<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
         BoolOrString::Bool(true) => Ok(Some("true".into())),
         BoolOrString::Bool(false) => Ok(Some("false".into())),
         BoolOrString::Str(s) if ["fat", "thin", "off"].contains(&s.as_str()) => Ok(Some(s)),
-        _ => Err(D::Error::custom("lto takes true, false, \"fat\", \"thin\" or \"off\"")),
+        _ => Err(D::Error::custom(
+            "lto takes true, false, \"fat\", \"thin\" or \"off\"",
+        )),
     }
 }
 
@@ -113,7 +127,9 @@ fn de_strip<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D:
     match BoolOrString::deserialize(d)? {
         BoolOrString::Bool(true) => Ok(Some("true".into())),
         BoolOrString::Bool(false) => Ok(Some("false".into())),
-        BoolOrString::Str(s) if ["none", "debuginfo", "symbols"].contains(&s.as_str()) => Ok(Some(s)),
+        BoolOrString::Str(s) if ["none", "debuginfo", "symbols"].contains(&s.as_str()) => {
+            Ok(Some(s))
+        }
         _ => Err(D::Error::custom(
             "strip takes true, false, \"none\", \"debuginfo\" or \"symbols\"",
         )),
@@ -125,7 +141,9 @@ fn de_opt_level<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>
     match BoolOrString::deserialize(d)? {
         BoolOrString::Int(n) if (0..=3).contains(&n) => Ok(Some(n.to_string())),
         BoolOrString::Str(s) if ["0", "1", "2", "3", "s", "z"].contains(&s.as_str()) => Ok(Some(s)),
-        _ => Err(D::Error::custom("opt-level takes 0, 1, 2, 3, \"s\" or \"z\"")),
+        _ => Err(D::Error::custom(
+            "opt-level takes 0, 1, 2, 3, \"s\" or \"z\"",
+        )),
     }
 }
 
@@ -195,7 +213,13 @@ pub struct CrossToml {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning(pub String);
 
-const BUILD_KEYS: &[&str] = &["toolchain", "base-image", "ca-bundle", "default-target", "release"];
+const BUILD_KEYS: &[&str] = &[
+    "toolchain",
+    "base-image",
+    "ca-bundle",
+    "default-target",
+    "release",
+];
 const TARGET_KEYS: &[&str] = &["release"];
 const RELEASE_KEYS: &[&str] = &[
     "preset",
@@ -244,7 +268,10 @@ fn syntax_error(file: &Path, text: &str, e: &toml::de::Error) -> Error {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -259,9 +286,16 @@ fn key_line(text: &str, table: &str, key: &str) -> Option<usize> {
             in_table = line.replace(' ', "") == header;
             continue;
         }
-        let Some((lhs, _)) = line.split_once('=') else { continue };
+        let Some((lhs, _)) = line.split_once('=') else {
+            continue;
+        };
         let lhs = lhs.trim();
-        let last = lhs.rsplit('.').next().unwrap_or(lhs).trim().trim_matches('"');
+        let last = lhs
+            .rsplit('.')
+            .next()
+            .unwrap_or(lhs)
+            .trim()
+            .trim_matches('"');
         if last == key {
             if in_table {
                 return Some(i + 1);
@@ -297,7 +331,9 @@ fn unknown_keys(file: &Path, text: &str, root: &toml::Table) -> Vec<Warning> {
             let msg = if let Some((_, new)) = RETIRED.iter().find(|(old, _)| old == key) {
                 format!("{at}: `{key}` in [{table}] is retired; use `{new}` instead")
             } else if CROSS_KEYS_NOT_YET.contains(&key.as_str()) {
-                format!("{at}: `{key}` in [{table}] is not applied by this version of green-cross yet; it is ignored")
+                format!(
+                    "{at}: `{key}` in [{table}] is not applied by this version of green-cross yet; it is ignored"
+                )
             } else {
                 let hint = closest(key, known)
                     .map(|k| format!("; did you mean `{k}`?"))
@@ -394,7 +430,9 @@ impl Settings {
             .filter(|v| !v.is_empty())
             .cloned()
             .or_else(|| toml.build.base_image.clone())
-            .or_else(|| (toolchain == ToolchainMode::Distro).then(|| DEFAULT_DISTRO_BASE.to_string()));
+            .or_else(|| {
+                (toolchain == ToolchainMode::Distro).then(|| DEFAULT_DISTRO_BASE.to_string())
+            });
         let ca_bundle = match env.get("GREEN_CROSS_CA_BUNDLE").filter(|v| !v.is_empty()) {
             Some(v) if v == "none" => CaBundle::Disabled,
             Some(v) => CaBundle::Explicit(PathBuf::from(v)),
@@ -445,7 +483,10 @@ mod tests {
     }
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -457,8 +498,11 @@ mod tests {
 
     #[test]
     fn wrong_type_names_line() {
-        let err = CrossToml::parse(Path::new("Cross.toml"), "[build]\n\n[build.release]\nlto = 7\n")
-            .unwrap_err();
+        let err = CrossToml::parse(
+            Path::new("Cross.toml"),
+            "[build]\n\n[build.release]\nlto = 7\n",
+        )
+        .unwrap_err();
         let s = err.to_string();
         assert!(s.starts_with("Cross.toml:4:"), "{s}");
         assert!(s.contains("lto takes"), "{s}");
@@ -476,11 +520,18 @@ mod tests {
 
     #[test]
     fn unknown_release_key_and_retired_key() {
-        let (_, w) = parse("[target.aarch64-unknown-linux-gnu]\nxargo = true\n[target.aarch64-unknown-linux-gnu.release]\nltoo = true\n");
+        let (_, w) = parse(
+            "[target.aarch64-unknown-linux-gnu]\nxargo = true\n[target.aarch64-unknown-linux-gnu.release]\nltoo = true\n",
+        );
         let all: Vec<_> = w.iter().map(|w| w.0.as_str()).collect();
-        assert!(all.iter().any(|m| m.contains("`xargo`") && m.contains("build-std")), "{all:?}");
         assert!(
-            all.iter().any(|m| m.starts_with("Cross.toml:4:") && m.contains("did you mean `lto`")),
+            all.iter()
+                .any(|m| m.contains("`xargo`") && m.contains("build-std")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|m| m.starts_with("Cross.toml:4:") && m.contains("did you mean `lto`")),
             "{all:?}"
         );
     }
@@ -513,23 +564,44 @@ mod tests {
     #[test]
     fn env_ca_bundle_then_toml_then_ssl_cert_file_then_cargo_cainfo_then_system() {
         let (toml, _) = parse("[build]\nca-bundle = \"/corp/ca.pem\"\n");
-        let e = env(&[("GREEN_CROSS_CA_BUNDLE", "/x.pem"), ("SSL_CERT_FILE", "/s.pem")]);
-        assert_eq!(Settings::resolve(&e, &toml).unwrap().ca_bundle, CaBundle::Explicit("/x.pem".into()));
+        let e = env(&[
+            ("GREEN_CROSS_CA_BUNDLE", "/x.pem"),
+            ("SSL_CERT_FILE", "/s.pem"),
+        ]);
+        assert_eq!(
+            Settings::resolve(&e, &toml).unwrap().ca_bundle,
+            CaBundle::Explicit("/x.pem".into())
+        );
         let e = env(&[("SSL_CERT_FILE", "/s.pem")]);
-        assert_eq!(Settings::resolve(&e, &toml).unwrap().ca_bundle, CaBundle::Explicit("/corp/ca.pem".into()));
+        assert_eq!(
+            Settings::resolve(&e, &toml).unwrap().ca_bundle,
+            CaBundle::Explicit("/corp/ca.pem".into())
+        );
         let e = env(&[("SSL_CERT_FILE", "/s.pem"), ("CARGO_HTTP_CAINFO", "/c.pem")]);
         assert_eq!(
-            Settings::resolve(&e, &CrossToml::default()).unwrap().ca_bundle,
-            CaBundle::FirstExisting(vec!["/s.pem".into(), "/c.pem".into(), DEFAULT_CA_BUNDLE.into()])
+            Settings::resolve(&e, &CrossToml::default())
+                .unwrap()
+                .ca_bundle,
+            CaBundle::FirstExisting(vec![
+                "/s.pem".into(),
+                "/c.pem".into(),
+                DEFAULT_CA_BUNDLE.into()
+            ])
         );
         let e = env(&[("GREEN_CROSS_CA_BUNDLE", "none")]);
-        assert_eq!(Settings::resolve(&e, &toml).unwrap().ca_bundle, CaBundle::Disabled);
+        assert_eq!(
+            Settings::resolve(&e, &toml).unwrap().ca_bundle,
+            CaBundle::Disabled
+        );
     }
 
     #[test]
     fn invalid_env_toolchain_is_an_error() {
-        let err = Settings::resolve(&env(&[("GREEN_CROSS_TOOLCHAIN", "nix")]), &CrossToml::default())
-            .unwrap_err();
+        let err = Settings::resolve(
+            &env(&[("GREEN_CROSS_TOOLCHAIN", "nix")]),
+            &CrossToml::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("expected `rustup` or `distro`"));
     }
 
@@ -551,7 +623,11 @@ mod tests {
 
     #[test]
     fn speed_preset() {
-        let r = ReleaseSettings { preset: Some(Preset::Speed), ..Default::default() }.with_preset_applied();
+        let r = ReleaseSettings {
+            preset: Some(Preset::Speed),
+            ..Default::default()
+        }
+        .with_preset_applied();
         assert_eq!(r.opt_level.as_deref(), Some("3"));
         assert_eq!(r.panic, Some(PanicStrategy::Unwind));
         assert_eq!(r.strip.as_deref(), Some("true"));

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use crate::config::ToolchainMode;
 use crate::plan::{
-    BuildPlan, CARGO_STATUS_MARKER, FRESH_ARG, Outputs, PackageInstall, TargetPlan, ToolchainStage, CA_SECRET_ID, OUT_STAGE, SKELETON_CONTEXT,
-    SRC_DIR, TARGET_DIR,
+    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, Outputs, PackageInstall,
+    SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -27,7 +27,10 @@ fn join_q(items: &[String]) -> String {
 
 /// A value for an ENV instruction, double-quoted when it needs to be.
 fn env_value(v: &str) -> String {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:,+=@".contains(c)) {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:,+=@".contains(c))
+    {
         return v.to_string();
     }
     let mut out = String::from("\"");
@@ -62,12 +65,17 @@ fn secret_mount() -> String {
 }
 
 fn apt_install(packages: &[String]) -> String {
-    format!("apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}", join_q(packages))
+    format!(
+        "apt-get $apt_ca -o Acquire::Retries=3 install -y -qq --no-install-recommends {}",
+        join_q(packages)
+    )
 }
 
 /// apt-get with the CA bundle when one was handed in.
 fn apt_ca_prefix() -> String {
-    format!("if [ -f {CA} ]; then apt_ca=\"-o Acquire::https::CAInfo={CA}\"; else apt_ca=; fi; true")
+    format!(
+        "if [ -f {CA} ]; then apt_ca=\"-o Acquire::https::CAInfo={CA}\"; else apt_ca=; fi; true"
+    )
 }
 
 fn env_block(out: &mut String, env: &std::collections::BTreeMap<String, String>) {
@@ -86,7 +94,11 @@ fn env_block(out: &mut String, env: &std::collections::BTreeMap<String, String>)
 }
 
 fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
-    let _ = writeln!(out, "FROM --platform=$BUILDPLATFORM {} AS {}", t.image, t.name);
+    let _ = writeln!(
+        out,
+        "FROM --platform=$BUILDPLATFORM {} AS {}",
+        t.image, t.name
+    );
     if t.xx {
         out.push_str("COPY --from=xx / /\n");
     }
@@ -98,10 +110,18 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
             }
             env.insert("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string());
             env_block(out, &env);
-            run(out, &[secret_mount()], &[apt_ca_prefix(), APT_UPDATE.into(), apt_install(&t.packages)]);
+            run(
+                out,
+                &[secret_mount()],
+                &[apt_ca_prefix(), APT_UPDATE.into(), apt_install(&t.packages)],
+            );
         }
         (ToolchainMode::Rustup, ImageFlavour::Alpine) => {
-            run(out, &[], &[format!("apk add --no-cache {}", join_q(&t.packages))]);
+            run(
+                out,
+                &[],
+                &[format!("apk add --no-cache {}", join_q(&t.packages))],
+            );
         }
     }
     out.push('\n');
@@ -118,7 +138,9 @@ fn zig_stage(out: &mut String, version: &str) {
             apt_install(&["python3".to_string(), "python3-venv".to_string()]),
             format!("{{ if [ -f {CA} ]; then export PIP_CERT={CA}; fi; }}"),
             format!("python3 -m venv {ZIG_VENV}"),
-            format!("{ZIG_VENV}/bin/pip install -q --no-cache-dir --disable-pip-version-check ziglang=={version}"),
+            format!(
+                "{ZIG_VENV}/bin/pip install -q --no-cache-dir --disable-pip-version-check ziglang=={version}"
+            ),
         ],
     );
     let _ = write!(
@@ -129,7 +151,7 @@ fn zig_stage(out: &mut String, version: &str) {
 
 /// A zig cc/c++ wrapper that drops the flags zig does not take (rustc's
 /// `-arch`, the cc crate's `--target=`, `-lgcc_s`).
-fn zig_wrapper(out: &mut String, triple: &str, zig_target: &str, tool: &str, name: &str) {
+fn zig_wrapper(out: &mut String, zig_target: &str, tool: &str, name: &str) {
     let _ = write!(
         out,
         "COPY --chmod=755 <<'EOF' /usr/local/bin/{name}\n\
@@ -147,7 +169,6 @@ done\n\
 exec {ZIG_VENV}/bin/python3 -m ziglang {tool} -target {zig_target} \"$@\"\n\
 EOF\n"
     );
-    let _ = triple;
 }
 
 /// COPY heredocs that write support files into a stage.
@@ -161,11 +182,31 @@ fn copy_files(out: &mut String, files: &[(String, String)]) {
     }
 }
 
+/// The package install and the setup commands of a sysroot or runner stage.
+fn install_and_setup(out: &mut String, install: Option<&PackageInstall>, setup: &[String]) {
+    if let Some(install) = install {
+        let (cmds, needs_ca) = install_commands(install);
+        let mounts = if needs_ca {
+            vec![secret_mount()]
+        } else {
+            vec![]
+        };
+        run(out, &mounts, &cmds);
+    }
+    if !setup.is_empty() {
+        run(out, &[], setup);
+    }
+}
+
 fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
     let mut cmds = Vec::new();
     let mut needs_ca = false;
     match install {
-        PackageInstall::Apt { deb_arch, packages, target_packages } => {
+        PackageInstall::Apt {
+            deb_arch,
+            packages,
+            target_packages,
+        } => {
             needs_ca = true;
             cmds.push(apt_ca_prefix());
             if let Some(arch) = deb_arch {
@@ -181,7 +222,11 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
             }
             cmds.push(apt_install(&all));
         }
-        PackageInstall::XxApt { platform, packages, target_packages } => {
+        PackageInstall::XxApt {
+            platform,
+            packages,
+            target_packages,
+        } => {
             needs_ca = true;
             cmds.push(apt_ca_prefix());
             cmds.push(APT_UPDATE.into());
@@ -189,16 +234,28 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
                 cmds.push(apt_install(packages));
             }
             if !target_packages.is_empty() {
-                cmds.push(format!("TARGETPLATFORM={platform} xx-apt-get install -y {}", join_q(target_packages)));
+                cmds.push(format!(
+                    "TARGETPLATFORM={platform} xx-apt-get install -y {}",
+                    join_q(target_packages)
+                ));
             }
         }
-        PackageInstall::XxApk { platform, packages, target_packages } => {
+        PackageInstall::XxApk {
+            platform,
+            packages,
+            target_packages,
+        } => {
             if !packages.is_empty() {
                 cmds.push(format!("apk add --no-cache {}", join_q(packages)));
             }
             if !target_packages.is_empty() {
-                cmds.push(format!("TARGETPLATFORM={platform} xx-apk add --no-cache {}", join_q(target_packages)));
-                cmds.push(format!("TARGETPLATFORM={platform} xx-clang --setup-target-triple"));
+                cmds.push(format!(
+                    "TARGETPLATFORM={platform} xx-apk add --no-cache {}",
+                    join_q(target_packages)
+                ));
+                cmds.push(format!(
+                    "TARGETPLATFORM={platform} xx-clang --setup-target-triple"
+                ));
             }
         }
     }
@@ -212,17 +269,10 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     // sysroot: linker, C toolchain, target packages, std.
     let _ = writeln!(out, "FROM {} AS sysroot-{triple}", t.from);
     if let Some(zt) = &t.zig {
-        zig_wrapper(out, triple, zt, "cc", &format!("green-cross-zig-cc-{triple}"));
-        zig_wrapper(out, triple, zt, "c++", &format!("green-cross-zig-cxx-{triple}"));
+        zig_wrapper(out, zt, "cc", &format!("green-cross-zig-cc-{triple}"));
+        zig_wrapper(out, zt, "c++", &format!("green-cross-zig-cxx-{triple}"));
     }
-    if let Some(install) = &t.install {
-        let (cmds, needs_ca) = install_commands(install);
-        let mounts = if needs_ca { vec![secret_mount()] } else { vec![] };
-        run(out, &mounts, &cmds);
-    }
-    if !t.setup.is_empty() {
-        run(out, &[], &t.setup);
-    }
+    install_and_setup(out, t.install.as_ref(), &t.setup);
     if t.std == StdSource::Rustup {
         run(out, &[], &[format!("rustup target add {triple}")]);
     }
@@ -234,7 +284,9 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
             &[],
             &[
                 "printf 'int main(void) { return 0; }\\n' > /tmp/green-cross-zig-warm.c".into(),
-                format!("green-cross-zig-cc-{triple} /tmp/green-cross-zig-warm.c -o /tmp/green-cross-zig-warm"),
+                format!(
+                    "green-cross-zig-cc-{triple} /tmp/green-cross-zig-warm.c -o /tmp/green-cross-zig-warm"
+                ),
                 "rm -f /tmp/green-cross-zig-warm /tmp/green-cross-zig-warm.c".into(),
             ],
         );
@@ -262,14 +314,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         Some(r) => {
             let _ = writeln!(out, "FROM deps-{triple} AS runner-{triple}");
             copy_files(out, &r.files);
-            if let Some(install) = &r.install {
-                let (cmds, needs_ca) = install_commands(install);
-                let mounts = if needs_ca { vec![secret_mount()] } else { vec![] };
-                run(out, &mounts, &cmds);
-            }
-            if !r.setup.is_empty() {
-                run(out, &[], &r.setup);
-            }
+            install_and_setup(out, r.install.as_ref(), &r.setup);
             env_block(out, &r.env);
             out.push('\n');
             format!("runner-{triple}")
@@ -320,7 +365,10 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         &[
             "--network=none".into(),
             format!("--mount=type=bind,target={SRC_DIR},rw"),
-            format!("--mount=type=cache,target={TARGET_DIR},id={},sharing=locked", t.cache_id),
+            format!(
+                "--mount=type=cache,target={TARGET_DIR},id={},sharing=locked",
+                t.cache_id
+            ),
         ],
         &cmds,
     );

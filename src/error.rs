@@ -37,7 +37,9 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
-    #[error("could not read the cargo workspace: {message}\n  help: run `cargo metadata --no-deps` in the same directory to see cargo's own error")]
+    #[error(
+        "could not read the cargo workspace: {message}\n  help: run `cargo metadata --no-deps` in the same directory to see cargo's own error"
+    )]
     Metadata { message: String },
 
     #[error("cannot run `{program}`: {message}\n  help: {help}")]

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use green_cross::cli::{is_own, Invocation, Own, OwnCommand};
+use green_cross::cli::{Invocation, Own, OwnCommand, is_own};
 use green_cross::config::{CaBundle, CrossToml, Env, Settings};
-use green_cross::engine::{self, host, Engine};
+use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
-use green_cross::plan::{plan, BuildPlan, PlanInput};
+use green_cross::plan::{BuildPlan, PlanInput, plan};
 use green_cross::target::Recipes;
 use green_cross::{artifacts, dockerfile};
 
@@ -22,7 +22,11 @@ fn main() -> ExitCode {
     let mut argv = std::env::args();
     let invoked_as = argv
         .next()
-        .and_then(|a| Path::new(&a).file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .and_then(|a| {
+            Path::new(&a)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
         .unwrap_or_default();
     let args: Vec<String> = argv.collect();
     let env: Env = std::env::vars().collect();
@@ -51,9 +55,15 @@ fn version_line(invoked_as: &str) -> String {
 }
 
 fn run(args: &[String], env: &Env) -> Result<i32> {
-    let first = args.iter().find(|a| !a.starts_with('+')).map(String::as_str).unwrap_or("--help");
+    let first = args
+        .iter()
+        .find(|a| !a.starts_with('+'))
+        .map(String::as_str)
+        .unwrap_or("--help");
     if args.is_empty() || is_own(first) {
-        let own = match Own::try_parse_from(std::iter::once("green-cross".to_string()).chain(args.iter().cloned())) {
+        let own = match Own::try_parse_from(
+            std::iter::once("green-cross".to_string()).chain(args.iter().cloned()),
+        ) {
             Ok(o) => o,
             Err(e) => {
                 let code = if e.use_stderr() { 2 } else { 0 };
@@ -78,12 +88,24 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
             let recipes = Recipes::embedded()?;
             if json {
                 let list: Vec<_> = recipes.iter().collect();
-                println!("{}", serde_json::to_string_pretty(&list).expect("recipes serialise"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).expect("recipes serialise")
+                );
             } else {
-                println!("{:<32}  {:<14}  {:<9}  summary", "target", "platform", "runner");
+                println!(
+                    "{:<32}  {:<14}  {:<9}  summary",
+                    "target", "platform", "runner"
+                );
                 for r in recipes.iter() {
-                    let runner = serde_json::to_value(r.runner).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-                    println!("{:<32}  {:<14}  {:<9}  {}", r.triple, r.platform, runner, r.summary);
+                    let runner = serde_json::to_value(r.runner)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default();
+                    println!(
+                        "{:<32}  {:<14}  {:<9}  {}",
+                        r.triple, r.platform, runner, r.summary
+                    );
                 }
             }
             Ok(0)
@@ -97,7 +119,10 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
         OwnCommand::Plan { json: _, args } => {
             let inv = build_invocation(args)?;
             let plan = make_plan(&inv, env)?;
-            println!("{}", serde_json::to_string_pretty(&plan).expect("plan serialises"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plan).expect("plan serialises")
+            );
             Ok(0)
         }
     }
@@ -117,8 +142,13 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
 }
 
 fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
-    let cwd = std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
-    let workspace = host::load_workspace(&cwd, inv.manifest_path.as_deref(), inv.target_dir.as_deref())?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
+    let workspace = host::load_workspace(
+        &cwd,
+        inv.manifest_path.as_deref(),
+        inv.target_dir.as_deref(),
+    )?;
     let config_path = env
         .get("CROSS_CONFIG")
         .filter(|v| !v.is_empty())
@@ -132,7 +162,9 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
             }
             toml
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.contains_key("CROSS_CONFIG") => CrossToml::default(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.contains_key("CROSS_CONFIG") => {
+            CrossToml::default()
+        }
         Err(e) => return Err(Error::io("read", &config_path, e)),
     };
     let settings = Settings::resolve(env, &toml)?;
@@ -161,7 +193,8 @@ fn resolve_ca_bundle(ca: &CaBundle, exists: impl Fn(&Path) -> bool) -> Result<Op
         CaBundle::Explicit(p) => Err(Error::InvalidSetting {
             key: "ca-bundle".into(),
             value: p.display().to_string(),
-            message: "no such file; name an existing PEM bundle, or set GREEN_CROSS_CA_BUNDLE=none".into(),
+            message: "no such file; name an existing PEM bundle, or set GREEN_CROSS_CA_BUNDLE=none"
+                .into(),
         }),
         CaBundle::FirstExisting(c) => Ok(c.iter().find(|p| exists(p)).cloned()),
     }
@@ -173,7 +206,8 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     tracing::debug!(buildkit = ?bk, "engine ready");
     let text = dockerfile::render(plan);
     let contexts = engine::prepare_contexts(plan, &text)?;
-    std::fs::create_dir_all(&plan.target_dir).map_err(|e| Error::io("create", &plan.target_dir, e))?;
+    std::fs::create_dir_all(&plan.target_dir)
+        .map_err(|e| Error::io("create", &plan.target_dir, e))?;
     // Outputs land next to their destination, so that placing them is a rename.
     let out = tempfile::Builder::new()
         .prefix(".green-cross-out-")
@@ -182,13 +216,30 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let log = plan.target_dir.join("green-cross").join("last-build.log");
     let interrupted = engine::interrupt_flag();
     let triples: Vec<&str> = plan.targets.iter().map(|t| t.triple.as_str()).collect();
-    eprintln!("   Green-cross {} {} ({} mode)", plan.subcommand, triples.join(", "), plan.mode.as_str());
-    let outcome = engine::build(&engine, plan, &contexts, out.path(), &log, inv.verbose > 0, &interrupted)?;
+    eprintln!(
+        "   Green-cross {} {} ({} mode)",
+        plan.subcommand,
+        triples.join(", "),
+        plan.mode.as_str()
+    );
+    let outcome = engine::build(
+        &engine,
+        plan,
+        &contexts,
+        out.path(),
+        &log,
+        inv.verbose > 0,
+        &interrupted,
+    )?;
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(Error::Interrupted);
     }
     let placed = artifacts::place(plan, out.path())?;
-    eprintln!("    Finished in {:.1}s (log: {})", outcome.elapsed.as_secs_f64(), outcome.log.display());
+    eprintln!(
+        "    Finished in {:.1}s (log: {})",
+        outcome.elapsed.as_secs_f64(),
+        outcome.log.display()
+    );
     if !placed.is_empty() {
         let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
         print!("{}", artifacts::summary(&placed, &base, outcome.elapsed));
@@ -203,10 +254,21 @@ mod tests {
     #[test]
     fn ca_bundle_first_existing_or_explicit() {
         let c = CaBundle::FirstExisting(vec!["/a".into(), "/b".into()]);
-        assert_eq!(resolve_ca_bundle(&c, |p| p == Path::new("/b")).unwrap(), Some("/b".into()));
+        assert_eq!(
+            resolve_ca_bundle(&c, |p| p == Path::new("/b")).unwrap(),
+            Some("/b".into())
+        );
         assert_eq!(resolve_ca_bundle(&c, |_| false).unwrap(), None);
         let e = CaBundle::Explicit("/x".into());
-        assert!(resolve_ca_bundle(&e, |_| false).unwrap_err().to_string().contains("no such file"));
-        assert_eq!(resolve_ca_bundle(&CaBundle::Disabled, |_| true).unwrap(), None);
+        assert!(
+            resolve_ca_bundle(&e, |_| false)
+                .unwrap_err()
+                .to_string()
+                .contains("no such file")
+        );
+        assert_eq!(
+            resolve_ca_bundle(&CaBundle::Disabled, |_| true).unwrap(),
+            None
+        );
     }
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::cli::Invocation;
 use crate::config::{Env, ReleaseSettings, Settings, ToolchainMode};
 use crate::error::{Error, Result};
-use crate::target::{env_lower, env_upper, ImageFlavour, Recipe, Recipes, Runner, StdSource};
-use crate::workspace::{stable_hash, SkeletonFile, Workspace};
+use crate::target::{ImageFlavour, Recipe, Recipes, Runner, StdSource, env_lower, env_upper};
+use crate::workspace::{SkeletonFile, Workspace, stable_hash};
 
 /// tonistiigi/xx, pinned by digest.
 pub const XX_IMAGE: &str =
@@ -87,11 +87,21 @@ pub enum PackageInstall {
 impl PackageInstall {
     pub fn is_empty(&self) -> bool {
         match self {
-            PackageInstall::Apt { packages, target_packages, .. }
-            | PackageInstall::XxApt { packages, target_packages, .. }
-            | PackageInstall::XxApk { packages, target_packages, .. } => {
-                packages.is_empty() && target_packages.is_empty()
+            PackageInstall::Apt {
+                packages,
+                target_packages,
+                ..
             }
+            | PackageInstall::XxApt {
+                packages,
+                target_packages,
+                ..
+            }
+            | PackageInstall::XxApk {
+                packages,
+                target_packages,
+                ..
+            } => packages.is_empty() && target_packages.is_empty(),
         }
     }
 }
@@ -199,7 +209,12 @@ pub struct BuildPlan {
 
 /// The targets to build: --target, else CARGO_BUILD_TARGET, else
 /// `[build] default-target`, else the host.
-pub fn select_targets(inv: &Invocation, env: &Env, settings: &Settings, host: &Host) -> Vec<String> {
+pub fn select_targets(
+    inv: &Invocation,
+    env: &Env,
+    settings: &Settings,
+    host: &Host,
+) -> Vec<String> {
     if !inv.targets.is_empty() {
         return inv.targets.clone();
     }
@@ -214,7 +229,11 @@ pub fn select_targets(inv: &Invocation, env: &Env, settings: &Settings, host: &H
 
 /// The Rust image tag for a rustup-mode toolchain.
 fn rust_image(version: &str, flavour: ImageFlavour) -> String {
-    let v = if version == "stable" { String::new() } else { format!("{version}-") };
+    let v = if version == "stable" {
+        String::new()
+    } else {
+        format!("{version}-")
+    };
     match flavour {
         ImageFlavour::Debian => format!("rust:{v}slim-bookworm"),
         ImageFlavour::Alpine => format!("rust:{v}alpine"),
@@ -222,16 +241,27 @@ fn rust_image(version: &str, flavour: ImageFlavour) -> String {
 }
 
 fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
-    items.into_iter().collect::<BTreeSet<_>>().into_iter().collect()
+    items
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 fn asset(name: &str) -> String {
-    crate::target::asset_text(name).expect("support files are embedded").to_string()
+    crate::target::asset_text(name)
+        .expect("support files are embedded")
+        .to_string()
 }
 
 /// The runner stage for a target, or None when its binaries run natively
 /// or not at all.
-fn runner_plan(r: &Recipe, mode: ToolchainMode, flavour: ImageFlavour, m: &crate::target::ModeRecipe) -> Option<RunnerPlan> {
+fn runner_plan(
+    r: &Recipe,
+    mode: ToolchainMode,
+    flavour: ImageFlavour,
+    m: &crate::target::ModeRecipe,
+) -> Option<RunnerPlan> {
     let up = env_upper(&r.triple);
     let apt = |packages: Vec<&str>| PackageInstall::Apt {
         deb_arch: None,
@@ -258,14 +288,24 @@ fn runner_plan(r: &Recipe, mode: ToolchainMode, flavour: ImageFlavour, m: &crate
             // Dynamically linked binaries find the target's loader and libc
             // in the cross sysroot.
             if r.libc == crate::target::Libc::Gnu
-                && let Some(sysroot) = &m.sysroot {
-                    env.insert("QEMU_LD_PREFIX".into(), sysroot.clone());
-                }
-            Some(RunnerPlan { kind: Runner::QemuUser, install: Some(install), files: vec![], setup: vec![], env })
+                && let Some(sysroot) = &m.sysroot
+            {
+                env.insert("QEMU_LD_PREFIX".into(), sysroot.clone());
+            }
+            Some(RunnerPlan {
+                kind: Runner::QemuUser,
+                install: Some(install),
+                files: vec![],
+                setup: vec![],
+                env,
+            })
         }
         Runner::Wine => {
             let dir = "/opt/green-cross/wine";
-            env.insert(format!("CARGO_TARGET_{up}_RUNNER"), "/usr/lib/wine/wine64".into());
+            env.insert(
+                format!("CARGO_TARGET_{up}_RUNNER"),
+                "/usr/lib/wine/wine64".into(),
+            );
             env.insert("WINEPREFIX".into(), "/tmp/green-cross-wine".into());
             env.insert("WINEDEBUG".into(), "-all".into());
             env.insert("WINEDLLOVERRIDES".into(), "mscoree,mshtml=".into());
@@ -293,16 +333,22 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let mut warnings = Vec::new();
 
     let triples = select_targets(inv, input.env, settings, input.host);
-    let recipes: Vec<&Recipe> = triples.iter().map(|t| input.recipes.get(t)).collect::<Result<_>>()?;
+    let recipes: Vec<&Recipe> = triples
+        .iter()
+        .map(|t| input.recipes.get(t))
+        .collect::<Result<_>>()?;
 
     let rust_version = match (&inv.toolchain, mode) {
         (Some(tc), ToolchainMode::Distro) => {
             return Err(Error::Usage(format!(
                 "`+{tc}` cannot be honoured in distro mode, which uses the base image's Rust\n  help: drop `+{tc}`, or use GREEN_CROSS_TOOLCHAIN=rustup"
-            )))
+            )));
         }
         (Some(tc), ToolchainMode::Rustup) => {
-            let ok = tc == "stable" || tc.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+            let ok = tc == "stable"
+                || tc
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
             if !ok {
                 return Err(Error::Usage(format!(
                     "`+{tc}`: rustup mode takes a version (`+1.80`, `+1.80.1`) or `+stable`\n  help: for another toolchain set `[build] base-image` to an image that has it"
@@ -316,7 +362,13 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let any_zig = recipes.iter().any(|r| r.mode(mode).zig.is_some());
     let flavours: BTreeSet<ImageFlavour> = recipes
         .iter()
-        .map(|r| if mode == ToolchainMode::Rustup { r.rustup.image.unwrap_or(ImageFlavour::Debian) } else { ImageFlavour::Debian })
+        .map(|r| {
+            if mode == ToolchainMode::Rustup {
+                r.rustup.image.unwrap_or(ImageFlavour::Debian)
+            } else {
+                ImageFlavour::Debian
+            }
+        })
         .chain(any_zig.then_some(ImageFlavour::Debian))
         .collect();
 
@@ -326,18 +378,35 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             (ToolchainMode::Distro, _) => {
                 // The same for every invocation, so that every build shares
                 // one toolchain layer (and one registry cache entry).
-                let p = vec!["ca-certificates", "cargo-web", "rustc-web", "gcc", "libc6-dev", "rust-web-src", "rust-web-clippy"];
-                let image = settings.base_image.clone().unwrap_or_else(|| crate::config::DEFAULT_DISTRO_BASE.into());
+                let p = vec![
+                    "ca-certificates",
+                    "cargo-web",
+                    "rustc-web",
+                    "gcc",
+                    "libc6-dev",
+                    "rust-web-src",
+                    "rust-web-clippy",
+                ];
+                let image = settings
+                    .base_image
+                    .clone()
+                    .unwrap_or_else(|| crate::config::DEFAULT_DISTRO_BASE.into());
                 ("toolchain", image, p, false)
             }
             (ToolchainMode::Rustup, ImageFlavour::Debian) => {
                 let p = vec!["clang", "lld", "pkg-config"];
-                let image = settings.base_image.clone().unwrap_or_else(|| rust_image(&rust_version, *flavour));
+                let image = settings
+                    .base_image
+                    .clone()
+                    .unwrap_or_else(|| rust_image(&rust_version, *flavour));
                 ("toolchain", image, p, true)
             }
-            (ToolchainMode::Rustup, ImageFlavour::Alpine) => {
-                ("toolchain-alpine", rust_image(&rust_version, *flavour), vec!["clang", "lld", "llvm", "pkgconf"], true)
-            }
+            (ToolchainMode::Rustup, ImageFlavour::Alpine) => (
+                "toolchain-alpine",
+                rust_image(&rust_version, *flavour),
+                vec!["clang", "lld", "llvm", "pkgconf"],
+                true,
+            ),
         };
         toolchains.push(ToolchainStage {
             name: name.into(),
@@ -357,7 +426,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         "doc" => Outputs::Doc,
         _ => Outputs::Nothing,
     };
-    let workdir = Path::new(SRC_DIR).join(&ws.workdir).to_string_lossy().trim_end_matches('/').to_string();
+    let workdir = Path::new(SRC_DIR)
+        .join(&ws.workdir)
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_string();
 
     let mut targets = Vec::new();
     for r in &recipes {
@@ -365,7 +438,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let std = m.std.expect("validated recipe");
         let up = env_upper(&r.triple);
         let lo = env_lower(&r.triple);
-        let flavour = if mode == ToolchainMode::Rustup { m.image.unwrap_or(ImageFlavour::Debian) } else { ImageFlavour::Debian };
+        let flavour = if mode == ToolchainMode::Rustup {
+            m.image.unwrap_or(ImageFlavour::Debian)
+        } else {
+            ImageFlavour::Debian
+        };
 
         let from = if m.zig.is_some() {
             "zig".to_string()
@@ -383,7 +460,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let target_packages = sorted(target_packages);
         let install = match (mode, flavour) {
             (ToolchainMode::Distro, _) => PackageInstall::Apt {
-                deb_arch: if target_packages.is_empty() { None } else { m.deb_arch.clone() },
+                deb_arch: if target_packages.is_empty() {
+                    None
+                } else {
+                    m.deb_arch.clone()
+                },
                 packages,
                 target_packages,
             },
@@ -437,7 +518,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             sysroot_env.insert("RUSTC_BOOTSTRAP".into(), "1".into());
         }
         if m.zig.is_some() {
-            sysroot_env.insert("ZIG_GLOBAL_CACHE_DIR".into(), "/opt/green-cross/zig-cache".into());
+            sysroot_env.insert(
+                "ZIG_GLOBAL_CACHE_DIR".into(),
+                "/opt/green-cross/zig-cache".into(),
+            );
         }
 
         // Release settings and rustflags: build step only.
@@ -447,7 +531,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let crt_static = release.crt_static.unwrap_or(r.crt_static);
         if crt_static != r.crt_static || r.crt_static {
             rustflags.push("-C".into());
-            rustflags.push(format!("target-feature={}crt-static", if crt_static { '+' } else { '-' }));
+            rustflags.push(format!(
+                "target-feature={}crt-static",
+                if crt_static { '+' } else { '-' }
+            ));
         }
         if !rustflags.is_empty() {
             build_env.insert(format!("CARGO_TARGET_{up}_RUSTFLAGS"), rustflags.join(" "));
@@ -474,7 +561,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         }
         if !r.strip {
             let key = format!("CARGO_PROFILE_{prof_up}_STRIP");
-            if build_env.get(&key).is_some_and(|v| v != "false" && v != "none") {
+            if build_env
+                .get(&key)
+                .is_some_and(|v| v != "false" && v != "none")
+            {
                 warnings.push(format!(
                     "{}: strip is not supported inside the build for this target; the binary is left unstripped",
                     r.triple
@@ -504,7 +594,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 r.triple, r.triple
             )));
         }
-        let runner = if runs_binaries && !user_no_run { runner_plan(r, mode, flavour, m) } else { None };
+        let runner = if runs_binaries && !user_no_run {
+            runner_plan(r, mode, flavour, m)
+        } else {
+            None
+        };
         let no_run = runs_binaries && (user_no_run || r.runner == Runner::None);
         if runs_binaries && !user_no_run && r.runner == Runner::None {
             warnings.push(format!(
@@ -512,11 +606,20 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 r.triple
             ));
         }
-        let mut cargo = vec!["cargo".to_string(), inv.subcommand.clone(), "--offline".into()];
+        let mut cargo = vec![
+            "cargo".to_string(),
+            inv.subcommand.clone(),
+            "--offline".into(),
+        ];
         if ws.has_lockfile {
             cargo.push("--locked".into());
         }
-        cargo.extend(["--target".into(), r.triple.clone(), "--target-dir".into(), TARGET_DIR.into()]);
+        cargo.extend([
+            "--target".into(),
+            r.triple.clone(),
+            "--target-dir".into(),
+            TARGET_DIR.into(),
+        ]);
         if let Some(mp) = &ws.manifest {
             let p = Path::new(SRC_DIR).join(mp);
             cargo.push(format!("--manifest-path={}", p.to_string_lossy()));
@@ -559,7 +662,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         mode,
         subcommand: inv.subcommand.clone(),
         profile_dir,
-        xx_image: toolchains.iter().any(|t| t.xx).then(|| XX_IMAGE.to_string()),
+        xx_image: toolchains
+            .iter()
+            .any(|t| t.xx)
+            .then(|| XX_IMAGE.to_string()),
         toolchains,
         zig_version: any_zig.then(|| ZIG_VERSION.to_string()),
         targets,

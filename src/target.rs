@@ -130,9 +130,13 @@ impl Recipe {
             message,
         };
         if let Some(stem) = name.strip_suffix(".toml")
-            && stem != self.triple {
-                return Err(bad(format!("file name does not match triple `{}`", self.triple)));
-            }
+            && stem != self.triple
+        {
+            return Err(bad(format!(
+                "file name does not match triple `{}`",
+                self.triple
+            )));
+        }
         target_lexicon::Triple::from_str(&self.triple)
             .map_err(|e| bad(format!("`{}` is not a target triple: {e}", self.triple)))?;
         for (mode, m) in [("rustup", &self.rustup), ("distro", &self.distro)] {
@@ -147,7 +151,9 @@ impl Recipe {
             return Err(bad("[distro] std = \"multiarch\" needs `deb-arch`".into()));
         }
         if self.distro.image.is_some() {
-            return Err(bad("[distro] has no `image`: distro mode always uses the base image".into()));
+            return Err(bad(
+                "[distro] has no `image`: distro mode always uses the base image".into(),
+            ));
         }
         if self.runner == Runner::QemuUser && self.qemu.is_none() {
             return Err(bad("runner = \"qemu-user\" needs `qemu`".into()));
@@ -166,7 +172,10 @@ impl Recipe {
 /// A support file under docker/ (e.g. `wine/bcryptprimitives.c`), embedded
 /// in the binary.
 pub fn asset_text(name: &str) -> Option<&'static str> {
-    embedded::ASSETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    embedded::ASSETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
 }
 
 /// Every known recipe, by triple.
@@ -251,7 +260,11 @@ mod tests {
     fn typo_suggests_nearest() {
         let r = Recipes::embedded().unwrap();
         let err = r.get("x86_64-unknown-linux-musel").unwrap_err();
-        assert!(err.to_string().contains("did you mean `x86_64-unknown-linux-musl`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("did you mean `x86_64-unknown-linux-musl`"),
+            "{err}"
+        );
         let err = r.get("completely-wrong").unwrap_err();
         assert!(!err.to_string().contains("did you mean"), "{err}");
     }

@@ -67,7 +67,11 @@ pub fn skeleton(root: &Path, members: &[Member], extra_files: &[PathBuf]) -> Vec
         }
         for (src, lib) in &m.targets {
             if let Some(r) = rel(src) {
-                out.push(if *lib { SkeletonFile::StubLib(r) } else { SkeletonFile::StubMain(r) });
+                out.push(if *lib {
+                    SkeletonFile::StubLib(r)
+                } else {
+                    SkeletonFile::StubMain(r)
+                });
             }
         }
     }
@@ -97,16 +101,37 @@ mod tests {
         let members = vec![
             Member {
                 manifest: "/w/app/Cargo.toml".into(),
-                targets: vec![("/w/app/src/main.rs".into(), false), ("/w/app/build.rs".into(), false)],
+                targets: vec![
+                    ("/w/app/src/main.rs".into(), false),
+                    ("/w/app/build.rs".into(), false),
+                ],
             },
-            Member { manifest: "/w/lib/Cargo.toml".into(), targets: vec![("/w/lib/src/lib.rs".into(), true)] },
-            Member { manifest: "/elsewhere/Cargo.toml".into(), targets: vec![] },
+            Member {
+                manifest: "/w/lib/Cargo.toml".into(),
+                targets: vec![("/w/lib/src/lib.rs".into(), true)],
+            },
+            Member {
+                manifest: "/elsewhere/Cargo.toml".into(),
+                targets: vec![],
+            },
         ];
-        let s = skeleton(root, &members, &["/w/Cargo.lock".into(), "/w/Cargo.toml".into()]);
+        let s = skeleton(
+            root,
+            &members,
+            &["/w/Cargo.lock".into(), "/w/Cargo.toml".into()],
+        );
         let paths: Vec<_> = s.iter().map(|f| f.path().to_str().unwrap()).collect();
         assert_eq!(
             paths,
-            ["Cargo.lock", "Cargo.toml", "app/Cargo.toml", "lib/Cargo.toml", "app/build.rs", "app/src/main.rs", "lib/src/lib.rs"]
+            [
+                "Cargo.lock",
+                "Cargo.toml",
+                "app/Cargo.toml",
+                "lib/Cargo.toml",
+                "app/build.rs",
+                "app/src/main.rs",
+                "lib/src/lib.rs"
+            ]
         );
     }
 

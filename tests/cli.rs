@@ -15,7 +15,14 @@ fn fixture() -> PathBuf {
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(bin());
     c.args(args).current_dir(dir);
-    for k in ["GREEN_CROSS_TOOLCHAIN", "GREEN_CROSS_BASE_IMAGE", "CARGO_BUILD_TARGET", "CROSS_CONFIG", "GREEN_CROSS_ENGINE", "CROSS_CONTAINER_ENGINE"] {
+    for k in [
+        "GREEN_CROSS_TOOLCHAIN",
+        "GREEN_CROSS_BASE_IMAGE",
+        "CARGO_BUILD_TARGET",
+        "CROSS_CONFIG",
+        "GREEN_CROSS_ENGINE",
+        "CROSS_CONTAINER_ENGINE",
+    ] {
         c.env_remove(k);
     }
     for (k, v) in env {
@@ -25,14 +32,26 @@ fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 /// A copy of the fixture's manifests in a temporary directory, to add a
 /// Cross.toml to.
 fn fixture_copy() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    for f in ["Cargo.toml", "Cargo.lock", "app/Cargo.toml", "app/build.rs", "app/src/main.rs", "app/csrc/answer.c", "greet/Cargo.toml", "greet/src/lib.rs"] {
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "app/Cargo.toml",
+        "app/build.rs",
+        "app/src/main.rs",
+        "app/csrc/answer.c",
+        "greet/Cargo.toml",
+        "greet/src/lib.rs",
+    ] {
         let to = d.path().join(f);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(fixture().join(f), to).unwrap();
@@ -50,7 +69,10 @@ fn help_is_golden() {
 #[test]
 fn version_names_the_program() {
     let o = run_in(&fixture(), &["--version"], &[]);
-    assert_eq!(text(&o).0.trim(), format!("green-cross {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        text(&o).0.trim(),
+        format!("green-cross {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -61,24 +83,45 @@ fn targets_lists_nine_and_json_is_json() {
     assert!(out.contains("armv7-unknown-linux-musleabihf"));
     let o = run_in(&fixture(), &["targets", "--json"], &[]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let triples: Vec<_> = v.as_array().unwrap().iter().map(|r| r["triple"].as_str().unwrap().to_string()).collect();
+    let triples: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["triple"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(triples.len(), 9);
     assert!(triples.contains(&"x86_64-pc-windows-gnu".to_string()));
 }
 
 #[test]
 fn unknown_target_suggests_the_nearest_and_exits_101() {
-    let o = run_in(&fixture(), &["build", "--target", "aarch64-unknown-linux-gun"], &[]);
+    let o = run_in(
+        &fixture(),
+        &["build", "--target", "aarch64-unknown-linux-gun"],
+        &[],
+    );
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(101));
-    assert!(err.contains("unknown target `aarch64-unknown-linux-gun`; did you mean `aarch64-unknown-linux-gnu`?"), "{err}");
+    assert!(
+        err.contains(
+            "unknown target `aarch64-unknown-linux-gun`; did you mean `aarch64-unknown-linux-gnu`?"
+        ),
+        "{err}"
+    );
     assert!(err.contains("green-cross targets"), "{err}");
 }
 
 #[test]
 fn dockerfile_is_byte_identical_run_to_run() {
     for mode in ["rustup", "distro"] {
-        let args = ["dockerfile", "--release", "--target", "x86_64-unknown-linux-musl", "--target", "aarch64-apple-darwin"];
+        let args = [
+            "dockerfile",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--target",
+            "aarch64-apple-darwin",
+        ];
         let a = run_in(&fixture(), &args, &[("GREEN_CROSS_TOOLCHAIN", mode)]);
         let b = run_in(&fixture(), &args, &[("GREEN_CROSS_TOOLCHAIN", mode)]);
         assert!(a.status.success(), "{:?}", text(&a));
@@ -89,7 +132,17 @@ fn dockerfile_is_byte_identical_run_to_run() {
 
 #[test]
 fn plan_json_has_the_targets_and_artifact_dir() {
-    let o = run_in(&fixture(), &["plan", "--json", "--target", "aarch64-unknown-linux-gnu", "--release"], &[("GREEN_CROSS_TOOLCHAIN", "distro")]);
+    let o = run_in(
+        &fixture(),
+        &[
+            "plan",
+            "--json",
+            "--target",
+            "aarch64-unknown-linux-gnu",
+            "--release",
+        ],
+        &[("GREEN_CROSS_TOOLCHAIN", "distro")],
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["mode"], "distro");
     assert_eq!(v["profile_dir"], "release");
@@ -100,14 +153,21 @@ fn plan_json_has_the_targets_and_artifact_dir() {
 #[test]
 fn target_falls_back_to_cargo_build_target_then_cross_toml_then_host() {
     let d = fixture_copy();
-    std::fs::write(d.path().join("Cross.toml"), "[build]\ndefault-target = \"x86_64-pc-windows-gnu\"\n").unwrap();
+    std::fs::write(
+        d.path().join("Cross.toml"),
+        "[build]\ndefault-target = \"x86_64-pc-windows-gnu\"\n",
+    )
+    .unwrap();
     let plan = |env: &[(&str, &str)]| {
         let o = run_in(d.path(), &["plan"], env);
         assert!(o.status.success(), "{:?}", text(&o));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         v["targets"][0]["triple"].as_str().unwrap().to_string()
     };
-    assert_eq!(plan(&[("CARGO_BUILD_TARGET", "aarch64-apple-darwin")]), "aarch64-apple-darwin");
+    assert_eq!(
+        plan(&[("CARGO_BUILD_TARGET", "aarch64-apple-darwin")]),
+        "aarch64-apple-darwin"
+    );
     assert_eq!(plan(&[]), "x86_64-pc-windows-gnu");
     std::fs::remove_file(d.path().join("Cross.toml")).unwrap();
     let host = rustc_version::version_meta().unwrap().host;
@@ -117,8 +177,16 @@ fn target_falls_back_to_cargo_build_target_then_cross_toml_then_host() {
 #[test]
 fn malformed_cross_toml_names_file_line_and_column() {
     let d = fixture_copy();
-    std::fs::write(d.path().join("Cross.toml"), "[build]\ntoolchain = \"distro\"\nbase-image = \n").unwrap();
-    let o = run_in(d.path(), &["dockerfile", "--target", "x86_64-unknown-linux-gnu"], &[]);
+    std::fs::write(
+        d.path().join("Cross.toml"),
+        "[build]\ntoolchain = \"distro\"\nbase-image = \n",
+    )
+    .unwrap();
+    let o = run_in(
+        d.path(),
+        &["dockerfile", "--target", "x86_64-unknown-linux-gnu"],
+        &[],
+    );
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(101));
     assert!(err.contains("Cross.toml:3:"), "{err}");
@@ -127,36 +195,69 @@ fn malformed_cross_toml_names_file_line_and_column() {
 #[test]
 fn unknown_cross_toml_key_is_a_warning_with_line_and_hint() {
     let d = fixture_copy();
-    std::fs::write(d.path().join("Cross.toml"), "[build]\ntoolchain = \"distro\"\n\n[build.release]\npreset = \"size\"\ncodegen-unit = 1\n").unwrap();
-    let o = run_in(d.path(), &["dockerfile", "--target", "x86_64-unknown-linux-gnu"], &[]);
+    std::fs::write(
+        d.path().join("Cross.toml"),
+        "[build]\ntoolchain = \"distro\"\n\n[build.release]\npreset = \"size\"\ncodegen-unit = 1\n",
+    )
+    .unwrap();
+    let o = run_in(
+        d.path(),
+        &["dockerfile", "--target", "x86_64-unknown-linux-gnu"],
+        &[],
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("Cross.toml:6: unknown key `codegen-unit` in [build.release]; did you mean `codegen-units`?"), "{err}");
-    assert!(out.contains("debian:bookworm"), "distro mode from Cross.toml: {out}");
+    assert!(
+        out.contains("debian:bookworm"),
+        "distro mode from Cross.toml: {out}"
+    );
 }
 
 #[test]
 fn no_engine_says_what_to_start() {
-    let o = run_in(&fixture(), &["build", "--target", "x86_64-unknown-linux-musl"], &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    let o = run_in(
+        &fixture(),
+        &["build", "--target", "x86_64-unknown-linux-musl"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(101));
-    assert!(err.contains("no Docker engine answers at DOCKER_HOST=unix:///nonexistent/docker.sock"), "{err}");
+    assert!(
+        err.contains("no Docker engine answers at DOCKER_HOST=unix:///nonexistent/docker.sock"),
+        "{err}"
+    );
     assert!(err.contains("help: start the Docker engine"), "{err}");
 }
 
 #[test]
 fn missing_engine_binary_and_podman_are_explained() {
-    let o = run_in(&fixture(), &["build"], &[("GREEN_CROSS_ENGINE", "/nonexistent/docker")]);
+    let o = run_in(
+        &fixture(),
+        &["build"],
+        &[("GREEN_CROSS_ENGINE", "/nonexistent/docker")],
+    );
     let (_, err) = text(&o);
-    assert!(err.contains("the container engine `/nonexistent/docker` was not found"), "{err}");
-    let o = run_in(&fixture(), &["build"], &[("CROSS_CONTAINER_ENGINE", "podman")]);
+    assert!(
+        err.contains("the container engine `/nonexistent/docker` was not found"),
+        "{err}"
+    );
+    let o = run_in(
+        &fixture(),
+        &["build"],
+        &[("CROSS_CONTAINER_ENGINE", "podman")],
+    );
     let (_, err) = text(&o);
     assert!(err.contains("podman is not supported yet"), "{err}");
 }
 
 #[test]
 fn other_subcommands_run_on_the_host_cargo() {
-    let o = run_in(&fixture(), &["metadata", "--no-deps", "--format-version=1"], &[]);
+    let o = run_in(
+        &fixture(),
+        &["metadata", "--no-deps", "--format-version=1"],
+        &[],
+    );
     assert!(o.status.success(), "{:?}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["packages"].as_array().unwrap().len(), 2);
@@ -171,8 +272,18 @@ fn a_cross_symlink_is_green_cross_and_says_so() {
     let link = d.path().join("cross");
     std::os::unix::fs::symlink(bin(), &link).unwrap();
     let o = Command::new(&link).arg("--version").output().unwrap();
-    assert_eq!(text(&o).0.trim(), format!("green-cross {} (invoked as cross)", env!("CARGO_PKG_VERSION")));
-    let o = Command::new(&link).args(["targets", "--json"]).current_dir(fixture()).output().unwrap();
+    assert_eq!(
+        text(&o).0.trim(),
+        format!(
+            "green-cross {} (invoked as cross)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let o = Command::new(&link)
+        .args(["targets", "--json"])
+        .current_dir(fixture())
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 9);
 }

@@ -43,7 +43,10 @@ fn cross_toml_example_has_only_known_keys() {
 fn readme_toml_blocks_have_only_known_keys() {
     let readme = read("README.md");
     let blocks = toml_blocks(&readme);
-    assert!(!blocks.is_empty(), "README.md shows at least one Cross.toml");
+    assert!(
+        !blocks.is_empty(),
+        "README.md shows at least one Cross.toml"
+    );
     for b in blocks {
         let (_, warnings) = CrossToml::parse(Path::new("README.md"), &b).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}\n{b}");
@@ -58,11 +61,23 @@ fn readme_names_the_two_commands_and_exactly_the_known_targets() {
     let recipes = green_cross::target::Recipes::embedded().unwrap();
 
     // The Targets table lists every recipe, and nothing else.
-    let section = readme.split("## Targets").nth(1).unwrap().split("\n## ").next().unwrap();
+    let section = readme
+        .split("## Targets")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
     let mut listed: Vec<&str> = section
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| target") && !l.starts_with("| ---"))
-        .map(|l| l.trim_start_matches("| ").split(" |").next().unwrap().trim())
+        .map(|l| {
+            l.trim_start_matches("| ")
+                .split(" |")
+                .next()
+                .unwrap()
+                .trim()
+        })
         .collect();
     listed.sort();
     let known: Vec<&str> = recipes.iter().map(|r| r.triple.as_str()).collect();

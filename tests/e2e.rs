@@ -28,7 +28,10 @@ fn fixture() -> PathBuf {
 
 /// A fresh copy of the fixture (no target dir), so each test starts clean.
 fn fixture_copy() -> tempfile::TempDir {
-    let d = tempfile::Builder::new().prefix("green-cross-e2e-").tempdir().unwrap();
+    let d = tempfile::Builder::new()
+        .prefix("green-cross-e2e-")
+        .tempdir()
+        .unwrap();
     copy_dir(&fixture(), d.path());
     d
 }
@@ -38,7 +41,25 @@ fn fixture_copy() -> tempfile::TempDir {
 fn stamp(ws: &Path) {
     let lib = ws.join("greet/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, format!("{text}\n/// {:?}\npub const STAMP: u8 = 1;\n", ws)).unwrap();
+    std::fs::write(
+        &lib,
+        format!("{text}\n/// {:?}\npub const STAMP: u8 = 1;\n", ws),
+    )
+    .unwrap();
+}
+
+/// No temporary output directory is left in the target dir.
+fn assert_no_temporary_output(ws: &Path) {
+    let leftovers: Vec<_> = std::fs::read_dir(ws.join("target"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".green-cross-out-")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -49,12 +70,17 @@ fn copy_dir(from: &Path, to: &Path) {
             continue;
         }
         let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() { copy_dir(&src, &dst) } else { std::fs::copy(&src, &dst).map(|_| ()).unwrap() }
+        if src.is_dir() {
+            copy_dir(&src, &dst)
+        } else {
+            std::fs::copy(&src, &dst).map(|_| ()).unwrap()
+        }
     }
 }
 
 fn green_cross(dir: &Path, args: &[&str]) -> Output {
-    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE").unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
+        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
     Command::new(env!("CARGO_BIN_EXE_green-cross"))
         .args(args)
         .current_dir(dir)
@@ -75,7 +101,10 @@ fn show(o: &Output) -> String {
 }
 
 fn run(program: &str, args: &[&str]) -> (bool, String) {
-    let o = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let o = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
     let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
     s.push_str(&String::from_utf8_lossy(&o.stderr));
     (o.status.success(), s)
@@ -91,49 +120,109 @@ fn expected_line(arch: &str, os: &str) -> String {
 }
 
 fn check_artifact(root: &Path, triple: &str) {
-    let exe = if triple.contains("windows") { "hello-cross.exe" } else { "hello-cross" };
+    let exe = if triple.contains("windows") {
+        "hello-cross.exe"
+    } else {
+        "hello-cross"
+    };
     let p = root.join("target").join(triple).join("release").join(exe);
     assert!(p.is_file(), "{triple}: no artifact at {}", p.display());
     let ft = file_type(&p);
     let bin = p.to_str().unwrap();
     match triple {
         "x86_64-unknown-linux-gnu" => {
-            assert!(ft.contains("ELF 64-bit") && ft.contains("x86-64") && ft.contains("dynamically linked"), "{triple}: {ft}");
+            assert!(
+                ft.contains("ELF 64-bit")
+                    && ft.contains("x86-64")
+                    && ft.contains("dynamically linked"),
+                "{triple}: {ft}"
+            );
             let (ok, out) = run(bin, &[]);
-            assert!(ok && out.contains(&expected_line("x86_64", "linux")), "{triple}: {out}");
+            assert!(
+                ok && out.contains(&expected_line("x86_64", "linux")),
+                "{triple}: {out}"
+            );
         }
         "x86_64-unknown-linux-musl" => {
-            assert!(ft.contains("x86-64") && (ft.contains("statically linked") || ft.contains("static-pie")), "{triple}: {ft}");
+            assert!(
+                ft.contains("x86-64")
+                    && (ft.contains("statically linked") || ft.contains("static-pie")),
+                "{triple}: {ft}"
+            );
             let (ok, out) = run(bin, &[]);
-            assert!(ok && out.contains(&expected_line("x86_64", "linux")), "{triple}: {out}");
+            assert!(
+                ok && out.contains(&expected_line("x86_64", "linux")),
+                "{triple}: {out}"
+            );
         }
         "aarch64-unknown-linux-gnu" => {
-            assert!(ft.contains("ARM aarch64") && ft.contains("dynamically linked"), "{triple}: {ft}");
-            let (ok, out) = run("qemu-aarch64-static", &["-L", "/usr/aarch64-linux-gnu", bin]);
-            assert!(ok && out.contains(&expected_line("aarch64", "linux")), "{triple}: {out}");
+            assert!(
+                ft.contains("ARM aarch64") && ft.contains("dynamically linked"),
+                "{triple}: {ft}"
+            );
+            let (ok, out) = run(
+                "qemu-aarch64-static",
+                &["-L", "/usr/aarch64-linux-gnu", bin],
+            );
+            assert!(
+                ok && out.contains(&expected_line("aarch64", "linux")),
+                "{triple}: {out}"
+            );
         }
         "aarch64-unknown-linux-musl" => {
-            assert!(ft.contains("ARM aarch64") && ft.contains("statically linked"), "{triple}: {ft}");
+            assert!(
+                ft.contains("ARM aarch64") && ft.contains("statically linked"),
+                "{triple}: {ft}"
+            );
             let (ok, out) = run("qemu-aarch64-static", &[bin]);
-            assert!(ok && out.contains(&expected_line("aarch64", "linux")), "{triple}: {out}");
+            assert!(
+                ok && out.contains(&expected_line("aarch64", "linux")),
+                "{triple}: {out}"
+            );
         }
         "armv7-unknown-linux-gnueabihf" => {
-            assert!(ft.contains("ELF 32-bit") && ft.contains("ARM") && ft.contains("dynamically linked"), "{triple}: {ft}");
+            assert!(
+                ft.contains("ELF 32-bit")
+                    && ft.contains("ARM")
+                    && ft.contains("dynamically linked"),
+                "{triple}: {ft}"
+            );
             let (ok, out) = run("qemu-arm-static", &["-L", "/usr/arm-linux-gnueabihf", bin]);
-            assert!(ok && out.contains(&expected_line("arm", "linux")), "{triple}: {out}");
+            assert!(
+                ok && out.contains(&expected_line("arm", "linux")),
+                "{triple}: {out}"
+            );
         }
         "armv7-unknown-linux-musleabihf" => {
-            assert!(ft.contains("ELF 32-bit") && ft.contains("ARM") && ft.contains("statically linked"), "{triple}: {ft}");
+            assert!(
+                ft.contains("ELF 32-bit") && ft.contains("ARM") && ft.contains("statically linked"),
+                "{triple}: {ft}"
+            );
             let (ok, out) = run("qemu-arm-static", &[bin]);
-            assert!(ok && out.contains(&expected_line("arm", "linux")), "{triple}: {out}");
+            assert!(
+                ok && out.contains(&expected_line("arm", "linux")),
+                "{triple}: {out}"
+            );
         }
         "x86_64-pc-windows-gnu" => {
-            assert!(ft.contains("PE32+ executable") && ft.contains("x86-64"), "{triple}: {ft}");
+            assert!(
+                ft.contains("PE32+ executable") && ft.contains("x86-64"),
+                "{triple}: {ft}"
+            );
             let (ok, out) = run_wine(bin);
-            assert!(ok && out.contains(&expected_line("x86_64", "windows")), "{triple}: {out}");
+            assert!(
+                ok && out.contains(&expected_line("x86_64", "windows")),
+                "{triple}: {out}"
+            );
         }
-        "x86_64-apple-darwin" => assert!(ft.contains("Mach-O 64-bit x86_64 executable"), "{triple}: {ft}"),
-        "aarch64-apple-darwin" => assert!(ft.contains("Mach-O 64-bit arm64 executable"), "{triple}: {ft}"),
+        "x86_64-apple-darwin" => assert!(
+            ft.contains("Mach-O 64-bit x86_64 executable"),
+            "{triple}: {ft}"
+        ),
+        "aarch64-apple-darwin" => assert!(
+            ft.contains("Mach-O 64-bit arm64 executable"),
+            "{triple}: {ft}"
+        ),
         other => panic!("no check for {other}"),
     }
 }
@@ -192,16 +281,16 @@ fn nine_targets_in_one_solve_then_a_noop_rebuild() {
     assert!(o.status.success(), "{}", show(&o));
     let table = String::from_utf8_lossy(&o.stdout).into_owned();
     for t in ALL {
-        assert!(table.lines().any(|l| l.starts_with(t) && l.contains("hello-cross")), "{t} missing from\n{table}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(t) && l.contains("hello-cross")),
+            "{t} missing from\n{table}"
+        );
         check_artifact(ws.path(), t);
     }
     // No temporary output is left behind.
-    let leftovers: Vec<_> = std::fs::read_dir(ws.path().join("target"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".green-cross-out-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_temporary_output(ws.path());
 
     // Nothing changed: every build step comes from BuildKit's cache and the
     // artifacts are placed again.
@@ -209,7 +298,10 @@ fn nine_targets_in_one_solve_then_a_noop_rebuild() {
     assert!(o.status.success(), "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     for t in ALL {
-        assert!(err.contains(&format!("Fresh {t} (cached)")), "{t} rebuilt:\n{err}");
+        assert!(
+            err.contains(&format!("Fresh {t} (cached)")),
+            "{t} rebuilt:\n{err}"
+        );
         check_artifact(ws.path(), t);
     }
 }
@@ -220,16 +312,36 @@ fn a_failing_build_returns_cargos_code_keeps_the_log_and_writes_no_artifact() {
     let ws = fixture_copy();
     let lib = ws.path().join("greet/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, text.replace("buf.format(answer)", "buf.format(answer) + 1u8")).unwrap();
-    let o = green_cross(ws.path(), &["build", "--release", "--target", "x86_64-unknown-linux-musl"]);
+    std::fs::write(
+        &lib,
+        text.replace("buf.format(answer)", "buf.format(answer) + 1u8"),
+    )
+    .unwrap();
+    let o = green_cross(
+        ws.path(),
+        &[
+            "build",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ],
+    );
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(101), "{}", show(&o));
     assert!(err.contains("error[E0"), "cargo's error is shown:\n{err}");
     assert!(err.contains("cargo exited with code 101"), "{err}");
     let log = ws.path().join("target/green-cross/last-build.log");
     let kept = std::fs::read_to_string(&log).unwrap();
-    assert!(kept.contains("error[E0"), "the engine's output is kept in {}", log.display());
-    assert!(!ws.path().join("target/x86_64-unknown-linux-musl/release/hello-cross").exists());
+    assert!(
+        kept.contains("error[E0"),
+        "the engine's output is kept in {}",
+        log.display()
+    );
+    assert!(
+        !ws.path()
+            .join("target/x86_64-unknown-linux-musl/release/hello-cross")
+            .exists()
+    );
 }
 
 #[test]
@@ -240,10 +352,9 @@ fn ctrl_c_during_a_build_leaves_no_artifact_and_no_temporary_output() {
 
     let ws = fixture_copy();
     // A change of source no cache has seen, so the compile really runs.
-    let lib = ws.path().join("greet/src/lib.rs");
-    let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, format!("{text}\n/// {:?}\npub const STAMP: u8 = 1;\n", ws.path())).unwrap();
-    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE").unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    stamp(ws.path());
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
+        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
     let mut child = Command::new(env!("CARGO_BIN_EXE_green-cross"))
         .args(["build", "--release", "--target", "x86_64-unknown-linux-gnu"])
         .current_dir(ws.path())
@@ -264,7 +375,11 @@ fn ctrl_c_during_a_build_leaves_no_artifact_and_no_temporary_output() {
         seen.push_str(&line);
         seen.push('\n');
         if !sent && line.contains("Compiling") {
-            let ok = Command::new("kill").args(["-INT", "--", &format!("-{pid}")]).status().unwrap().success();
+            let ok = Command::new("kill")
+                .args(["-INT", "--", &format!("-{pid}")])
+                .status()
+                .unwrap()
+                .success();
             assert!(ok, "kill -INT");
             sent = true;
         }
@@ -272,14 +387,16 @@ fn ctrl_c_during_a_build_leaves_no_artifact_and_no_temporary_output() {
     let status = child.wait().unwrap();
     assert!(sent, "the build never reached cargo:\n{seen}");
     assert_eq!(status.code(), Some(130), "{seen}");
-    assert!(seen.contains("interrupted; no artifact was written"), "{seen}");
-    assert!(!ws.path().join("target/x86_64-unknown-linux-gnu/release/hello-cross").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(ws.path().join("target"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".green-cross-out-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(
+        seen.contains("interrupted; no artifact was written"),
+        "{seen}"
+    );
+    assert!(
+        !ws.path()
+            .join("target/x86_64-unknown-linux-gnu/release/hello-cross")
+            .exists()
+    );
+    assert_no_temporary_output(ws.path());
 }
 
 #[test]
@@ -290,22 +407,47 @@ fn check_clippy_and_doc_run_in_buildkit() {
     let t = "aarch64-unknown-linux-gnu";
     let o = green_cross(ws.path(), &["check", "--target", t]);
     assert!(o.status.success(), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("Checking greet"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Checking greet"),
+        "{}",
+        show(&o)
+    );
 
     let o = green_cross(ws.path(), &["doc", "--no-deps", "--target", t]);
     assert!(o.status.success(), "{}", show(&o));
-    assert!(ws.path().join(format!("target/{t}/doc/greet/index.html")).is_file(), "{}", show(&o));
+    assert!(
+        ws.path()
+            .join(format!("target/{t}/doc/greet/index.html"))
+            .is_file(),
+        "{}",
+        show(&o)
+    );
 
     // clippy's arguments after `--` reach it, and its failure is cargo's.
     let lib = ws.path().join("greet/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, format!("{text}\npub fn one() -> u8 {{\n    return 1;\n}}\n")).unwrap();
+    std::fs::write(
+        &lib,
+        format!("{text}\npub fn one() -> u8 {{\n    return 1;\n}}\n"),
+    )
+    .unwrap();
     let o = green_cross(ws.path(), &["clippy", "--target", t]);
     assert!(o.status.success(), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("needless_return"), "{}", show(&o));
-    let o = green_cross(ws.path(), &["clippy", "--target", t, "--", "-D", "warnings"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("needless_return"),
+        "{}",
+        show(&o)
+    );
+    let o = green_cross(
+        ws.path(),
+        &["clippy", "--target", t, "--", "-D", "warnings"],
+    );
     assert_eq!(o.status.code(), Some(101), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("cargo exited with code 101"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cargo exited with code 101"),
+        "{}",
+        show(&o)
+    );
 }
 
 #[test]
@@ -317,11 +459,18 @@ fn test_runs_natively_and_under_wine_and_a_failing_test_fails_the_command() {
         let o = green_cross(ws.path(), &["test", "--target", t]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-        assert!(err.contains("test tests::greeting_names_the_answer ... ok"), "{t}:\n{err}");
+        assert!(
+            err.contains("test tests::greeting_names_the_answer ... ok"),
+            "{t}:\n{err}"
+        );
     }
     // Tests always run: a second invocation with nothing changed runs them again.
     let o = green_cross(ws.path(), &["test", "--target", "x86_64-pc-windows-gnu"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("test tests::greeting_names_the_answer ... ok"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("test tests::greeting_names_the_answer ... ok"),
+        "{}",
+        show(&o)
+    );
 
     let lib = ws.path().join("greet/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
@@ -348,7 +497,10 @@ fn test_under_qemu_is_refused_clearly_and_no_run_builds_the_tests() {
     let o = green_cross(ws.path(), &["test", "--target", t]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(101), "{}", show(&o));
-    assert!(err.contains("not supported yet") && err.contains("--no-run"), "{err}");
+    assert!(
+        err.contains("not supported yet") && err.contains("--no-run"),
+        "{err}"
+    );
     let o = green_cross(ws.path(), &["test", "--no-run", "--target", t]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -363,6 +515,12 @@ fn test_for_darwin_builds_the_tests_and_says_they_cannot_run() {
     let o = green_cross(ws.path(), &["test", "--target", "aarch64-apple-darwin"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
-    assert!(err.contains("cannot run on this host; they are built only (--no-run)"), "{err}");
-    assert!(err.contains("Executable"), "cargo lists the test executables it built:\n{err}");
+    assert!(
+        err.contains("cannot run on this host; they are built only (--no-run)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Executable"),
+        "cargo lists the test executables it built:\n{err}"
+    );
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use green_cross::cli::Invocation;
 use green_cross::config::{CrossToml, Env, Settings};
 use green_cross::dockerfile::render;
-use green_cross::plan::{plan, BuildPlan, Host, PlanInput};
+use green_cross::plan::{BuildPlan, Host, PlanInput, plan};
 use green_cross::target::Recipes;
 use green_cross::workspace::{SkeletonFile, Workspace};
 
@@ -27,7 +27,10 @@ fn workspace() -> Workspace {
 }
 
 fn host() -> Host {
-    Host { rustc_version: "1.95.0".into(), triple: "x86_64-unknown-linux-gnu".into() }
+    Host {
+        rustc_version: "1.95.0".into(),
+        triple: "x86_64-unknown-linux-gnu".into(),
+    }
 }
 
 fn make(args: &str, mode: &str, cross_toml: &str, recipes: &Recipes) -> BuildPlan {
@@ -56,7 +59,12 @@ fn every_recipe_in_both_modes() {
     assert_eq!(recipes.len(), 9);
     for mode in ["rustup", "distro"] {
         for r in recipes.iter() {
-            let p = make(&format!("build --release --target {}", r.triple), mode, "", &recipes);
+            let p = make(
+                &format!("build --release --target {}", r.triple),
+                mode,
+                "",
+                &recipes,
+            );
             let text = render(&p);
             assert_eq!(text, render(&p), "rendering is deterministic");
             insta::assert_snapshot!(format!("{mode}__{}", r.triple), text);
@@ -83,17 +91,27 @@ fn several_targets_share_one_toolchain_stage() {
 #[test]
 fn rendering_does_not_depend_on_recipe_order() {
     let embedded = Recipes::embedded().unwrap();
-    let files: Vec<(String, String)> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/targets"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
-        .collect();
+    let files: Vec<(String, String)> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/targets"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
+            .collect();
     let mut reversed = files.clone();
     reversed.sort();
     reversed.reverse();
-    let from_files = Recipes::from_files(reversed.iter().map(|(n, t)| (n.as_str(), t.as_str()))).unwrap();
+    let from_files =
+        Recipes::from_files(reversed.iter().map(|(n, t)| (n.as_str(), t.as_str()))).unwrap();
     let args = "build --target armv7-unknown-linux-musleabihf --target x86_64-pc-windows-gnu";
-    assert_eq!(render(&make(args, "distro", "", &embedded)), render(&make(args, "distro", "", &from_files)));
+    assert_eq!(
+        render(&make(args, "distro", "", &embedded)),
+        render(&make(args, "distro", "", &from_files))
+    );
 }
 
 #[test]
@@ -101,8 +119,16 @@ fn compile_step_has_no_network_and_secrets_are_mounts_only() {
     let recipes = Recipes::embedded().unwrap();
     for mode in ["rustup", "distro"] {
         for r in recipes.iter() {
-            let text = render(&make(&format!("build --target {}", r.triple), mode, "", &recipes));
-            let build_stage = text.split(&format!("AS build-{}\n", r.triple)).nth(1).unwrap();
+            let text = render(&make(
+                &format!("build --target {}", r.triple),
+                mode,
+                "",
+                &recipes,
+            ));
+            let build_stage = text
+                .split(&format!("AS build-{}\n", r.triple))
+                .nth(1)
+                .unwrap();
             let build_run = build_stage.split("\n\n").next().unwrap();
             assert!(build_run.contains("RUN --network=none"), "{build_run}");
             // The CA bundle reaches builds only as a secret mount.
@@ -125,65 +151,150 @@ fn release_settings_reach_the_build_step_only() {
     assert_eq!(t.build_env["CARGO_PROFILE_RELEASE_LTO"], "thin");
     assert_eq!(t.build_env["CARGO_PROFILE_RELEASE_CODEGEN_UNITS"], "4");
     assert_eq!(t.build_env["CARGO_PROFILE_RELEASE_STRIP"], "symbols");
-    assert!(t.build_env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS"].contains("target-feature=+crt-static"));
+    assert!(
+        t.build_env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS"]
+            .contains("target-feature=+crt-static")
+    );
     assert!(!t.sysroot_env.keys().any(|k| k.starts_with("CARGO_PROFILE")));
     // A dev build gets no release settings.
-    let p = make("build --target aarch64-unknown-linux-gnu", "distro", "[build.release]\nlto = true\n", &recipes);
-    assert!(!p.targets[0].build_env.keys().any(|k| k.starts_with("CARGO_PROFILE")));
+    let p = make(
+        "build --target aarch64-unknown-linux-gnu",
+        "distro",
+        "[build.release]\nlto = true\n",
+        &recipes,
+    );
+    assert!(
+        !p.targets[0]
+            .build_env
+            .keys()
+            .any(|k| k.starts_with("CARGO_PROFILE"))
+    );
 }
 
 #[test]
 fn darwin_strip_is_refused_with_a_warning() {
     let recipes = Recipes::embedded().unwrap();
-    let p = make("build --release --target aarch64-apple-darwin", "distro", "[build.release]\npreset = \"size\"\n", &recipes);
-    assert_eq!(p.targets[0].build_env["CARGO_PROFILE_RELEASE_STRIP"], "false");
-    assert!(p.warnings.iter().any(|w| w.contains("strip is not supported")), "{:?}", p.warnings);
+    let p = make(
+        "build --release --target aarch64-apple-darwin",
+        "distro",
+        "[build.release]\npreset = \"size\"\n",
+        &recipes,
+    );
+    assert_eq!(
+        p.targets[0].build_env["CARGO_PROFILE_RELEASE_STRIP"],
+        "false"
+    );
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("strip is not supported")),
+        "{:?}",
+        p.warnings
+    );
 }
 
 #[test]
 fn distro_mode_refuses_plus_toolchain_and_rustup_mode_maps_it_to_an_image() {
     let recipes = Recipes::embedded().unwrap();
-    let p = make("+1.80 build --target aarch64-unknown-linux-gnu", "rustup", "", &recipes);
+    let p = make(
+        "+1.80 build --target aarch64-unknown-linux-gnu",
+        "rustup",
+        "",
+        &recipes,
+    );
     assert_eq!(p.toolchains[0].image, "rust:1.80-slim-bookworm");
     let inv = Invocation::parse(&shell_words::split("+1.80 build").unwrap()).unwrap();
     let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "distro".to_string())].into();
     let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
     let ws = workspace();
     let h = host();
-    let err = plan(&PlanInput { invocation: &inv, workspace: &ws, settings: &settings, recipes: &recipes, env: &env, host: &h, ca_bundle: None })
-        .unwrap_err();
-    assert!(err.to_string().contains("cannot be honoured in distro mode"), "{err}");
+    let err = plan(&PlanInput {
+        invocation: &inv,
+        workspace: &ws,
+        settings: &settings,
+        recipes: &recipes,
+        env: &env,
+        host: &h,
+        ca_bundle: None,
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot be honoured in distro mode"),
+        "{err}"
+    );
 }
 
 #[test]
 fn test_has_a_runner_stage_and_always_runs() {
     let recipes = Recipes::embedded().unwrap();
-    let p = make("test --target x86_64-pc-windows-gnu -- --nocapture", "distro", "", &recipes);
+    let p = make(
+        "test --target x86_64-pc-windows-gnu -- --nocapture",
+        "distro",
+        "",
+        &recipes,
+    );
     let text = render(&p);
     assert!(text.contains("FROM runner-x86_64-pc-windows-gnu AS build-x86_64-pc-windows-gnu\nARG GREEN_CROSS_RUN_ID\n"), "{text}");
     assert!(p.targets[0].fresh);
     insta::assert_snapshot!("distro__test_windows_under_wine", text);
     // A native target needs no runner stage.
-    let p = make("test --target x86_64-unknown-linux-musl", "distro", "", &recipes);
+    let p = make(
+        "test --target x86_64-unknown-linux-musl",
+        "distro",
+        "",
+        &recipes,
+    );
     assert!(p.targets[0].runner.is_none() && p.targets[0].fresh);
 }
 
 #[test]
 fn test_for_darwin_is_built_only_and_qemu_targets_are_refused_unless_no_run() {
     let recipes = Recipes::embedded().unwrap();
-    let p = make("test --target aarch64-apple-darwin -- --nocapture", "distro", "", &recipes);
+    let p = make(
+        "test --target aarch64-apple-darwin -- --nocapture",
+        "distro",
+        "",
+        &recipes,
+    );
     let t = &p.targets[0];
-    assert!(t.cargo.contains(&"--no-run".to_string()) && !t.cargo.contains(&"--nocapture".to_string()), "{:?}", t.cargo);
+    assert!(
+        t.cargo.contains(&"--no-run".to_string()) && !t.cargo.contains(&"--nocapture".to_string()),
+        "{:?}",
+        t.cargo
+    );
     assert!(!t.fresh && t.runner.is_none());
-    assert!(p.warnings.iter().any(|w| w.contains("built only (--no-run)")));
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("built only (--no-run)"))
+    );
 
-    let inv = Invocation::parse(&shell_words::split("test --target aarch64-unknown-linux-gnu").unwrap()).unwrap();
+    let inv =
+        Invocation::parse(&shell_words::split("test --target aarch64-unknown-linux-gnu").unwrap())
+            .unwrap();
     let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "distro".to_string())].into();
     let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
     let (ws, h) = (workspace(), host());
-    let input = PlanInput { invocation: &inv, workspace: &ws, settings: &settings, recipes: &recipes, env: &env, host: &h, ca_bundle: None };
+    let input = PlanInput {
+        invocation: &inv,
+        workspace: &ws,
+        settings: &settings,
+        recipes: &recipes,
+        env: &env,
+        host: &h,
+        ca_bundle: None,
+    };
     let err = plan(&input).unwrap_err().to_string();
-    assert!(err.contains("under qemu-user inside BuildKit is not supported yet"), "{err}");
-    let p = make("test --no-run --target aarch64-unknown-linux-gnu", "distro", "", &recipes);
+    assert!(
+        err.contains("under qemu-user inside BuildKit is not supported yet"),
+        "{err}"
+    );
+    let p = make(
+        "test --no-run --target aarch64-unknown-linux-gnu",
+        "distro",
+        "",
+        &recipes,
+    );
     assert!(p.targets[0].runner.is_none() && !p.targets[0].fresh);
 }

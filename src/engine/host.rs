@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::plan::Host;
-use crate::workspace::{skeleton, Member, Workspace};
+use crate::workspace::{Member, Workspace, skeleton};
 
 /// Facts about the host's Rust toolchain.
 pub fn host_facts() -> Result<Host> {
@@ -32,12 +32,18 @@ pub fn load_workspace(
     if let Some(mp) = manifest_path {
         cmd.manifest_path(mp);
     }
-    let md = cmd.exec().map_err(|e| Error::Metadata { message: e.to_string() })?;
+    let md = cmd.exec().map_err(|e| Error::Metadata {
+        message: e.to_string(),
+    })?;
     let root: PathBuf = md.workspace_root.clone().into_std_path_buf();
     let target_dir = match target_dir {
         Some(t) => {
             let p = Path::new(t);
-            if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                cwd.join(p)
+            }
         }
         None => md.target_directory.clone().into_std_path_buf(),
     };
@@ -67,7 +73,13 @@ pub fn load_workspace(
         })
         .collect();
     let mut extra = Vec::new();
-    for f in ["Cargo.lock", ".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"] {
+    for f in [
+        "Cargo.lock",
+        ".cargo/config.toml",
+        ".cargo/config",
+        "rust-toolchain.toml",
+        "rust-toolchain",
+    ] {
         let p = root.join(f);
         if p.is_file() {
             extra.push(p);
@@ -75,10 +87,17 @@ pub fn load_workspace(
     }
     let has_lockfile = root.join("Cargo.lock").is_file();
     let cwd_abs = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
-    let workdir = cwd_abs.strip_prefix(&root).map(Path::to_path_buf).unwrap_or_default();
+    let workdir = cwd_abs
+        .strip_prefix(&root)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let manifest = manifest_path.and_then(|mp| {
         let p = Path::new(mp);
-        let abs = if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) };
+        let abs = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            cwd.join(p)
+        };
         let abs = abs.canonicalize().unwrap_or(abs);
         abs.strip_prefix(&root).ok().map(Path::to_path_buf)
     });
@@ -95,10 +114,13 @@ pub fn load_workspace(
 /// Run cargo on the host with the given arguments; returns its exit code.
 pub fn run_host_cargo(args: &[String]) -> Result<i32> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(&cargo).args(args).status().map_err(|e| Error::Spawn {
-        program: cargo.to_string_lossy().into_owned(),
-        message: e.to_string(),
-        help: "install Rust (https://rustup.rs) so that `cargo` is on PATH".into(),
-    })?;
+    let status = Command::new(&cargo)
+        .args(args)
+        .status()
+        .map_err(|e| Error::Spawn {
+            program: cargo.to_string_lossy().into_owned(),
+            message: e.to_string(),
+            help: "install Rust (https://rustup.rs) so that `cargo` is on PATH".into(),
+        })?;
     Ok(status.code().unwrap_or(crate::error::EXIT_OWN_ERROR))
 }

@@ -9,13 +9,15 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::plan::{BuildPlan, CARGO_STATUS_MARKER, CA_SECRET_ID, FRESH_ARG, OUT_STAGE, SKELETON_CONTEXT};
+use crate::plan::{
+    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, SKELETON_CONTEXT,
+};
 use crate::workspace::SkeletonFile;
 
 /// The oldest BuildKit that runs our Dockerfiles (heredocs, COPY --chmod,
@@ -40,7 +42,10 @@ impl Engine {
             .filter(|v| !v.is_empty())
             .cloned();
         let name = named.clone().unwrap_or_else(|| "docker".into());
-        let base = Path::new(&name).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let base = Path::new(&name)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if base.contains("podman") {
             return Err(Error::Engine {
                 message: format!("`{name}` was named as the container engine, but podman is not supported yet"),
@@ -71,68 +76,82 @@ impl Engine {
         } else {
             Some(engine_version_via_api(&docker_host)?)
         };
-        let out = self.cmd().args(["buildx", "version"]).output().map_err(|e| Error::Spawn {
-            program: self.program.display().to_string(),
-            message: e.to_string(),
-            help: "check that the docker CLI runs".into(),
-        })?;
+        let out = self
+            .cmd()
+            .args(["buildx", "version"])
+            .output()
+            .map_err(|e| Error::Spawn {
+                program: self.program.display().to_string(),
+                message: e.to_string(),
+                help: "check that the docker CLI runs".into(),
+            })?;
         if !out.status.success() {
             return Err(Error::Engine {
                 message: format!("docker buildx is not available: {}", String::from_utf8_lossy(&out.stderr).trim()),
                 help: "install the buildx plugin (Debian: apt-get install docker-buildx; elsewhere see https://github.com/docker/buildx#installing)".into(),
             });
         }
-        let out = self.cmd().args(["buildx", "inspect"]).output().map_err(|e| Error::Spawn {
-            program: self.program.display().to_string(),
-            message: e.to_string(),
-            help: "check that the docker CLI runs".into(),
-        })?;
+        let out = self
+            .cmd()
+            .args(["buildx", "inspect"])
+            .output()
+            .map_err(|e| Error::Spawn {
+                program: self.program.display().to_string(),
+                message: e.to_string(),
+                help: "check that the docker CLI runs".into(),
+            })?;
         let text = String::from_utf8_lossy(&out.stdout);
         // Distribution builds of the engine report their embedded BuildKit
         // as v0.0.0+unknown: then the engine's own version tells (engine 23
         // and later embed BuildKit 0.11 or newer).
         let version = parse_buildkit_version(&text).filter(|v| major_minor(v) != Some((0, 0)));
-        if version.is_none() && inspect_field(&text, "driver").as_deref() == Some("docker")
+        if version.is_none()
+            && inspect_field(&text, "driver").as_deref() == Some("docker")
             && let Some((maj, _)) = engine_version.as_deref().and_then(major_minor)
-                && maj < MIN_ENGINE_FOR_DOCKER_DRIVER {
-                    return Err(Error::Engine {
+            && maj < MIN_ENGINE_FOR_DOCKER_DRIVER
+        {
+            return Err(Error::Engine {
                         message: format!(
                             "the Docker engine is {}; its embedded BuildKit is too old for green-cross (engine {MIN_ENGINE_FOR_DOCKER_DRIVER}.0 or newer is needed)",
                             engine_version.as_deref().unwrap_or_default()
                         ),
                         help: "upgrade the Docker engine, or create a docker-container builder with a recent BuildKit and select it with BUILDX_BUILDER".into(),
                     });
-                }
+        }
         if let Some(v) = &version
             && let Some((maj, min)) = major_minor(v)
-                && (maj, min) < MIN_BUILDKIT {
-                    return Err(Error::Engine {
+            && (maj, min) < MIN_BUILDKIT
+        {
+            return Err(Error::Engine {
                         message: format!(
                             "the builder's BuildKit is {v}; green-cross needs {}.{} or newer",
                             MIN_BUILDKIT.0, MIN_BUILDKIT.1
                         ),
                         help: "upgrade the Docker engine (23.0 or newer embeds a recent BuildKit), or select a newer builder with BUILDX_BUILDER".into(),
                     });
-                }
+        }
         Ok(version)
     }
 }
 
 /// Ask the engine for its version through its API (bollard).
 fn engine_version_via_api(docker_host: &str) -> Result<String> {
-    let no_engine = |detail: String| Error::Engine {
+    let no_engine = |detail: String| {
+        Error::Engine {
         message: format!(
             "no Docker engine answers{}: {detail}",
             if docker_host.is_empty() { String::new() } else { format!(" at DOCKER_HOST={docker_host}") }
         ),
         help: "start the Docker engine (`dockerd`, or Docker Desktop), or point DOCKER_HOST at one; on a Debian machine ci/setup-engine.sh installs and starts one".into(),
+    }
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| no_engine(e.to_string()))?;
     rt.block_on(async {
-        let docker = bollard::Docker::connect_with_defaults().map_err(|e| no_engine(e.to_string()))?;
+        let docker =
+            bollard::Docker::connect_with_defaults().map_err(|e| no_engine(e.to_string()))?;
         let v = tokio::time::timeout(Duration::from_secs(10), docker.version())
             .await
             .map_err(|_| no_engine("timed out after 10 s".into()))?
@@ -147,7 +166,9 @@ pub fn parse_buildkit_version(text: &str) -> Option<String> {
     text.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         let k = k.trim().to_ascii_lowercase();
-        (k == "buildkit version" || k == "buildkit").then(|| v.trim().to_string()).filter(|v| !v.is_empty())
+        (k == "buildkit version" || k == "buildkit")
+            .then(|| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     })
 }
 
@@ -210,15 +231,26 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
             SkeletonFile::StubMain(_) => {
                 fs::write(&dest, "fn main() {}\n").map_err(|e| Error::io("write", &dest, e))?
             }
-            SkeletonFile::StubLib(_) => fs::write(&dest, "").map_err(|e| Error::io("write", &dest, e))?,
+            SkeletonFile::StubLib(_) => {
+                fs::write(&dest, "").map_err(|e| Error::io("write", &dest, e))?
+            }
         }
     }
     fs::create_dir_all(&sk).map_err(|e| Error::io("create", &sk, e))?;
-    Ok(Contexts { dir, dockerfile: df, skeleton: sk })
+    Ok(Contexts {
+        dir,
+        dockerfile: df,
+        skeleton: sk,
+    })
 }
 
 /// The `docker buildx build` arguments for a plan (without the program).
-pub fn buildx_args(plan: &BuildPlan, contexts: &Contexts, out_dir: &Path, progress: &str) -> Vec<String> {
+pub fn buildx_args(
+    plan: &BuildPlan,
+    contexts: &Contexts,
+    out_dir: &Path,
+    progress: &str,
+) -> Vec<String> {
     let mut a: Vec<String> = vec![
         "buildx".into(),
         "build".into(),
@@ -233,9 +265,15 @@ pub fn buildx_args(plan: &BuildPlan, contexts: &Contexts, out_dir: &Path, progre
         format!("type=local,dest={}", out_dir.display()),
     ];
     if plan.targets.iter().any(|t| t.fresh) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         a.push("--build-arg".into());
-        a.push(format!("{FRESH_ARG}={}-{}", now.as_nanos(), std::process::id()));
+        a.push(format!(
+            "{FRESH_ARG}={}-{}",
+            now.as_nanos(),
+            std::process::id()
+        ));
     }
     if let Some(ca) = &plan.ca_bundle {
         a.push("--secret".into());
@@ -257,8 +295,6 @@ pub struct BuildOutcome {
 struct ProgressFilter {
     /// vertex id -> target triple, for build-<triple> steps.
     build_vertex: BTreeMap<String, String>,
-    /// vertex id -> stage name, for every step seen.
-    stage_of: BTreeMap<String, String>,
     multi: bool,
     failed_build_code: Option<i32>,
     failed_other: bool,
@@ -274,11 +310,15 @@ impl ProgressFilter {
         };
         if let Some(stage_step) = body.strip_prefix('[') {
             if let Some((stage, step)) = stage_step.split_once(' ') {
-                self.stage_of.insert(id.clone(), stage.to_string());
                 // Only the RUN step of a build stage is cargo's (not its WORKDIR).
-                let is_run = step.split_once("] ").is_some_and(|(_, instr)| instr.starts_with("RUN "));
+                let is_run = step
+                    .split_once("] ")
+                    .is_some_and(|(_, instr)| instr.starts_with("RUN "));
                 if let Some(triple) = stage.strip_prefix("build-").filter(|_| is_run) {
-                    let first = self.build_vertex.insert(id.clone(), triple.to_string()).is_none();
+                    let first = self
+                        .build_vertex
+                        .insert(id.clone(), triple.to_string())
+                        .is_none();
                     if first && !verbose {
                         return Some(format!("   Building {triple} in BuildKit"));
                     }
@@ -308,7 +348,11 @@ impl ProgressFilter {
                 self.failed_build_code = code.trim().parse().ok();
                 return None;
             }
-            return Some(if self.multi { format!("[{triple}] {text}") } else { text.to_string() });
+            return Some(if self.multi {
+                format!("[{triple}] {text}")
+            } else {
+                text.to_string()
+            });
         }
         if verbose {
             return Some(line.to_string());
@@ -334,7 +378,12 @@ pub fn build(
         fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
     let mut log_file = fs::File::create(log).map_err(|e| Error::io("create", log, e))?;
-    let _ = writeln!(log_file, "$ {} {}", engine.program.display(), shell_words::join(&args));
+    let _ = writeln!(
+        log_file,
+        "$ {} {}",
+        engine.program.display(),
+        shell_words::join(&args)
+    );
     let start = Instant::now();
     let mut child = Command::new(&engine.program)
         .args(&args)
@@ -353,7 +402,10 @@ pub fn build(
         let _ = std::io::Read::read_to_end(&mut BufReader::new(stdout), &mut buf);
         buf
     });
-    let mut filter = ProgressFilter { multi: plan.targets.len() > 1, ..Default::default() };
+    let mut filter = ProgressFilter {
+        multi: plan.targets.len() > 1,
+        ..Default::default()
+    };
     let stderr = child.stderr.take().expect("piped");
     let mut err_out = std::io::stderr().lock();
     for line in BufReader::new(stderr).lines() {
@@ -381,7 +433,10 @@ pub fn build(
             log: log.to_path_buf(),
         });
     }
-    Ok(BuildOutcome { elapsed, log: log.to_path_buf() })
+    Ok(BuildOutcome {
+        elapsed,
+        log: log.to_path_buf(),
+    })
 }
 
 /// Install a Ctrl-C handler that records the interrupt instead of dying, so
@@ -405,7 +460,10 @@ mod tests {
         assert_eq!(major_minor("v0.13.2"), Some((0, 13)));
         assert_eq!(major_minor("0.8.2+abc"), Some((0, 8)));
         assert_eq!(parse_buildkit_version("Name: x\n"), None);
-        assert_eq!(inspect_field("Name: d\nDriver:        docker\n", "driver").as_deref(), Some("docker"));
+        assert_eq!(
+            inspect_field("Name: d\nDriver:        docker\n", "driver").as_deref(),
+            Some("docker")
+        );
         assert_eq!(major_minor("v0.0.0+unknown"), Some((0, 0)));
     }
 
@@ -413,18 +471,41 @@ mod tests {
     fn progress_filter_shows_cargo_lines_and_finds_its_exit_code() {
         let mut f = ProgressFilter::default();
         assert_eq!(f.line("#5 [sysroot-x 1/3] RUN apt-get update", false), None);
-        assert_eq!(f.line("#8 [build-aarch64-unknown-linux-gnu 1/2] WORKDIR /src", false), None);
+        assert_eq!(
+            f.line(
+                "#8 [build-aarch64-unknown-linux-gnu 1/2] WORKDIR /src",
+                false
+            ),
+            None
+        );
         assert_eq!(f.line("#8 CACHED", false), None);
         assert_eq!(
-            f.line("#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build", false).as_deref(),
+            f.line(
+                "#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build",
+                false
+            )
+            .as_deref(),
             Some("   Building aarch64-unknown-linux-gnu in BuildKit")
         );
-        assert_eq!(f.line("#9 1.234    Compiling itoa v1.0.0", false).as_deref(), Some("   Compiling itoa v1.0.0"));
+        assert_eq!(
+            f.line("#9 1.234    Compiling itoa v1.0.0", false)
+                .as_deref(),
+            Some("   Compiling itoa v1.0.0")
+        );
         assert_eq!(f.line("#5 0.5 Get:1 http://example", false), None);
         // Repeated step headers and continuation markers are not repeated.
-        assert_eq!(f.line("#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build", false), None);
+        assert_eq!(
+            f.line(
+                "#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build",
+                false
+            ),
+            None
+        );
         assert_eq!(f.line("#9 ...", false), None);
-        assert_eq!(f.line("#9 3.5 green-cross: cargo exited with status 101", false), None);
+        assert_eq!(
+            f.line("#9 3.5 green-cross: cargo exited with status 101", false),
+            None
+        );
         let e = "#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 101";
         assert!(f.line(e, false).is_some());
         assert_eq!(f.failed_build_code, Some(101));
