@@ -261,6 +261,7 @@ fn runner_plan(
     mode: ToolchainMode,
     flavour: ImageFlavour,
     m: &crate::target::ModeRecipe,
+    multiarch: bool,
 ) -> Option<RunnerPlan> {
     let up = env_upper(&r.triple);
     let apt = |packages: Vec<&str>| PackageInstall::Apt {
@@ -286,8 +287,13 @@ fn runner_plan(
             };
             env.insert(format!("CARGO_TARGET_{up}_RUNNER"), program);
             // Dynamically linked binaries find the target's loader and libc
-            // in the cross sysroot.
+            // in the cross sysroot, unless the target's own libc is installed
+            // through multiarch: then /etc/ld.so.cache lists the multiarch
+            // libraries, and the cross sysroot's loader would pair with a
+            // libc of another build (a mismatch that hangs in
+            // pthread_create), so the guest uses the system's loader.
             if r.libc == crate::target::Libc::Gnu
+                && !multiarch
                 && let Some(sysroot) = &m.sysroot
             {
                 env.insert("QEMU_LD_PREFIX".into(), sysroot.clone());
@@ -584,18 +590,22 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             fetch.push(BUILD_STD_FLAG.into());
         }
         let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
-        if runs_binaries && !user_no_run && r.runner == Runner::QemuUser {
-            // Threads of qemu-user guests hang inside BuildKit's RUN sandbox
-            // (seen with qemu 7.2 and 10.0; the same binaries run under
-            // `docker run`), so refuse rather than hang.
-            return Err(Error::Usage(format!(
-                "running tests for {} under qemu-user inside BuildKit is not supported yet
-  help: build the tests with `green-cross test --no-run --target {}`; native, musl x86_64 and windows-gnu (wine) tests run",
-                r.triple, r.triple
-            )));
-        }
         let runner = if runs_binaries && !user_no_run {
-            runner_plan(r, mode, flavour, m)
+            let multiarch = match &install {
+                Some(
+                    PackageInstall::Apt {
+                        target_packages, ..
+                    }
+                    | PackageInstall::XxApt {
+                        target_packages, ..
+                    }
+                    | PackageInstall::XxApk {
+                        target_packages, ..
+                    },
+                ) => !target_packages.is_empty(),
+                None => false,
+            };
+            runner_plan(r, mode, flavour, m, multiarch)
         } else {
             None
         };

@@ -490,21 +490,46 @@ fn test_runs_natively_and_under_wine_and_a_failing_test_fails_the_command() {
 
 #[test]
 #[ignore = "needs a Docker engine: run ci/test.sh"]
-fn test_under_qemu_is_refused_clearly_and_no_run_builds_the_tests() {
+fn test_runs_under_qemu_user_and_a_failing_test_fails_the_command() {
     let ws = fixture_copy();
     stamp(ws.path());
-    let t = "aarch64-unknown-linux-gnu";
-    let o = green_cross(ws.path(), &["test", "--target", t]);
+    // aarch64 with its multiarch glibc, armv7 with the cross sysroot's glibc.
+    let targets = ["aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf"];
+    let mut args = vec!["test"];
+    for t in targets {
+        args.extend(["--target", t]);
+    }
+    let o = green_cross(ws.path(), &args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    for t in targets {
+        assert!(
+            err.contains(&format!(
+                "[{t}] test tests::greeting_names_the_answer ... ok"
+            )),
+            "{t}:\n{err}"
+        );
+    }
+
+    let lib = ws.path().join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        format!("{text}\n#[cfg(test)]\nmod failing {{\n    #[test]\n    fn the_answer_is_41() {{\n        assert_eq!(6 * 7, 41);\n    }}\n}}\n"),
+    )
+    .unwrap();
+    let o = green_cross(ws.path(), &["test", "--target", targets[0]]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(101), "{}", show(&o));
-    assert!(
-        err.contains("not supported yet") && err.contains("--no-run"),
-        "{err}"
-    );
-    let o = green_cross(ws.path(), &["test", "--no-run", "--target", t]);
+    assert!(err.contains("failing::the_answer_is_41"), "{err}");
+    assert!(err.contains("cargo exited with code 101"), "{err}");
+
+    // --no-run builds the tests and runs none.
+    let o = green_cross(ws.path(), &["test", "--no-run", "--target", targets[0]]);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("Executable"), "{}", show(&o));
+    assert!(!err.contains("the_answer_is_41"), "{}", show(&o));
 }
 
 #[test]

@@ -249,7 +249,7 @@ fn test_has_a_runner_stage_and_always_runs() {
 }
 
 #[test]
-fn test_for_darwin_is_built_only_and_qemu_targets_are_refused_unless_no_run() {
+fn test_for_darwin_is_built_only_and_qemu_targets_run_under_qemu_unless_no_run() {
     let recipes = Recipes::embedded().unwrap();
     let p = make(
         "test --target aarch64-apple-darwin -- --nocapture",
@@ -270,26 +270,30 @@ fn test_for_darwin_is_built_only_and_qemu_targets_are_refused_unless_no_run() {
             .any(|w| w.contains("built only (--no-run)"))
     );
 
-    let inv =
-        Invocation::parse(&shell_words::split("test --target aarch64-unknown-linux-gnu").unwrap())
-            .unwrap();
-    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "distro".to_string())].into();
-    let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
-    let (ws, h) = (workspace(), host());
-    let input = PlanInput {
-        invocation: &inv,
-        workspace: &ws,
-        settings: &settings,
-        recipes: &recipes,
-        env: &env,
-        host: &h,
-        ca_bundle: None,
-    };
-    let err = plan(&input).unwrap_err().to_string();
-    assert!(
-        err.contains("under qemu-user inside BuildKit is not supported yet"),
-        "{err}"
+    // qemu-user: a multiarch glibc target uses the system's loader (the
+    // cross sysroot's loader would pair with the multiarch libc of another
+    // build); a target with only the cross sysroot's libc uses that sysroot.
+    let p = make(
+        "test --target aarch64-unknown-linux-gnu --target armv7-unknown-linux-gnueabihf",
+        "distro",
+        "",
+        &recipes,
     );
+    let arm64 = p.targets[0].runner.as_ref().unwrap();
+    assert_eq!(
+        arm64
+            .env
+            .get("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER")
+            .map(String::as_str),
+        Some("qemu-aarch64-static")
+    );
+    assert!(!arm64.env.contains_key("QEMU_LD_PREFIX"), "{:?}", arm64.env);
+    let armhf = p.targets[1].runner.as_ref().unwrap();
+    assert_eq!(
+        armhf.env.get("QEMU_LD_PREFIX").map(String::as_str),
+        Some("/usr/arm-linux-gnueabihf")
+    );
+    assert!(p.targets.iter().all(|t| t.fresh));
     let p = make(
         "test --no-run --target aarch64-unknown-linux-gnu",
         "distro",
