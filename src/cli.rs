@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{Error, Result};
 
 /// Cargo subcommands that run inside BuildKit.
-pub const BUILDKIT_SUBCOMMANDS: &[&str] = &["build", "check", "clippy", "doc", "test"];
+pub const BUILDKIT_SUBCOMMANDS: &[&str] = &["build", "check", "clippy", "doc", "run", "test"];
 
 /// cargo's short aliases.
 fn canonical_subcommand(s: &str) -> &str {
@@ -183,11 +183,11 @@ impl Invocation {
 #[command(
     name = "green-cross",
     version,
-    override_usage = "green-cross [+toolchain] <build|check|clippy|doc|test|any cargo subcommand> [--target <triple>]... [cargo args]\n       green-cross <COMMAND>",
+    override_usage = "green-cross [+toolchain] <build|check|clippy|doc|test|run|any cargo subcommand> [--target <triple>]... [cargo args]\n       green-cross <COMMAND>",
     about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`",
     long_about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`.\n\n\
-Usage as cargo: green-cross [+toolchain] <build|check|clippy|doc> [--target <triple>]... [cargo args]\n\
-build, check, clippy, doc and test run inside BuildKit (tests under qemu-user or wine where needed);\nevery other cargo subcommand runs on the host's cargo.\n\
+Usage as cargo: green-cross [+toolchain] <build|check|clippy|doc|test|run> [--target <triple>]... [cargo args]\n\
+build, check, clippy, doc, test and run build inside BuildKit; test and run execute the binaries natively,\nunder qemu-user or under wine as the target needs. Every other cargo subcommand runs on the host's cargo.\n\
 Artifacts land where cargo puts them: target/<triple>/<profile>/.",
     after_help = "Configuration: Cross.toml in the workspace root (see Cross.toml.example).\n\
 Environment: GREEN_CROSS_TOOLCHAIN (rustup|distro), GREEN_CROSS_BASE_IMAGE, GREEN_CROSS_CA_BUNDLE,\n\
@@ -288,6 +288,7 @@ mod tests {
         assert!(parse("clippy").runs_in_buildkit());
         assert!(!parse("fmt").runs_in_buildkit());
         assert!(parse("test").runs_in_buildkit());
-        assert!(!parse("run").runs_in_buildkit());
+        assert!(parse("r").runs_in_buildkit());
+        assert!(!parse("metadata").runs_in_buildkit());
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::config::ToolchainMode;
 use crate::plan::{
     BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, Outputs, PackageInstall,
-    SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage,
+    RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -312,11 +312,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     // runner (test): qemu-user or wine, for the build step to run binaries.
     let build_from = match &t.runner {
         Some(r) => {
-            let _ = writeln!(out, "FROM deps-{triple} AS runner-{triple}");
-            copy_files(out, &r.files);
-            install_and_setup(out, r.install.as_ref(), &r.setup);
-            env_block(out, &r.env);
-            out.push('\n');
+            runner_stage(out, triple, r);
             format!("runner-{triple}")
         }
         None => format!("deps-{triple}"),
@@ -378,6 +374,16 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let _ = writeln!(out, "COPY --from=build-{triple} /out/ /\n");
 }
 
+/// A `runner-<triple>` stage: qemu-user or wine on top of the target's
+/// dependencies stage.
+fn runner_stage(out: &mut String, triple: &str, r: &RunnerPlan) {
+    let _ = writeln!(out, "FROM deps-{triple} AS runner-{triple}");
+    copy_files(out, &r.files);
+    install_and_setup(out, r.install.as_ref(), &r.setup);
+    env_block(out, &r.env);
+    out.push('\n');
+}
+
 /// The Dockerfile for a plan.
 pub fn render(plan: &BuildPlan) -> String {
     let mut out = String::new();
@@ -398,6 +404,10 @@ pub fn render(plan: &BuildPlan) -> String {
     }
     for t in &plan.targets {
         target_stages(&mut out, plan, t);
+    }
+    if let Some(image) = plan.run.as_ref().and_then(|r| r.image.as_ref()) {
+        // `run`: the image the binary runs in, loaded into the engine.
+        runner_stage(&mut out, &plan.targets[0].triple, &image.runner);
     }
     let _ = writeln!(out, "FROM scratch AS {OUT_STAGE}");
     for t in &plan.targets {

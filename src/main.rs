@@ -226,7 +226,7 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         &engine,
         plan,
         &contexts,
-        out.path(),
+        engine::Export::Local(out.path()),
         &log,
         inv.verbose > 0,
         &interrupted,
@@ -240,11 +240,39 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         outcome.elapsed.as_secs_f64(),
         outcome.log.display()
     );
-    if !placed.is_empty() {
-        let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
-        print!("{}", artifacts::summary(&placed, &base, outcome.elapsed));
+    let Some(run) = &plan.run else {
+        if !placed.is_empty() {
+            let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
+            print!("{}", artifacts::summary(&placed, &base, outcome.elapsed));
+        }
+        return Ok(0);
+    };
+    // `run`: stdout belongs to the program, so no summary.
+    if let Some(image) = &run.image {
+        let log = plan
+            .target_dir
+            .join("green-cross")
+            .join("last-runner-build.log");
+        eprintln!("   Preparing the {} runner image", run.triple);
+        engine::build(
+            &engine,
+            plan,
+            &contexts,
+            engine::Export::Load {
+                stage: &image.stage,
+                tag: &image.tag,
+            },
+            &log,
+            inv.verbose > 0,
+            &interrupted,
+        )?;
     }
-    Ok(0)
+    let shown = run
+        .binary
+        .strip_prefix(std::env::current_dir().unwrap_or_default())
+        .unwrap_or(&run.binary);
+    eprintln!("     Running `{}`", shown.display());
+    engine::run_binary(&engine, run, &plan.workspace_root, &plan.target_dir)
 }
 
 #[cfg(test)]

@@ -138,6 +138,31 @@ const WINE_SHIM_DEF: &str = "wine/bcryptprimitives.def";
 /// The build argument whose fresh value keeps `test` steps out of the cache.
 pub const FRESH_ARG: &str = "GREEN_CROSS_RUN_ID";
 
+/// How `run` runs the binary after the build has placed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunPlan {
+    pub triple: String,
+    /// The binary on the host, where the build places it.
+    pub binary: PathBuf,
+    /// The arguments after `--`.
+    pub args: Vec<String>,
+    /// The directory it runs in (the user's, when inside the workspace).
+    pub cwd: PathBuf,
+    /// The runner image; None when the host runs the binary itself.
+    pub image: Option<RunnerImage>,
+}
+
+/// A `runner-<triple>` stage, loaded into the engine as an image in which
+/// `run` executes the binary (with the workspace mounted at its own path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunnerImage {
+    pub stage: String,
+    pub tag: String,
+    /// The runner program, before the binary and its arguments.
+    pub program: Vec<String>,
+    pub runner: RunnerPlan,
+}
+
 /// What the build step leaves in /out for the artifacts stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -203,6 +228,8 @@ pub struct BuildPlan {
     pub skeleton: Vec<SkeletonFile>,
     /// The host file handed to the build as the secret `green-cross-ca`.
     pub ca_bundle: Option<PathBuf>,
+    /// For `run`: what runs after the build.
+    pub run: Option<RunPlan>,
     /// Things the user should know that do not stop the build.
     pub warnings: Vec<String>,
 }
@@ -427,8 +454,15 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
     let profile_dir = inv.profile_dir();
     let runs_binaries = inv.subcommand == "test";
+    let is_run = inv.subcommand == "run";
+    if is_run && recipes.len() != 1 {
+        return Err(Error::Usage(format!(
+            "`run` takes one target, not {}\n  help: run once per target",
+            recipes.len()
+        )));
+    }
     let outputs = match inv.subcommand.as_str() {
-        "build" => Outputs::ProfileDir,
+        "build" | "run" => Outputs::ProfileDir,
         "doc" => Outputs::Doc,
         _ => Outputs::Nothing,
     };
@@ -439,6 +473,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         .to_string();
 
     let mut targets = Vec::new();
+    let mut run = None;
     for r in &recipes {
         let m = r.mode(mode);
         let std = m.std.expect("validated recipe");
@@ -591,21 +626,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         }
         let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
         let runner = if runs_binaries && !user_no_run {
-            let multiarch = match &install {
-                Some(
-                    PackageInstall::Apt {
-                        target_packages, ..
-                    }
-                    | PackageInstall::XxApt {
-                        target_packages, ..
-                    }
-                    | PackageInstall::XxApk {
-                        target_packages, ..
-                    },
-                ) => !target_packages.is_empty(),
-                None => false,
-            };
-            runner_plan(r, mode, flavour, m, multiarch)
+            runner_plan(r, mode, flavour, m, installs_multiarch(install.as_ref()))
         } else {
             None
         };
@@ -616,11 +637,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 r.triple
             ));
         }
-        let mut cargo = vec![
-            "cargo".to_string(),
-            inv.subcommand.clone(),
-            "--offline".into(),
-        ];
+        let cargo_sub = if is_run {
+            "build"
+        } else {
+            inv.subcommand.as_str()
+        };
+        let mut cargo = vec!["cargo".to_string(), cargo_sub.into(), "--offline".into()];
         if ws.has_lockfile {
             cargo.push("--locked".into());
         }
@@ -642,7 +664,24 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
             cargo.push("--no-run".into());
         }
-        if !inv.trailing.is_empty() && !no_run {
+        if is_run {
+            let (bin, given) = run_binary(inv, ws)?;
+            if !given {
+                cargo.extend(["--bin".into(), bin.clone()]);
+            }
+            run = Some(run_plan(
+                r,
+                mode,
+                flavour,
+                m,
+                install.as_ref(),
+                ws,
+                &profile_dir,
+                bin,
+                inv,
+                input.host,
+            )?);
+        } else if !inv.trailing.is_empty() && !no_run {
             cargo.push("--".into());
             cargo.extend(inv.trailing.iter().cloned());
         }
@@ -683,6 +722,113 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         target_dir: ws.target_dir.clone(),
         skeleton: ws.skeleton.clone(),
         ca_bundle: input.ca_bundle.clone(),
+        run,
         warnings,
     })
+}
+
+/// Whether the plan installs target-architecture packages through
+/// multiarch (then the target's own loader and libc are in the system).
+fn installs_multiarch(install: Option<&PackageInstall>) -> bool {
+    match install {
+        Some(
+            PackageInstall::Apt {
+                target_packages, ..
+            }
+            | PackageInstall::XxApt {
+                target_packages, ..
+            }
+            | PackageInstall::XxApk {
+                target_packages, ..
+            },
+        ) => !target_packages.is_empty(),
+        None => false,
+    }
+}
+
+/// The binary `run` runs, and whether the user named it with `--bin`.
+fn run_binary(inv: &Invocation, ws: &Workspace) -> Result<(String, bool)> {
+    let mut bin = None;
+    let mut it = inv.cargo_args.iter();
+    while let Some(a) = it.next() {
+        if a == "--example" || a.starts_with("--example=") {
+            return Err(Error::Usage(
+                "`run --example` is not supported yet\n  help: build it with `green-cross build --example <name> --target <triple>`".into(),
+            ));
+        }
+        if a == "--bin" {
+            bin = it.next().cloned();
+        } else if let Some(b) = a.strip_prefix("--bin=") {
+            bin = Some(b.to_string());
+        }
+    }
+    let given = bin.is_some();
+    let name =
+        crate::workspace::select_binary(ws, bin.as_deref(), &inv.packages).map_err(Error::Usage)?;
+    Ok((name, given))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_plan(
+    r: &Recipe,
+    mode: ToolchainMode,
+    flavour: ImageFlavour,
+    m: &crate::target::ModeRecipe,
+    install: Option<&PackageInstall>,
+    ws: &Workspace,
+    profile_dir: &str,
+    bin: String,
+    inv: &Invocation,
+    host: &Host,
+) -> Result<RunPlan> {
+    let exe = if r.triple.contains("windows") {
+        format!("{bin}.exe")
+    } else {
+        bin
+    };
+    let binary = ws.target_dir.join(&r.triple).join(profile_dir).join(exe);
+    let image = match r.runner {
+        Runner::None => {
+            return Err(Error::Usage(format!(
+                "{} binaries cannot run on this host\n  help: build it with `green-cross build --target {}` and run it on a {} machine",
+                r.triple, r.triple, r.platform
+            )));
+        }
+        Runner::Native if arch(&host.triple) == arch(&r.triple) => None,
+        Runner::Native => {
+            return Err(Error::Usage(format!(
+                "{} binaries run natively on {} hosts only, and this host is {}",
+                r.triple,
+                arch(&r.triple),
+                host.triple
+            )));
+        }
+        Runner::QemuUser | Runner::Wine => {
+            let runner = runner_plan(r, mode, flavour, m, installs_multiarch(install))
+                .expect("qemu-user and wine have a runner stage");
+            let program = runner
+                .env
+                .get(&format!("CARGO_TARGET_{}_RUNNER", env_upper(&r.triple)))
+                .map(|p| vec![p.clone()])
+                .unwrap_or_default();
+            let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
+            Some(RunnerImage {
+                stage: format!("runner-{}", r.triple),
+                tag: format!("green-cross-runner:{}-{ws_hash:016x}", r.triple),
+                program,
+                runner,
+            })
+        }
+    };
+    Ok(RunPlan {
+        triple: r.triple.clone(),
+        binary,
+        args: inv.trailing.clone(),
+        cwd: ws.root.join(&ws.workdir),
+        image,
+    })
+}
+
+fn arch(triple: &str) -> &str {
+    triple.split('-').next().unwrap_or(triple)
 }

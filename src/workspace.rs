@@ -41,6 +41,74 @@ pub struct Workspace {
     pub has_lockfile: bool,
     /// Sorted, without duplicates.
     pub skeleton: Vec<SkeletonFile>,
+    /// The workspace's packages and their binaries (for `run`).
+    pub packages: Vec<Package>,
+}
+
+/// A workspace member as `run` sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    pub name: String,
+    /// The package's directory, relative to the workspace root.
+    pub dir: PathBuf,
+    /// Its binary targets, sorted.
+    pub bins: Vec<String>,
+    /// `default-run` from its manifest.
+    pub default_run: Option<String>,
+}
+
+/// The binary `cargo run` would run, by cargo's rules: `--bin`, else the
+/// selected packages (`-p`), else the package the current directory is in,
+/// else the whole workspace; `default-run` decides between several, and
+/// more than one candidate is an error that lists them.
+pub fn select_binary(
+    ws: &Workspace,
+    bin: Option<&str>,
+    packages: &[String],
+) -> Result<String, String> {
+    if let Some(b) = bin {
+        return Ok(b.to_string());
+    }
+    let candidates: Vec<&Package> = if !packages.is_empty() {
+        let found: Vec<&Package> = ws
+            .packages
+            .iter()
+            .filter(|p| packages.contains(&p.name))
+            .collect();
+        if found.is_empty() {
+            return Err(format!(
+                "no package named {} in this workspace",
+                packages.join(", ")
+            ));
+        }
+        found
+    } else if let Some(p) = ws
+        .packages
+        .iter()
+        .filter(|p| ws.workdir.starts_with(&p.dir))
+        .max_by_key(|p| p.dir.components().count())
+    {
+        vec![p]
+    } else {
+        ws.packages.iter().collect()
+    };
+    if let [p] = candidates.as_slice()
+        && let Some(d) = &p.default_run
+    {
+        return Ok(d.clone());
+    }
+    let bins: Vec<&String> = candidates.iter().flat_map(|p| &p.bins).collect();
+    match bins.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err("a bin target must be available for `run`".into()),
+        many => Err(format!(
+            "`run` could not determine which binary to run; use `--bin` or the `default-run` manifest key\n  available binaries: {}",
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// What cargo metadata says of one workspace member, reduced to what the
@@ -133,6 +201,66 @@ mod tests {
                 "lib/src/lib.rs"
             ]
         );
+    }
+
+    fn ws(workdir: &str, packages: Vec<Package>) -> Workspace {
+        Workspace {
+            root: "/w".into(),
+            target_dir: "/w/target".into(),
+            workdir: workdir.into(),
+            manifest: None,
+            has_lockfile: true,
+            skeleton: vec![],
+            packages,
+        }
+    }
+
+    fn pkg(name: &str, dir: &str, bins: &[&str], default_run: Option<&str>) -> Package {
+        Package {
+            name: name.into(),
+            dir: dir.into(),
+            bins: bins.iter().map(|b| b.to_string()).collect(),
+            default_run: default_run.map(String::from),
+        }
+    }
+
+    #[test]
+    fn select_binary_follows_cargo_run() {
+        let w = ws(
+            "",
+            vec![
+                pkg("app", "app", &["app"], None),
+                pkg("lib", "lib", &[], None),
+            ],
+        );
+        assert_eq!(select_binary(&w, None, &[]).unwrap(), "app");
+        assert_eq!(select_binary(&w, Some("other"), &[]).unwrap(), "other");
+        let err = select_binary(&w, None, &["lib".into()]).unwrap_err();
+        assert!(err.contains("a bin target must be available"), "{err}");
+        assert!(
+            select_binary(&w, None, &["nope".into()])
+                .unwrap_err()
+                .contains("no package named nope")
+        );
+
+        let w = ws(
+            "",
+            vec![
+                pkg("a", "a", &["a1", "a2"], None),
+                pkg("b", "b", &["b"], None),
+            ],
+        );
+        let err = select_binary(&w, None, &[]).unwrap_err();
+        assert!(err.contains("available binaries: a1, a2, b"), "{err}");
+        // The package the current directory is in decides.
+        let w2 = ws("b/src", w.packages.clone());
+        assert_eq!(select_binary(&w2, None, &[]).unwrap(), "b");
+        // default-run decides between a package's binaries.
+        let w3 = ws("a", vec![pkg("a", "a", &["a1", "a2"], Some("a2"))]);
+        assert_eq!(select_binary(&w3, None, &[]).unwrap(), "a2");
+        // A root package (dir "") contains every directory.
+        let w4 = ws("src", vec![pkg("root", "", &["root"], None)]);
+        assert_eq!(select_binary(&w4, None, &[]).unwrap(), "root");
     }
 
     #[test]

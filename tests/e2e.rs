@@ -7,8 +7,9 @@
 //! ci/setup-engine.sh makes; `cargo test` skips them as ignored and
 //! `ci/test.sh` runs them (and fails when they cannot run).
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 const ALL: [&str; 9] = [
     "x86_64-unknown-linux-gnu",
@@ -78,18 +79,55 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn green_cross(dir: &Path, args: &[&str]) -> Output {
+fn green_cross_command(dir: &Path, args: &[&str]) -> Command {
     let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
         .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
-    Command::new(env!("CARGO_BIN_EXE_green-cross"))
-        .args(args)
+    let mut c = Command::new(env!("CARGO_BIN_EXE_green-cross"));
+    c.args(args)
         .current_dir(dir)
         .env("GREEN_CROSS_TOOLCHAIN", "distro")
         .env("GREEN_CROSS_BASE_IMAGE", base)
-        .env_remove("CARGO_BUILD_TARGET")
-        .output()
-        .unwrap()
+        .env_remove("CARGO_BUILD_TARGET");
+    c
 }
+
+fn green_cross(dir: &Path, args: &[&str]) -> Output {
+    green_cross_command(dir, args).output().unwrap()
+}
+
+/// `green-cross run` with `input` on its stdin.
+fn green_cross_run(dir: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = green_cross_command(dir, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `run` passed the arguments and stdin through, and the program's output
+/// and exit code came back.
+fn assert_ran(o: &Output, expected_first_line: &str) {
+    assert_eq!(o.status.code(), Some(3), "{}", show(o));
+    let out = String::from_utf8_lossy(&o.stdout).replace("\r\n", "\n");
+    assert_eq!(
+        out,
+        format!(
+            "{expected_first_line}\narg: a b\narg: --echo-stdin\nstdin: one\nstdin: two\narg: --exit=3\n"
+        ),
+        "{}",
+        show(o)
+    );
+}
+
+const RUN_ARGS: [&str; 4] = ["--", "a b", "--echo-stdin", "--exit=3"];
 
 fn show(o: &Output) -> String {
     format!(
@@ -486,6 +524,12 @@ fn test_runs_natively_and_under_wine_and_a_failing_test_fails_the_command() {
         assert!(err.contains("failing::the_answer_is_41"), "{t}:\n{err}");
         assert!(err.contains("cargo exited with code 101"), "{t}:\n{err}");
     }
+
+    // run: the .exe runs under wine in the runner image.
+    let mut args = vec!["run", "--target", "x86_64-pc-windows-gnu"];
+    args.extend(RUN_ARGS);
+    let o = green_cross_run(ws.path(), &args, "one\ntwo\n");
+    assert_ran(&o, "hello from x86_64-windows, the C answer is 42");
 }
 
 #[test]
@@ -530,6 +574,24 @@ fn test_runs_under_qemu_user_and_a_failing_test_fails_the_command() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("Executable"), "{}", show(&o));
     assert!(!err.contains("the_answer_is_41"), "{}", show(&o));
+
+    // run: the binary runs under qemu-user in the runner image, with its
+    // arguments, stdin, stdout and exit code passed through.
+    let mut args = vec!["run", "--target", targets[0]];
+    args.extend(RUN_ARGS);
+    let o = green_cross_run(ws.path(), &args, "one\ntwo\n");
+    assert_ran(&o, "hello from aarch64-linux, the C answer is 42");
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("Running `target/aarch64-unknown-linux-gnu/debug/hello-cross`"),
+        "{}",
+        show(&o)
+    );
+    // and natively.
+    let mut args = vec!["run", "--target", "x86_64-unknown-linux-gnu"];
+    args.extend(RUN_ARGS);
+    let o = green_cross_run(ws.path(), &args, "one\ntwo\n");
+    assert_ran(&o, "hello from x86_64-linux, the C answer is 42");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use green_cross::config::{CrossToml, Env, Settings};
 use green_cross::dockerfile::render;
 use green_cross::plan::{BuildPlan, Host, PlanInput, plan};
 use green_cross::target::Recipes;
-use green_cross::workspace::{SkeletonFile, Workspace};
+use green_cross::workspace::{Package, SkeletonFile, Workspace};
 
 fn workspace() -> Workspace {
     Workspace {
@@ -23,6 +23,12 @@ fn workspace() -> Workspace {
             SkeletonFile::Copy("Cargo.toml".into()),
             SkeletonFile::StubMain("src/main.rs".into()),
         ],
+        packages: vec![Package {
+            name: "app".into(),
+            dir: PathBuf::new(),
+            bins: vec!["app".into()],
+            default_run: None,
+        }],
     }
 }
 
@@ -34,6 +40,15 @@ fn host() -> Host {
 }
 
 fn make(args: &str, mode: &str, cross_toml: &str, recipes: &Recipes) -> BuildPlan {
+    try_make(args, mode, cross_toml, recipes).unwrap()
+}
+
+fn try_make(
+    args: &str,
+    mode: &str,
+    cross_toml: &str,
+    recipes: &Recipes,
+) -> green_cross::error::Result<BuildPlan> {
     let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
     let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), mode.to_string())].into();
     let (toml, warnings) = CrossToml::parse("Cross.toml".as_ref(), cross_toml).unwrap();
@@ -50,7 +65,6 @@ fn make(args: &str, mode: &str, cross_toml: &str, recipes: &Recipes) -> BuildPla
         host: &h,
         ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
     })
-    .unwrap()
 }
 
 #[test]
@@ -301,4 +315,98 @@ fn test_for_darwin_is_built_only_and_qemu_targets_run_under_qemu_unless_no_run()
         &recipes,
     );
     assert!(p.targets[0].runner.is_none() && !p.targets[0].fresh);
+}
+
+#[test]
+fn run_builds_the_binary_then_runs_it_natively_or_in_a_runner_image() {
+    let recipes = Recipes::embedded().unwrap();
+    // Native: the host runs the binary; cargo builds just that binary.
+    let p = make(
+        "run --release --target x86_64-unknown-linux-musl -- a 'b c'",
+        "distro",
+        "",
+        &recipes,
+    );
+    let t = &p.targets[0];
+    assert_eq!(&t.cargo[..2], ["cargo", "build"]);
+    assert!(
+        t.cargo.ends_with(&["--bin".to_string(), "app".to_string()]),
+        "{:?}",
+        t.cargo
+    );
+    assert!(
+        !t.cargo.contains(&"a".to_string()),
+        "run's arguments are not cargo's"
+    );
+    assert!(!t.fresh && t.runner.is_none());
+    let run = p.run.as_ref().unwrap();
+    assert_eq!(
+        run.binary,
+        PathBuf::from("/work/app/target/x86_64-unknown-linux-musl/release/app")
+    );
+    assert_eq!(run.args, ["a", "b c"]);
+    assert!(run.image.is_none());
+
+    // qemu-user: a runner stage beside the build (not under it), loaded as
+    // an image; --bin is passed through as given.
+    let p = make(
+        "run --target aarch64-unknown-linux-gnu --bin app",
+        "distro",
+        "",
+        &recipes,
+    );
+    let run = p.run.as_ref().unwrap();
+    let image = run.image.as_ref().unwrap();
+    assert_eq!(image.stage, "runner-aarch64-unknown-linux-gnu");
+    assert!(
+        image
+            .tag
+            .starts_with("green-cross-runner:aarch64-unknown-linux-gnu-")
+    );
+    assert_eq!(image.program, ["qemu-aarch64-static"]);
+    assert_eq!(
+        p.targets[0].cargo.iter().filter(|a| *a == "--bin").count(),
+        1
+    );
+    let text = render(&p);
+    assert!(
+        text.contains("FROM deps-aarch64-unknown-linux-gnu AS build-aarch64-unknown-linux-gnu")
+    );
+    assert!(
+        text.contains("FROM deps-aarch64-unknown-linux-gnu AS runner-aarch64-unknown-linux-gnu")
+    );
+    insta::assert_snapshot!("distro__run_aarch64_under_qemu", text);
+
+    // wine, and the .exe suffix.
+    let p = make("run --target x86_64-pc-windows-gnu", "distro", "", &recipes);
+    let run = p.run.as_ref().unwrap();
+    assert!(run.binary.ends_with("x86_64-pc-windows-gnu/debug/app.exe"));
+    assert_eq!(
+        run.image.as_ref().unwrap().program,
+        ["/usr/lib/wine/wine64"]
+    );
+}
+
+#[test]
+fn run_refuses_what_it_cannot_do_with_a_way_forward() {
+    let recipes = Recipes::embedded().unwrap();
+    let err = |args: &str| {
+        try_make(args, "distro", "", &recipes)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("run --target aarch64-apple-darwin");
+    assert!(
+        e.contains("binaries cannot run on this host") && e.contains("green-cross build"),
+        "{e}"
+    );
+    let e = err("run --target x86_64-unknown-linux-gnu --target aarch64-unknown-linux-gnu");
+    assert!(e.contains("`run` takes one target"), "{e}");
+    let e = err("run --target x86_64-unknown-linux-gnu --example demo");
+    assert!(
+        e.contains("not supported yet") && e.contains("green-cross build --example"),
+        "{e}"
+    );
+    let e = err("run --target x86_64-unknown-linux-gnu -p nope");
+    assert!(e.contains("no package named nope"), "{e}");
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::plan::Host;
-use crate::workspace::{Member, Workspace, skeleton};
+use crate::workspace::{Member, Package, Workspace, skeleton};
 
 /// Facts about the host's Rust toolchain.
 pub fn host_facts() -> Result<Host> {
@@ -72,6 +72,33 @@ pub fn load_workspace(
                 .collect(),
         })
         .collect();
+    let packages: Vec<Package> = md
+        .workspace_packages()
+        .iter()
+        .map(|p| {
+            let dir = p
+                .manifest_path
+                .parent()
+                .map(|d| d.as_std_path().to_path_buf())
+                .unwrap_or_default();
+            let mut bins: Vec<String> = p
+                .targets
+                .iter()
+                .filter(|t| t.is_bin())
+                .map(|t| t.name.clone())
+                .collect();
+            bins.sort();
+            Package {
+                name: p.name.to_string(),
+                dir: dir
+                    .strip_prefix(&root)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(dir),
+                bins,
+                default_run: p.default_run.clone(),
+            }
+        })
+        .collect();
     let mut extra = Vec::new();
     for f in [
         "Cargo.lock",
@@ -108,6 +135,7 @@ pub fn load_workspace(
         workdir,
         manifest,
         has_lockfile,
+        packages,
     })
 }
 

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::plan::{
-    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, SKELETON_CONTEXT,
+    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, RunPlan, RunnerImage,
+    SKELETON_CONTEXT,
 };
 use crate::workspace::SkeletonFile;
 
@@ -244,11 +245,20 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
     })
 }
 
+/// What a `docker buildx build` produces.
+#[derive(Debug, Clone, Copy)]
+pub enum Export<'a> {
+    /// The outputs stage, as files in a local directory.
+    Local(&'a Path),
+    /// One stage, loaded into the engine as an image with this tag.
+    Load { stage: &'a str, tag: &'a str },
+}
+
 /// The `docker buildx build` arguments for a plan (without the program).
 pub fn buildx_args(
     plan: &BuildPlan,
     contexts: &Contexts,
-    out_dir: &Path,
+    export: Export,
     progress: &str,
 ) -> Vec<String> {
     let mut a: Vec<String> = vec![
@@ -259,11 +269,22 @@ pub fn buildx_args(
         contexts.dockerfile.display().to_string(),
         "--build-context".into(),
         format!("{SKELETON_CONTEXT}={}", contexts.skeleton.display()),
-        "--target".into(),
-        OUT_STAGE.into(),
-        "--output".into(),
-        format!("type=local,dest={}", out_dir.display()),
     ];
+    match export {
+        Export::Local(out_dir) => a.extend([
+            "--target".into(),
+            OUT_STAGE.into(),
+            "--output".into(),
+            format!("type=local,dest={}", out_dir.display()),
+        ]),
+        Export::Load { stage, tag } => a.extend([
+            "--target".into(),
+            stage.into(),
+            "--load".into(),
+            "--tag".into(),
+            tag.into(),
+        ]),
+    }
     if plan.targets.iter().any(|t| t.fresh) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -368,12 +389,12 @@ pub fn build(
     engine: &Engine,
     plan: &BuildPlan,
     contexts: &Contexts,
-    out_dir: &Path,
+    export: Export,
     log: &Path,
     verbose: bool,
     interrupted: &Arc<AtomicBool>,
 ) -> Result<BuildOutcome> {
-    let args = buildx_args(plan, contexts, out_dir, "plain");
+    let args = buildx_args(plan, contexts, export, "plain");
     if let Some(parent) = log.parent() {
         fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
@@ -437,6 +458,95 @@ pub fn build(
         elapsed,
         log: log.to_path_buf(),
     })
+}
+
+/// The `docker run` arguments that run `run`'s binary in its runner image:
+/// the workspace (and the target dir, when elsewhere) mounted at their own
+/// paths, the user's directory as the working directory, stdin passed
+/// through, a terminal when there is one, and an init process so that
+/// Ctrl-C reaches the program.
+pub fn docker_run_args(
+    run: &RunPlan,
+    image: &RunnerImage,
+    mounts: &[&Path],
+    user: Option<(u32, u32)>,
+    tty: bool,
+) -> Vec<String> {
+    let mut a: Vec<String> = vec!["run".into(), "--rm".into(), "--init".into(), "-i".into()];
+    if tty {
+        a.push("-t".into());
+    }
+    if let Some((uid, gid)) = user {
+        a.extend(["--user".into(), format!("{uid}:{gid}")]);
+    }
+    let mut seen: Vec<&Path> = Vec::new();
+    for m in mounts {
+        if seen.iter().any(|s| m.starts_with(s)) {
+            continue;
+        }
+        seen.push(m);
+        a.extend(["--volume".into(), format!("{0}:{0}", m.display())]);
+    }
+    a.extend(["--workdir".into(), run.cwd.display().to_string()]);
+    a.push(image.tag.clone());
+    a.extend(image.program.iter().cloned());
+    a.push(run.binary.display().to_string());
+    a.extend(run.args.iter().cloned());
+    a
+}
+
+/// Run `run`'s binary: on the host when it runs natively, else in its
+/// runner image. Returns the program's exit code (128 + the signal when a
+/// signal ended it).
+pub fn run_binary(
+    engine: &Engine,
+    run: &RunPlan,
+    workspace_root: &Path,
+    target_dir: &Path,
+) -> Result<i32> {
+    use std::io::IsTerminal;
+    let status = match &run.image {
+        None => Command::new(&run.binary)
+            .args(&run.args)
+            .current_dir(&run.cwd)
+            .status()
+            .map_err(|e| Error::Spawn {
+                program: run.binary.display().to_string(),
+                message: e.to_string(),
+                help: "the build placed it there; check that it exists and is executable".into(),
+            })?,
+        Some(image) => {
+            let user = current_user();
+            let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+            let args = docker_run_args(run, image, &[workspace_root, target_dir], user, tty);
+            tracing::debug!(?args, "docker run");
+            Command::new(&engine.program)
+                .args(&args)
+                .status()
+                .map_err(|e| Error::Spawn {
+                    program: engine.program.display().to_string(),
+                    message: e.to_string(),
+                    help: "check that the docker CLI runs".into(),
+                })?
+        }
+    };
+    Ok(exit_code(status))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(crate::error::EXIT_OWN_ERROR)
+}
+
+/// The uid and gid of this process (the owner of /proc/self), so that files
+/// the program writes in the workspace belong to the user.
+fn current_user() -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata("/proc/self").ok()?;
+    Some((m.uid(), m.gid()))
 }
 
 /// Install a Ctrl-C handler that records the interrupt instead of dying, so
@@ -524,6 +634,52 @@ mod tests {
         f.line("#9 4.0 find: missing argument to `-exec'", false);
         f.line("#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 1", false);
         assert_eq!(f.failed_build_code, None);
+    }
+
+    #[test]
+    fn docker_run_mounts_the_workspace_at_its_path_and_passes_arguments() {
+        let image = RunnerImage {
+            stage: "runner-t".into(),
+            tag: "green-cross-runner:t-0".into(),
+            program: vec!["qemu-aarch64-static".into()],
+            runner: crate::plan::RunnerPlan {
+                kind: crate::target::Runner::QemuUser,
+                install: None,
+                files: vec![],
+                setup: vec![],
+                env: Default::default(),
+            },
+        };
+        let run = RunPlan {
+            triple: "t".into(),
+            binary: "/w/target/t/debug/app".into(),
+            args: vec!["a b".into(), "-x".into()],
+            cwd: "/w/sub".into(),
+            image: Some(image.clone()),
+        };
+        let a = docker_run_args(
+            &run,
+            &image,
+            &[Path::new("/w"), Path::new("/w/target")],
+            Some((1000, 1000)),
+            false,
+        );
+        assert_eq!(
+            a.join(" "),
+            "run --rm --init -i --user 1000:1000 --volume /w:/w --workdir /w/sub green-cross-runner:t-0 qemu-aarch64-static /w/target/t/debug/app a b -x"
+        );
+        let a = docker_run_args(
+            &run,
+            &image,
+            &[Path::new("/w"), Path::new("/t")],
+            None,
+            true,
+        );
+        assert!(
+            a.join(" ")
+                .starts_with("run --rm --init -i -t --volume /w:/w --volume /t:/t "),
+            "{a:?}"
+        );
     }
 
     #[test]
