@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use green_cross::cli::{Invocation, Own, OwnCommand, is_own};
-use green_cross::config::{CaBundle, CrossToml, Env, Settings};
+use green_cross::config::{CaBundle, CargoMetadata, CrossToml, Env, Settings, Sources};
 use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
 use green_cross::plan::{BuildPlan, PlanInput, plan};
@@ -167,7 +167,24 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
         }
         Err(e) => return Err(Error::io("read", &config_path, e)),
     };
-    let settings = Settings::resolve(env, &toml)?;
+    let manifest = workspace.root.join("Cargo.toml");
+    let cargo_metadata = match std::fs::read_to_string(&manifest) {
+        Ok(text) => {
+            let (meta, warnings) = CargoMetadata::parse(&manifest, &text)?;
+            for w in warnings {
+                eprintln!("warning: {}", w.0);
+            }
+            meta
+        }
+        Err(e) => return Err(Error::io("read", &manifest, e)),
+    };
+    let settings = Settings::resolve_sources(
+        env,
+        &Sources {
+            cross_toml: toml,
+            cargo_metadata,
+        },
+    )?;
     let recipes = Recipes::embedded()?;
     let host = host::host_facts()?;
     let ca_bundle = resolve_ca_bundle(&settings.ca_bundle, |p| p.is_file())?;

@@ -234,8 +234,9 @@ pub struct BuildPlan {
     pub warnings: Vec<String>,
 }
 
-/// The targets to build: --target, else CARGO_BUILD_TARGET, else
-/// `[build] default-target`, else the host.
+/// The targets to build: --target, else `default-target` from the
+/// environment (CROSS_BUILD_TARGET), else CARGO_BUILD_TARGET, else
+/// `default-target` from Cross.toml or Cargo.toml, else the host.
 pub fn select_targets(
     inv: &Invocation,
     env: &Env,
@@ -244,6 +245,9 @@ pub fn select_targets(
 ) -> Vec<String> {
     if !inv.targets.is_empty() {
         return inv.targets.clone();
+    }
+    if let Some(t) = &settings.env_default_target {
+        return vec![t.clone()];
     }
     if let Some(t) = env.get("CARGO_BUILD_TARGET").filter(|t| !t.is_empty()) {
         return t.split(',').map(str::to_string).collect();

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod env;
+
 /// The environment, injected: logic never reads `std::env`.
 pub type Env = BTreeMap<String, String>;
 
@@ -182,45 +184,110 @@ impl ReleaseSettings {
     }
 }
 
+/// `build-std`: true, false, or the crates to build (`["core", "alloc"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BuildStd {
+    Enabled(bool),
+    Crates(Vec<String>),
+}
+
+/// `pre-build`: commands run in the sysroot stage, or a script (a path
+/// relative to the workspace root) copied in and run with the target triple.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PreBuild {
+    Lines(Vec<String>),
+    Script(String),
+}
+
+/// `[build.env]` and `[target.<triple>.env]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct EnvKeys {
+    /// `NAME` (the host's value) or `NAME=VALUE`.
+    pub passthrough: Option<Vec<String>>,
+    /// `NAME` (a host directory named by the host's $NAME) or `NAME=/path`.
+    pub volumes: Option<Vec<String>>,
+}
+
+/// One table of settings: `[build]` or `[target.<triple>]`, from Cross.toml,
+/// from Cargo.toml's metadata, or from the environment. The first four keys
+/// are read from `[build]` only.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct BuildSection {
+pub struct Section {
     pub toolchain: Option<ToolchainMode>,
     pub base_image: Option<String>,
     pub ca_bundle: Option<PathBuf>,
     pub default_target: Option<String>,
     #[serde(default)]
-    pub release: ReleaseSettings,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct TargetSection {
+    pub env: EnvKeys,
+    pub build_std: Option<BuildStd>,
+    /// Retired by cross in favour of build-std; read so that it can be
+    /// reported.
+    pub xargo: Option<bool>,
+    pub pre_build: Option<PreBuild>,
+    pub runner: Option<String>,
+    /// Packages installed for the target architecture in the sysroot stage.
+    pub packages: Option<Vec<String>>,
+    /// Read, not applied yet (reported as such).
+    pub zig: Option<toml::Value>,
+    pub dockerfile: Option<toml::Value>,
+    pub image: Option<toml::Value>,
     #[serde(default)]
     pub release: ReleaseSettings,
 }
 
-/// A parsed Cross.toml (or nothing, when the workspace has none).
+/// Kept for the name used across the code base: `[build]` is a [`Section`].
+pub type BuildSection = Section;
+/// `[target.<triple>]` is a [`Section`] too.
+pub type TargetSection = Section;
+
+/// A parsed Cross.toml (or nothing, when the workspace has none); the same
+/// shape as `[package.metadata.cross]` and the environment layer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CrossToml {
     #[serde(default)]
-    pub build: BuildSection,
+    pub build: Section,
     #[serde(default)]
-    pub target: BTreeMap<String, TargetSection>,
+    pub target: BTreeMap<String, Section>,
+}
+
+impl CrossToml {
+    /// `[target.<triple>]`; the environment layer keys its targets by the
+    /// triple in CROSS_TARGET_<TRIPLE>_ form.
+    pub fn target_section(&self, triple: &str) -> Option<&Section> {
+        self.target
+            .get(triple)
+            .or_else(|| self.target.get(&crate::target::env_upper(triple)))
+    }
 }
 
 /// A problem worth telling the user about that does not stop the build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning(pub String);
 
+/// Keys of `[build]`.
 const BUILD_KEYS: &[&str] = &[
     "toolchain",
     "base-image",
     "ca-bundle",
     "default-target",
+    "env",
+    "build-std",
+    "xargo",
+    "pre-build",
+    "runner",
+    "packages",
+    "zig",
+    "dockerfile",
+    "image",
     "release",
 ];
-const TARGET_KEYS: &[&str] = &["release"];
+/// Keys of `[build]` that `[target.<triple>]` does not take.
+const BUILD_ONLY_KEYS: &[&str] = &["toolchain", "base-image", "ca-bundle", "default-target"];
+const ENV_KEYS: &[&str] = &["passthrough", "volumes"];
 const RELEASE_KEYS: &[&str] = &[
     "preset",
     "lto",
@@ -231,16 +298,7 @@ const RELEASE_KEYS: &[&str] = &[
     "crt-static",
 ];
 /// cross's keys that this version reads but does not apply yet.
-const CROSS_KEYS_NOT_YET: &[&str] = &[
-    "env",
-    "image",
-    "pre-build",
-    "build-std",
-    "zig",
-    "dockerfile",
-    "runner",
-    "packages",
-];
+const CROSS_KEYS_NOT_YET: &[&str] = &["zig", "dockerfile", "image"];
 /// Keys cross itself has retired.
 const RETIRED: &[(&str, &str)] = &[("xargo", "build-std")];
 
@@ -249,9 +307,67 @@ impl CrossToml {
     /// column; unknown keys become warnings naming file, line, table and key.
     pub fn parse(file: &Path, text: &str) -> Result<(CrossToml, Vec<Warning>)> {
         let table: toml::Table = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
-        let warnings = unknown_keys(file, text, &table);
+        let warnings = unknown_keys(file, text, &table, "");
         let parsed: CrossToml = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         Ok((parsed, warnings))
+    }
+}
+
+/// The cross tables of a Cargo.toml: `[package.metadata.cross]` and
+/// `[workspace.metadata.cross]` (either may be absent).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CargoMetadata {
+    pub package: Option<CrossToml>,
+    pub workspace: Option<CrossToml>,
+}
+
+#[derive(Deserialize)]
+struct ManifestMeta {
+    package: Option<MetaHolder>,
+    workspace: Option<MetaHolder>,
+}
+
+#[derive(Deserialize)]
+struct MetaHolder {
+    metadata: Option<CrossHolder>,
+}
+
+#[derive(Deserialize)]
+struct CrossHolder {
+    cross: Option<CrossToml>,
+}
+
+impl CargoMetadata {
+    /// Parse the cross tables of a Cargo.toml, with the same errors and
+    /// warnings as Cross.toml (the table names carry their full path).
+    pub fn parse(file: &Path, text: &str) -> Result<(CargoMetadata, Vec<Warning>)> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let mut warnings = Vec::new();
+        for top in ["package", "workspace"] {
+            let cross = table
+                .get(top)
+                .and_then(|v| v.get("metadata"))
+                .and_then(|v| v.get("cross"))
+                .and_then(|v| v.as_table());
+            if let Some(cross) = cross {
+                warnings.extend(unknown_keys(
+                    file,
+                    text,
+                    cross,
+                    &format!("{top}.metadata.cross."),
+                ));
+            }
+        }
+        let parsed: ManifestMeta =
+            toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let get = |h: Option<MetaHolder>| h.and_then(|h| h.metadata).and_then(|m| m.cross);
+        Ok((
+            CargoMetadata {
+                package: get(parsed.package),
+                workspace: get(parsed.workspace),
+            },
+            warnings,
+        ))
     }
 }
 
@@ -317,30 +433,46 @@ fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, k)| k)
 }
 
-fn unknown_keys(file: &Path, text: &str, root: &toml::Table) -> Vec<Warning> {
+fn unknown_keys(file: &Path, text: &str, root: &toml::Table, prefix: &str) -> Vec<Warning> {
     let mut out = Vec::new();
-    let check = |out: &mut Vec<Warning>, table: &str, t: &toml::Table, known: &[&str]| {
+    let at = |table: &str, key: &str| match key_line(text, table, key)
+        .or_else(|| header_line(text, &format!("{table}.{key}")))
+    {
+        Some(l) => format!("{}:{l}", file.display()),
+        None => file.display().to_string(),
+    };
+    let check = |out: &mut Vec<Warning>,
+                 table: &str,
+                 t: &toml::Table,
+                 known: &[&str],
+                 build_only: &[&str]| {
         for key in t.keys() {
-            if known.contains(&key.as_str()) {
-                continue;
-            }
-            let at = match key_line(text, table, key) {
-                Some(l) => format!("{}:{l}", file.display()),
-                None => file.display().to_string(),
-            };
+            let here = at(table, key);
             let msg = if let Some((_, new)) = RETIRED.iter().find(|(old, _)| old == key) {
-                format!("{at}: `{key}` in [{table}] is retired; use `{new}` instead")
+                format!("{here}: `{key}` in [{table}] is retired; use `{new}` instead")
+            } else if build_only.contains(&key.as_str()) {
+                format!("{here}: `{key}` is read from [build] only; in [{table}] it is ignored")
             } else if CROSS_KEYS_NOT_YET.contains(&key.as_str()) {
                 format!(
-                    "{at}: `{key}` in [{table}] is not applied by this version of green-cross yet; it is ignored"
+                    "{here}: `{key}` in [{table}] is not applied by this version of green-cross yet; it is ignored"
                 )
+            } else if known.contains(&key.as_str()) {
+                continue;
             } else {
                 let hint = closest(key, known)
                     .map(|k| format!("; did you mean `{k}`?"))
                     .unwrap_or_default();
-                format!("{at}: unknown key `{key}` in [{table}]{hint}")
+                format!("{here}: unknown key `{key}` in [{table}]{hint}")
             };
             out.push(Warning(msg));
+        }
+    };
+    let sub = |out: &mut Vec<Warning>, name: &str, t: &toml::Table| {
+        if let Some(toml::Value::Table(rel)) = t.get("release") {
+            check(out, &format!("{name}.release"), rel, RELEASE_KEYS, &[]);
+        }
+        if let Some(toml::Value::Table(env)) = t.get("env") {
+            check(out, &format!("{name}.env"), env, ENV_KEYS, &[]);
         }
     };
     for key in root.keys() {
@@ -348,27 +480,29 @@ fn unknown_keys(file: &Path, text: &str, root: &toml::Table) -> Vec<Warning> {
             let hint = closest(key, &["build", "target"])
                 .map(|k| format!("; did you mean `{k}`?"))
                 .unwrap_or_default();
-            let at = match key_line(text, "", key).or_else(|| header_line(text, key)) {
+            let table = prefix.trim_end_matches('.');
+            let at = match key_line(text, table, key)
+                .or_else(|| header_line(text, &format!("{prefix}{key}")))
+            {
                 Some(l) => format!("{}:{l}", file.display()),
                 None => file.display().to_string(),
             };
-            out.push(Warning(format!("{at}: unknown table `{key}`{hint}")));
+            out.push(Warning(format!(
+                "{at}: unknown table `{prefix}{key}`{hint}"
+            )));
         }
     }
     if let Some(toml::Value::Table(build)) = root.get("build") {
-        check(&mut out, "build", build, BUILD_KEYS);
-        if let Some(toml::Value::Table(rel)) = build.get("release") {
-            check(&mut out, "build.release", rel, RELEASE_KEYS);
-        }
+        let name = format!("{prefix}build");
+        check(&mut out, &name, build, BUILD_KEYS, &[]);
+        sub(&mut out, &name, build);
     }
     if let Some(toml::Value::Table(targets)) = root.get("target") {
         for (triple, t) in targets {
             if let toml::Value::Table(t) = t {
-                let name = format!("target.{triple}");
-                check(&mut out, &name, t, TARGET_KEYS);
-                if let Some(toml::Value::Table(rel)) = t.get("release") {
-                    check(&mut out, &format!("{name}.release"), rel, RELEASE_KEYS);
-                }
+                let name = format!("{prefix}target.{triple}");
+                check(&mut out, &name, t, BUILD_KEYS, BUILD_ONLY_KEYS);
+                sub(&mut out, &name, t);
             }
         }
     }
@@ -397,6 +531,20 @@ pub const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// The default base image of distro mode.
 pub const DEFAULT_DISTRO_BASE: &str = "debian:bookworm";
 
+/// Where the settings come from, besides the environment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sources {
+    pub cross_toml: CrossToml,
+    pub cargo_metadata: CargoMetadata,
+}
+
+/// One layer of configuration, named for messages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Layer {
+    pub name: &'static str,
+    pub config: CrossToml,
+}
+
 /// Every setting the planner needs, resolved from the layers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
@@ -405,39 +553,95 @@ pub struct Settings {
     /// names one (distro mode always has one).
     pub base_image: Option<String>,
     pub ca_bundle: CaBundle,
-    /// `[build] default-target`.
+    /// `default-target` (or CROSS_BUILD_TARGET) from the environment: it
+    /// comes before CARGO_BUILD_TARGET.
+    pub env_default_target: Option<String>,
+    /// `default-target` from Cross.toml or Cargo.toml: after CARGO_BUILD_TARGET.
     pub default_target: Option<String>,
-    /// `[build.release]`, before per-target layers.
-    pub build_release: ReleaseSettings,
-    /// `[target.<triple>.release]`.
-    pub target_release: BTreeMap<String, ReleaseSettings>,
+    /// The layers, highest precedence first: environment, Cross.toml,
+    /// `[package.metadata.cross]`, `[workspace.metadata.cross]`.
+    pub layers: Vec<Layer>,
+}
+
+/// The settings of one target, resolved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TargetSettings {
+    /// `env.passthrough` of every layer, lowest precedence first (a later
+    /// `NAME=VALUE` wins over an earlier one).
+    pub passthrough: Vec<String>,
+    /// `env.volumes`, the same way.
+    pub volumes: Vec<String>,
+    pub build_std: Option<BuildStd>,
+    pub pre_build: Option<PreBuild>,
+    pub runner: Option<String>,
+    /// `packages` of every layer, sorted, without duplicates.
+    pub packages: Vec<String>,
+    pub release: ReleaseSettings,
 }
 
 impl Settings {
-    /// Resolve every setting: environment over `[target.<triple>]` over
-    /// `[build]`, defaults last.
+    /// Resolve from the environment and a Cross.toml alone.
     pub fn resolve(env: &Env, toml: &CrossToml) -> Result<Settings> {
+        Settings::resolve_sources(
+            env,
+            &Sources {
+                cross_toml: toml.clone(),
+                cargo_metadata: CargoMetadata::default(),
+            },
+        )
+    }
+
+    /// Resolve every setting: the environment over Cross.toml over
+    /// Cargo.toml's metadata; within each, `[target.<triple>]` over
+    /// `[build]` ([`Settings::sections`]); defaults last.
+    pub fn resolve_sources(env: &Env, sources: &Sources) -> Result<Settings> {
+        let mut layers = vec![Layer {
+            name: "the environment",
+            config: env::layer(env)?,
+        }];
+        layers.push(Layer {
+            name: "Cross.toml",
+            config: sources.cross_toml.clone(),
+        });
+        if let Some(c) = &sources.cargo_metadata.package {
+            layers.push(Layer {
+                name: "[package.metadata.cross]",
+                config: c.clone(),
+            });
+        }
+        if let Some(c) = &sources.cargo_metadata.workspace {
+            layers.push(Layer {
+                name: "[workspace.metadata.cross]",
+                config: c.clone(),
+            });
+        }
+        let build =
+            |f: &dyn Fn(&Section) -> Option<String>| layers.iter().find_map(|l| f(&l.config.build));
+
         let toolchain = match env.get("GREEN_CROSS_TOOLCHAIN").filter(|v| !v.is_empty()) {
             Some(v) => ToolchainMode::parse(v).ok_or_else(|| Error::InvalidSetting {
                 key: "GREEN_CROSS_TOOLCHAIN".into(),
                 value: v.clone(),
                 message: "expected `rustup` or `distro`".into(),
             })?,
-            None => toml.build.toolchain.unwrap_or_default(),
+            None => layers
+                .iter()
+                .find_map(|l| l.config.build.toolchain)
+                .unwrap_or_default(),
         };
         let base_image = env
             .get("GREEN_CROSS_BASE_IMAGE")
             .filter(|v| !v.is_empty())
             .cloned()
-            .or_else(|| toml.build.base_image.clone())
+            .or_else(|| build(&|s| s.base_image.clone()))
             .or_else(|| {
                 (toolchain == ToolchainMode::Distro).then(|| DEFAULT_DISTRO_BASE.to_string())
             });
         let ca_bundle = match env.get("GREEN_CROSS_CA_BUNDLE").filter(|v| !v.is_empty()) {
             Some(v) if v == "none" => CaBundle::Disabled,
             Some(v) => CaBundle::Explicit(PathBuf::from(v)),
-            None => match &toml.build.ca_bundle {
-                Some(p) => CaBundle::Explicit(p.clone()),
+            None => match layers.iter().find_map(|l| l.config.build.ca_bundle.clone()) {
+                Some(p) => CaBundle::Explicit(p),
                 None => {
                     let mut c: Vec<PathBuf> = ["SSL_CERT_FILE", "CARGO_HTTP_CAINFO"]
                         .iter()
@@ -453,24 +657,69 @@ impl Settings {
             toolchain,
             base_image,
             ca_bundle,
-            default_target: toml.build.default_target.clone(),
-            build_release: toml.build.release.clone(),
-            target_release: toml
-                .target
+            env_default_target: layers[0].config.build.default_target.clone(),
+            default_target: layers[1..]
                 .iter()
-                .map(|(t, s)| (t.clone(), s.release.clone()))
-                .collect(),
+                .find_map(|l| l.config.build.default_target.clone()),
+            layers,
         })
     }
 
-    /// The release settings for one target: `[target.<triple>.release]`
-    /// over `[build.release]`, then the preset filled in.
-    pub fn release_for(&self, triple: &str) -> ReleaseSettings {
-        let merged = match self.target_release.get(triple) {
-            Some(t) => t.over(&self.build_release),
-            None => self.build_release.clone(),
+    /// The precedence, written once: the tables that apply to `triple`,
+    /// highest first. For each layer (environment, Cross.toml,
+    /// `[package.metadata.cross]`, `[workspace.metadata.cross]`), its
+    /// `[target.<triple>]` then its `[build]`.
+    pub fn sections(&self, triple: &str) -> Vec<(&'static str, &Section)> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            if let Some(t) = l.config.target_section(triple) {
+                out.push((l.name, t));
+            }
+            out.push((l.name, &l.config.build));
+        }
+        out
+    }
+
+    /// Everything configured for one target.
+    pub fn for_target(&self, triple: &str) -> TargetSettings {
+        let sections = self.sections(triple);
+        fn first<T>(sections: &[(&str, &Section)], f: impl Fn(&Section) -> Option<T>) -> Option<T> {
+            sections.iter().find_map(|(_, s)| f(s))
+        }
+        let lists = |f: &dyn Fn(&Section) -> Option<&Vec<String>>| -> Vec<String> {
+            sections
+                .iter()
+                .rev()
+                .filter_map(|(_, s)| f(s))
+                .flatten()
+                .cloned()
+                .collect()
         };
-        merged.with_preset_applied()
+        let mut packages = lists(&|s| s.packages.as_ref());
+        packages.sort();
+        packages.dedup();
+        let release = sections
+            .iter()
+            .fold(ReleaseSettings::default(), |acc, (_, s)| {
+                acc.over(&s.release)
+            })
+            .with_preset_applied();
+        TargetSettings {
+            passthrough: lists(&|s| s.env.passthrough.as_ref()),
+            volumes: lists(&|s| s.env.volumes.as_ref()),
+            build_std: first(&sections, |s| s.build_std.clone()),
+            pre_build: first(&sections, |s| s.pre_build.clone()),
+            runner: first(&sections, |s| s.runner.clone()),
+            packages,
+            release,
+        }
+    }
+
+    /// The release settings for one target: every layer's
+    /// `[target.<triple>.release]` and `[build.release]` in precedence
+    /// order, field by field, then the preset filled in.
+    pub fn release_for(&self, triple: &str) -> ReleaseSettings {
+        self.for_target(triple).release
     }
 }
 
@@ -619,6 +868,68 @@ mod tests {
         assert_eq!(r.panic, Some(PanicStrategy::Abort)); // preset
         let r = s.release_for("aarch64-unknown-linux-gnu");
         assert_eq!(r.lto.as_deref(), Some("fat"));
+    }
+
+    #[test]
+    fn precedence_env_then_cross_toml_then_package_then_workspace_metadata_and_target_over_build() {
+        let t = "aarch64-unknown-linux-gnu";
+        let (cross_toml, _) = parse(&format!(
+            "[build]\nrunner = \"b-toml\"\npackages = [\"p-toml\"]\n[target.{t}]\npre-build = [\"t-toml\"]\n"
+        ));
+        let (meta, w) = CargoMetadata::parse(
+            Path::new("Cargo.toml"),
+            &format!(
+                "[package]\nname = \"x\"\n[package.metadata.cross.target.{t}]\nrunner = \"t-pkg\"\nbuild-std = true\n[workspace.metadata.cross.build]\nbuild-std = false\npackages = [\"p-ws\"]\n[workspace.metadata.cross.build.release]\nlto = \"thin\"\n"
+            ),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let sources = Sources {
+            cross_toml,
+            cargo_metadata: meta,
+        };
+        let s = Settings::resolve_sources(&env(&[]), &sources).unwrap();
+        let ts = s.for_target(t);
+        // Cross.toml's [build] beats the package metadata's [target]: layers first.
+        assert_eq!(ts.runner.as_deref(), Some("b-toml"));
+        assert_eq!(ts.pre_build, Some(PreBuild::Lines(vec!["t-toml".into()])));
+        // Within the metadata, [package...] over [workspace...].
+        assert_eq!(ts.build_std, Some(BuildStd::Enabled(true)));
+        assert_eq!(ts.release.lto.as_deref(), Some("thin"));
+        // Lists gather every layer.
+        assert_eq!(ts.packages, ["p-toml", "p-ws"]);
+        // The environment beats them all; its [target] beats its [build].
+        let e = env(&[
+            ("CROSS_BUILD_RUNNER", "b-env"),
+            ("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "t-env"),
+        ]);
+        let s = Settings::resolve_sources(&e, &sources).unwrap();
+        assert_eq!(s.for_target(t).runner.as_deref(), Some("t-env"));
+        assert_eq!(
+            s.for_target("x86_64-unknown-linux-gnu").runner.as_deref(),
+            Some("b-env")
+        );
+    }
+
+    #[test]
+    fn metadata_keys_are_checked_with_their_full_table_name() {
+        let (_, w) = CargoMetadata::parse(
+            Path::new("Cargo.toml"),
+            "[package]\nname = \"x\"\n\n[package.metadata.cross.build]\npre-biuld = []\n",
+        )
+        .unwrap();
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            w[0].0,
+            "Cargo.toml:5: unknown key `pre-biuld` in [package.metadata.cross.build]; did you mean `pre-build`?"
+        );
+        let (_, w) = parse("[target.x]\ntoolchain = \"distro\"\n[target.x.env]\npasstrough = []\n");
+        let all: Vec<_> = w.iter().map(|w| w.0.as_str()).collect();
+        assert!(
+            all.iter().any(|m| m.contains("read from [build] only")),
+            "{all:?}"
+        );
+        assert!(all.iter().any(|m| m.starts_with("Cross.toml:4:") && m.contains("did you mean `passthrough`")), "{all:?}");
     }
 
     #[test]

@@ -1,0 +1,340 @@
+//! The environment as a configuration layer: cross's mirrors of every
+//! Cross.toml key (CROSS_BUILD_<KEY>, CROSS_TARGET_<TRIPLE>_<KEY>) and the
+//! same names with a GREEN_CROSS_ prefix, which win over CROSS_ ones. The
+//! result is a [`CrossToml`] whose target tables are keyed by the triple in
+//! upper case with underscores, as the variables spell it.
+
+use toml::{Table, Value};
+
+use super::{CrossToml, Env, Section};
+use crate::error::{Error, Result};
+
+/// How a variable's text becomes a TOML value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A string.
+    Str,
+    /// `true`/`false`/a number (non-zero is true); any other non-empty text is true.
+    Bool,
+    /// A list split on whitespace.
+    Words,
+    /// A list split on whitespace and commas.
+    WordsOrCommas,
+    /// A list, one item per line.
+    Lines,
+    /// A boolean when it reads as one, else a list split on whitespace and commas.
+    BoolOrList,
+    /// `true`/`false`, else an integer, else a string.
+    Scalar,
+    /// A boolean when it reads as one (numbers too), else a string.
+    BoolOrStr,
+}
+
+/// Variable suffix, the key path it sets, and its kind. Longer suffixes
+/// first, so that `ZIG_VERSION` is not read as `ZIG`.
+const KEYS: &[(&str, &[&str], Kind)] = &[
+    ("ENV_PASSTHROUGH", &["env", "passthrough"], Kind::Words),
+    ("ENV_VOLUMES", &["env", "volumes"], Kind::Words),
+    ("BUILD_STD", &["build-std"], Kind::BoolOrList),
+    ("XARGO", &["xargo"], Kind::Bool),
+    ("PRE_BUILD", &["pre-build"], Kind::Lines),
+    ("RUNNER", &["runner"], Kind::Str),
+    ("PACKAGES", &["packages"], Kind::WordsOrCommas),
+    ("ZIG_VERSION", &["zig", "version"], Kind::Str),
+    ("ZIG_IMAGE", &["zig", "image"], Kind::Str),
+    ("ZIG", &["zig"], Kind::BoolOrStr),
+    ("DOCKERFILE_CONTEXT", &["dockerfile", "context"], Kind::Str),
+    ("DOCKERFILE", &["dockerfile", "file"], Kind::Str),
+    (
+        "IMAGE_TOOLCHAIN",
+        &["image", "toolchain"],
+        Kind::WordsOrCommas,
+    ),
+    ("IMAGE", &["image", "name"], Kind::Str),
+    ("RELEASE_PRESET", &["release", "preset"], Kind::Str),
+    ("RELEASE_LTO", &["release", "lto"], Kind::Scalar),
+    (
+        "RELEASE_CODEGEN_UNITS",
+        &["release", "codegen-units"],
+        Kind::Scalar,
+    ),
+    ("RELEASE_STRIP", &["release", "strip"], Kind::Scalar),
+    ("RELEASE_PANIC", &["release", "panic"], Kind::Str),
+    ("RELEASE_OPT_LEVEL", &["release", "opt-level"], Kind::Scalar),
+    ("RELEASE_CRT_STATIC", &["release", "crt-static"], Kind::Bool),
+];
+
+/// `[build]`-only keys: CROSS_BUILD_<KEY> and GREEN_CROSS_BUILD_<KEY>.
+/// CROSS_BUILD_TARGET is cross's name for the default target.
+const BUILD_ONLY: &[(&str, &[&str], Kind)] = &[
+    ("DEFAULT_TARGET", &["default-target"], Kind::Str),
+    ("TARGET", &["default-target"], Kind::Str),
+    ("TOOLCHAIN", &["toolchain"], Kind::Str),
+    ("BASE_IMAGE", &["base-image"], Kind::Str),
+];
+
+/// Variables with these names are settings of their own, not key mirrors.
+const NOT_MIRRORS: &[&str] = &["CROSS_BUILD_OPTS", "CROSS_BUILD_DOCKERFILE_NO_CACHE"];
+
+/// cross's reading of a boolean variable.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim() {
+        "true" => Some(true),
+        "false" => Some(false),
+        t => t.parse::<i64>().ok().map(|n| n != 0),
+    }
+}
+
+/// Whether a boolean variable is on: as cross reads them, any non-empty
+/// text that is not a false value.
+pub fn is_on(env: &Env, name: &str) -> bool {
+    env.get(name)
+        .is_some_and(|v| parse_bool(v).unwrap_or(!v.is_empty()))
+}
+
+fn commas(t: &str) -> Vec<&str> {
+    t.split(|c: char| c == ',' || c.is_whitespace()).collect()
+}
+
+fn value(kind: Kind, text: &str) -> Value {
+    let list = |items: Vec<&str>| {
+        Value::Array(
+            items
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        )
+    };
+    match kind {
+        Kind::Str => Value::String(text.to_string()),
+        Kind::Bool => Value::Boolean(parse_bool(text).unwrap_or(!text.is_empty())),
+        Kind::Words => list(text.split_whitespace().collect()),
+        Kind::WordsOrCommas => list(commas(text)),
+        Kind::Lines => list(text.lines().map(str::trim).collect()),
+        Kind::BoolOrList => match parse_bool(text) {
+            Some(b) => Value::Boolean(b),
+            None => list(commas(text)),
+        },
+        Kind::Scalar => match (text.trim(), text.trim().parse::<i64>()) {
+            ("true", _) => Value::Boolean(true),
+            ("false", _) => Value::Boolean(false),
+            (_, Ok(n)) => Value::Integer(n),
+            _ => Value::String(text.to_string()),
+        },
+        Kind::BoolOrStr => match parse_bool(text) {
+            Some(b) => Value::Boolean(b),
+            None => Value::String(text.to_string()),
+        },
+    }
+}
+
+fn set(table: &mut Table, path: &[&str], v: Value) {
+    let (last, parents) = path.split_last().expect("a key path");
+    let mut t = table;
+    for p in parents {
+        let entry = t
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Table(Table::new()));
+        if !entry.is_table() {
+            // `zig = true` then `zig.version`: the scalar becomes `enable`.
+            let old = std::mem::replace(entry, Value::Table(Table::new()));
+            if let (Value::Table(t), Value::Boolean(b)) = (&mut *entry, &old) {
+                t.insert("enable".into(), Value::Boolean(*b));
+            }
+        }
+        t = entry.as_table_mut().expect("made a table");
+    }
+    match (t.get_mut(*last), v) {
+        // `zig.version` first, then `zig = true` or `zig = "2.17"`: keep the table.
+        (Some(Value::Table(existing)), Value::Boolean(b)) => {
+            existing.insert("enable".into(), Value::Boolean(b));
+        }
+        (Some(Value::Table(existing)), Value::String(s)) => {
+            existing.insert("enable".into(), Value::Boolean(true));
+            existing.insert("version".into(), Value::String(s));
+        }
+        (_, v) => {
+            t.insert(last.to_string(), v);
+        }
+    }
+}
+
+/// One variable's meaning: the table it belongs to (None for `[build]`, else
+/// the triple as spelled in the name), its key path and kind.
+fn mirror(name: &str) -> Option<(Option<String>, &'static [&'static str], Kind)> {
+    if NOT_MIRRORS.contains(&name) {
+        return None;
+    }
+    let rest = name
+        .strip_prefix("GREEN_CROSS_")
+        .or_else(|| name.strip_prefix("CROSS_"))?;
+    if let Some(key) = rest.strip_prefix("BUILD_") {
+        return KEYS
+            .iter()
+            .chain(BUILD_ONLY)
+            .find(|(suffix, _, _)| *suffix == key)
+            .map(|(_, path, kind)| (None, *path, *kind));
+    }
+    let rest = rest.strip_prefix("TARGET_")?;
+    KEYS.iter().find_map(|(suffix, path, kind)| {
+        let triple = rest.strip_suffix(suffix)?.strip_suffix('_')?;
+        (!triple.is_empty()).then(|| (Some(triple.to_string()), *path, *kind))
+    })
+}
+
+/// The environment layer. A variable whose value does not fit its key is an
+/// error that names the variable.
+pub fn layer(env: &Env) -> Result<CrossToml> {
+    let mut root = Table::new();
+    // CROSS_ first, GREEN_CROSS_ second: the latter overwrite.
+    let ordered = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("CROSS_"))
+        .chain(env.iter().filter(|(k, _)| k.starts_with("GREEN_CROSS_")));
+    for (name, text) in ordered {
+        let Some((triple, path, kind)) = mirror(name) else {
+            continue;
+        };
+        let v = value(kind, text);
+        // Check the one variable alone, so that an error names it.
+        let mut alone = Table::new();
+        set(&mut alone, path, v.clone());
+        Section::deserialize_table(alone).map_err(|message| Error::InvalidSetting {
+            key: name.clone(),
+            value: text.clone(),
+            message,
+        })?;
+        let section = match &triple {
+            None => root
+                .entry("build")
+                .or_insert_with(|| Value::Table(Table::new())),
+            Some(t) => root
+                .entry("target")
+                .or_insert_with(|| Value::Table(Table::new()))
+                .as_table_mut()
+                .expect("a table")
+                .entry(t.clone())
+                .or_insert_with(|| Value::Table(Table::new())),
+        };
+        set(section.as_table_mut().expect("a table"), path, v);
+    }
+    Value::Table(root)
+        .try_into()
+        .map_err(|e: toml::de::Error| Error::InvalidSetting {
+            key: "CROSS_BUILD_* / CROSS_TARGET_*".into(),
+            value: String::new(),
+            message: e.message().to_string(),
+        })
+}
+
+impl Section {
+    fn deserialize_table(t: Table) -> std::result::Result<Section, String> {
+        Value::Table(t)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.message().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BuildStd, PreBuild};
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn build_and_target_mirrors() {
+        let l = layer(&env(&[
+            ("CROSS_BUILD_ENV_PASSTHROUGH", "A B=1"),
+            (
+                "CROSS_BUILD_PRE_BUILD",
+                "apt-get update\napt-get install -y x",
+            ),
+            ("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_BUILD_STD", "true"),
+            ("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "native"),
+            ("CROSS_BUILD_TARGET", "x86_64-unknown-linux-musl"),
+            ("GREEN_CROSS_BUILD_PACKAGES", "libssl-dev,zlib1g-dev"),
+            (
+                "GREEN_CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RELEASE_OPT_LEVEL",
+                "z",
+            ),
+            ("CROSS_BUILD_OPTS", "--network=host"),
+            ("CROSS_DEBUG", "1"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            l.build.env.passthrough.as_deref(),
+            Some(&["A".to_string(), "B=1".to_string()][..])
+        );
+        assert_eq!(
+            l.build.pre_build,
+            Some(PreBuild::Lines(vec![
+                "apt-get update".into(),
+                "apt-get install -y x".into()
+            ]))
+        );
+        assert_eq!(
+            l.build.default_target.as_deref(),
+            Some("x86_64-unknown-linux-musl")
+        );
+        assert_eq!(
+            l.build.packages,
+            Some(vec!["libssl-dev".into(), "zlib1g-dev".into()])
+        );
+        let t = l.target_section("aarch64-unknown-linux-gnu").unwrap();
+        assert_eq!(t.build_std, Some(BuildStd::Enabled(true)));
+        assert_eq!(t.runner.as_deref(), Some("native"));
+        assert_eq!(t.release.opt_level.as_deref(), Some("z"));
+    }
+
+    #[test]
+    fn green_cross_names_win_and_bad_values_name_the_variable() {
+        let l = layer(&env(&[
+            ("CROSS_BUILD_RUNNER", "qemu-user"),
+            ("GREEN_CROSS_BUILD_RUNNER", "native"),
+        ]))
+        .unwrap();
+        assert_eq!(l.build.runner.as_deref(), Some("native"));
+        let e = layer(&env(&[("CROSS_BUILD_RELEASE_LTO", "huge")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CROSS_BUILD_RELEASE_LTO"), "{e}");
+        assert!(e.contains("lto takes"), "{e}");
+    }
+
+    #[test]
+    fn zig_short_forms_become_a_table() {
+        let l = layer(&env(&[
+            ("CROSS_BUILD_ZIG", "true"),
+            ("CROSS_BUILD_ZIG_VERSION", "2.17"),
+        ]))
+        .unwrap();
+        let zig = l.build.zig.unwrap();
+        assert_eq!(zig.get("enable").and_then(Value::as_bool), Some(true));
+        assert_eq!(zig.get("version").and_then(Value::as_str), Some("2.17"));
+        let l = layer(&env(&[
+            ("CROSS_BUILD_ZIG_IMAGE", "my/zig"),
+            ("GREEN_CROSS_BUILD_ZIG", "2.28"),
+        ]))
+        .unwrap();
+        let zig = l.build.zig.unwrap();
+        assert_eq!(zig.get("version").and_then(Value::as_str), Some("2.28"));
+        assert_eq!(zig.get("image").and_then(Value::as_str), Some("my/zig"));
+    }
+
+    #[test]
+    fn booleans_read_as_cross_reads_them() {
+        assert_eq!(parse_bool("0"), Some(false));
+        assert_eq!(parse_bool("2"), Some(true));
+        assert_eq!(parse_bool("yes"), None);
+        assert!(is_on(&env(&[("X", "yes")]), "X"));
+        assert!(!is_on(&env(&[("X", "0")]), "X"));
+        assert!(!is_on(&env(&[]), "X"));
+    }
+}
