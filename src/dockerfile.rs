@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use crate::config::ToolchainMode;
 use crate::plan::{
     BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, Outputs, PackageInstall,
-    RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage,
+    PreBuildPlan, RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -291,6 +291,9 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
             ],
         );
     }
+    if let Some(p) = &t.pre_build {
+        pre_build(out, triple, p);
+    }
     out.push('\n');
 
     // deps: fetched from the skeleton, with network, into this layer.
@@ -356,18 +359,23 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         }
         Outputs::Nothing => cmds.push(format!("mkdir -p {out_dir}")),
     }
-    run(
-        out,
-        &[
-            "--network=none".into(),
-            format!("--mount=type=bind,target={SRC_DIR},rw"),
-            format!(
-                "--mount=type=cache,target={TARGET_DIR},id={},sharing=locked",
-                t.cache_id
-            ),
-        ],
-        &cmds,
-    );
+    let mut mounts = vec![
+        "--network=none".into(),
+        format!("--mount=type=bind,target={SRC_DIR},rw"),
+        format!(
+            "--mount=type=cache,target={TARGET_DIR},id={},sharing=locked",
+            t.cache_id
+        ),
+    ];
+    for v in &t.volumes {
+        // Writes land in the build's copy, never on the host.
+        mounts.push(format!(
+            "--mount=type=bind,from={},target={},rw",
+            v.context,
+            q(&v.path.to_string_lossy())
+        ));
+    }
+    run(out, &mounts, &cmds);
     out.push('\n');
 
     let _ = writeln!(out, "FROM scratch AS artifacts-{triple}");
@@ -382,6 +390,37 @@ fn runner_stage(out: &mut String, triple: &str, r: &RunnerPlan) {
     install_and_setup(out, r.install.as_ref(), &r.setup);
     env_block(out, &r.env);
     out.push('\n');
+}
+
+/// `pre-build`: the user's commands (or script) at the end of the sysroot
+/// stage, with network, CROSS_TARGET and CROSS_DEB_ARCH exported, and apt
+/// pointed at the CA secret for the length of the step only.
+fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
+    let script = "/green-cross/pre-build";
+    if let Some(path) = &p.script {
+        let _ = writeln!(
+            out,
+            "COPY --chmod=755 [{}, \"{script}\"]",
+            serde_json::to_string(path).expect("a string serialises")
+        );
+    }
+    let conf = "/etc/apt/apt.conf.d/99green-cross-ca";
+    let mut first = format!(
+        "if [ -f {CA} ]; then printf 'Acquire::https::CAInfo \"%s\";\\n' {CA} > {conf}; fi; export"
+    );
+    for (k, v) in &p.env {
+        let _ = write!(first, " {k}={}", q(v));
+    }
+    let mut body: Vec<String> = p.commands.clone();
+    if p.script.is_some() {
+        body.push(format!("{script} {}", q(triple)));
+    }
+    let _ = write!(
+        first,
+        "; {{ {}; }}; status=$?; rm -f {conf}; exit $status",
+        body.join(" && ")
+    );
+    run(out, &[secret_mount()], &[first]);
 }
 
 /// The Dockerfile for a plan.

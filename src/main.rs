@@ -14,8 +14,20 @@ use green_cross::target::Recipes;
 use green_cross::{artifacts, dockerfile};
 
 fn main() -> ExitCode {
+    // CROSS_DEBUG turns on green-cross's debug output, as it does cross's.
+    let filter = match std::env::var("GREEN_CROSS_LOG") {
+        Ok(f) => tracing_subscriber::EnvFilter::new(f),
+        Err(_)
+            if std::env::var("CROSS_DEBUG").is_ok_and(|v| {
+                green_cross::config::env::parse_bool(&v).unwrap_or(!v.is_empty())
+            }) =>
+        {
+            tracing_subscriber::EnvFilter::new("green_cross=debug")
+        }
+        Err(_) => tracing_subscriber::EnvFilter::default(),
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("GREEN_CROSS_LOG"))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .without_time()
         .init();
@@ -149,6 +161,7 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
         inv.manifest_path.as_deref(),
         inv.target_dir.as_deref(),
     )?;
+    let mut all_warnings: Vec<String> = Vec::new();
     let config_path = env
         .get("CROSS_CONFIG")
         .filter(|v| !v.is_empty())
@@ -157,9 +170,7 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
     let toml = match std::fs::read_to_string(&config_path) {
         Ok(text) => {
             let (toml, warnings) = CrossToml::parse(&config_path, &text)?;
-            for w in warnings {
-                eprintln!("warning: {}", w.0);
-            }
+            all_warnings.extend(warnings.into_iter().map(|w| w.0));
             toml
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.contains_key("CROSS_CONFIG") => {
@@ -171,9 +182,7 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
     let cargo_metadata = match std::fs::read_to_string(&manifest) {
         Ok(text) => {
             let (meta, warnings) = CargoMetadata::parse(&manifest, &text)?;
-            for w in warnings {
-                eprintln!("warning: {}", w.0);
-            }
+            all_warnings.extend(warnings.into_iter().map(|w| w.0));
             meta
         }
         Err(e) => return Err(Error::io("read", &manifest, e)),
@@ -197,8 +206,15 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
         host: &host,
         ca_bundle,
     })?;
-    for w in &plan.warnings {
+    all_warnings.extend(plan.warnings.iter().cloned());
+    for w in &all_warnings {
         eprintln!("warning: {w}");
+    }
+    if !all_warnings.is_empty() && green_cross::config::env::is_on(env, "CROSS_NO_WARNINGS") {
+        return Err(Error::Usage(format!(
+            "{} warning(s) above, and CROSS_NO_WARNINGS makes warnings errors\n  help: fix what they say, or unset CROSS_NO_WARNINGS (or set it to 0)",
+            all_warnings.len()
+        )));
     }
     Ok(plan)
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::Invocation;
-use crate::config::{Env, ReleaseSettings, Settings, ToolchainMode};
+use crate::config::{BuildStd, Env, PreBuild, ReleaseSettings, Settings, ToolchainMode};
 use crate::error::{Error, Result};
 use crate::target::{ImageFlavour, Recipe, Recipes, Runner, StdSource, env_lower, env_upper};
 use crate::workspace::{SkeletonFile, Workspace, stable_hash};
@@ -138,6 +138,58 @@ const WINE_SHIM_DEF: &str = "wine/bcryptprimitives.def";
 /// The build argument whose fresh value keeps `test` steps out of the cache.
 pub const FRESH_ARG: &str = "GREEN_CROSS_RUN_ID";
 
+/// The runner in force for a target: the recipe's, or `runner` from the
+/// configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunnerChoice {
+    pub kind: Runner,
+    /// For [`Runner::Command`]: the command, as written.
+    pub command: Option<String>,
+    /// Named by the configuration rather than the recipe.
+    pub configured: bool,
+}
+
+/// `pre-build`, as it runs at the end of the sysroot stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreBuildPlan {
+    /// Shell commands, run in one step, in order, stopping at the first failure.
+    pub commands: Vec<String>,
+    /// A script from the workspace (path relative to its root), copied in
+    /// and run with the target triple as its argument.
+    pub script: Option<String>,
+    /// Exported for the commands: CROSS_TARGET, CROSS_DEB_ARCH.
+    pub env: BTreeMap<String, String>,
+}
+
+/// A host directory from `env.volumes`, handed to BuildKit as a named
+/// context and mounted in the build step at its own path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Volume {
+    /// The variable that names it (set to the path in the build step).
+    pub var: String,
+    pub path: PathBuf,
+    /// The named build context.
+    pub context: String,
+}
+
+/// Variables that `env.passthrough` may not set: green-cross sets them
+/// itself, or they would point the build at host paths.
+pub const PASSTHROUGH_RESERVED: &[&str] = &[
+    "CARGO_HOME",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "CARGO_BUILD_RUSTC",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTDOC",
+    "RUSTC",
+    "RUSTC_WRAPPER",
+    "RUSTDOC",
+    "PATH",
+    "HOME",
+];
+
 /// How `run` runs the binary after the build has placed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunPlan {
@@ -148,6 +200,10 @@ pub struct RunPlan {
     pub args: Vec<String>,
     /// The directory it runs in (the user's, when inside the workspace).
     pub cwd: PathBuf,
+    /// `env.passthrough` and `env.volumes` variables, set for the program.
+    pub env: BTreeMap<String, String>,
+    /// `env.volumes` directories, mounted in the runner container.
+    pub volumes: Vec<PathBuf>,
     /// The runner image; None when the host runs the binary itself.
     pub image: Option<RunnerImage>,
 }
@@ -209,6 +265,10 @@ pub struct TargetPlan {
     /// Never serve the build step from cache (`test`): a build argument
     /// with a fresh value per invocation.
     pub fresh: bool,
+    /// `pre-build`, at the end of the sysroot stage.
+    pub pre_build: Option<PreBuildPlan>,
+    /// `env.volumes`, mounted in the build step.
+    pub volumes: Vec<Volume>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -289,6 +349,7 @@ fn asset(name: &str) -> String {
 /// or not at all.
 fn runner_plan(
     r: &Recipe,
+    choice: &RunnerChoice,
     mode: ToolchainMode,
     flavour: ImageFlavour,
     m: &crate::target::ModeRecipe,
@@ -301,8 +362,19 @@ fn runner_plan(
         target_packages: vec![],
     };
     let mut env = BTreeMap::new();
-    match r.runner {
+    match choice.kind {
         Runner::Native | Runner::None => None,
+        Runner::Command => {
+            let cmd = choice.command.clone().unwrap_or_default();
+            env.insert(format!("CARGO_TARGET_{up}_RUNNER"), cmd);
+            Some(RunnerPlan {
+                kind: Runner::Command,
+                install: None,
+                files: vec![],
+                setup: vec![],
+                env,
+            })
+        }
         Runner::QemuUser => {
             let arch = r.qemu.as_deref().expect("validated recipe");
             let (install, program) = match (mode, flavour) {
@@ -423,6 +495,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                     "libc6-dev",
                     "rust-web-src",
                     "rust-web-clippy",
+                    "pkg-config",
                 ];
                 let image = settings
                     .base_image
@@ -480,7 +553,25 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let mut run = None;
     for r in &recipes {
         let m = r.mode(mode);
-        let std = m.std.expect("validated recipe");
+        let ts = settings.for_target(&r.triple);
+        let recipe_std = m.std.expect("validated recipe");
+        // build-std: on (std, or the crates named), or off when the recipe
+        // can do without.
+        let (std, build_std_flag) = match &ts.build_std {
+            Some(BuildStd::Enabled(true)) => (StdSource::BuildStd, BUILD_STD_FLAG.to_string()),
+            Some(BuildStd::Crates(c)) if !c.is_empty() => {
+                (StdSource::BuildStd, format!("-Zbuild-std={}", c.join(",")))
+            }
+            Some(_) if recipe_std == StdSource::BuildStd => {
+                warnings.push(format!(
+                    "{}: build-std cannot be turned off: std for this target is only built from source here",
+                    r.triple
+                ));
+                (recipe_std, BUILD_STD_FLAG.to_string())
+            }
+            _ => (recipe_std, BUILD_STD_FLAG.to_string()),
+        };
+        let runner_choice = runner_choice(r, ts.runner.as_deref())?;
         let up = env_upper(&r.triple);
         let lo = env_lower(&r.triple);
         let flavour = if mode == ToolchainMode::Rustup {
@@ -502,6 +593,13 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if mode == ToolchainMode::Distro && std == StdSource::Multiarch {
             target_packages.push("libstd-rust-web-dev".into());
         }
+        if !ts.packages.is_empty() && mode == ToolchainMode::Distro && m.deb_arch.is_none() {
+            return Err(Error::Usage(format!(
+                "`packages` for {}: distro mode installs them as <name>:<Debian architecture>, and this target has none\n  help: install what the build needs with `pre-build`, or use rustup mode (xx-apt-get / xx-apk)",
+                r.triple
+            )));
+        }
+        target_packages.extend(ts.packages.iter().cloned());
         let target_packages = sorted(target_packages);
         let install = match (mode, flavour) {
             (ToolchainMode::Distro, _) => PackageInstall::Apt {
@@ -618,6 +716,45 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             build_env.insert(key, "false".into());
         }
 
+        // env.passthrough: the build step's environment (so, part of its
+        // cache key); env.volumes: host directories as named contexts.
+        let passthrough = resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings);
+        let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
+        let mut program_env = passthrough.clone();
+        for (k, v) in &passthrough {
+            build_env.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for v in &volumes {
+            let p = v.path.to_string_lossy().into_owned();
+            build_env.insert(v.var.clone(), p.clone());
+            program_env.insert(v.var.clone(), p);
+        }
+
+        // pre-build: at the end of the sysroot stage.
+        let pre_build = ts
+            .pre_build
+            .as_ref()
+            .filter(|p| !matches!(p, PreBuild::Lines(l) if l.is_empty()))
+            .map(|p| {
+                let mut env = BTreeMap::new();
+                env.insert("CROSS_TARGET".to_string(), r.triple.clone());
+                if let Some(a) = &m.deb_arch {
+                    env.insert("CROSS_DEB_ARCH".to_string(), a.clone());
+                }
+                match p {
+                    PreBuild::Lines(lines) => PreBuildPlan {
+                        commands: lines.clone(),
+                        script: None,
+                        env,
+                    },
+                    PreBuild::Script(path) => PreBuildPlan {
+                        commands: vec![],
+                        script: Some(path.trim_start_matches("./").to_string()),
+                        env,
+                    },
+                }
+            });
+
         // Commands.
         let build_std = std == StdSource::BuildStd;
         let mut fetch = vec!["cargo".to_string(), "fetch".into()];
@@ -626,16 +763,23 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         }
         fetch.extend(["--target".into(), r.triple.clone()]);
         if build_std {
-            fetch.push(BUILD_STD_FLAG.into());
+            fetch.push(build_std_flag.clone());
         }
         let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
         let runner = if runs_binaries && !user_no_run {
-            runner_plan(r, mode, flavour, m, installs_multiarch(install.as_ref()))
+            runner_plan(
+                r,
+                &runner_choice,
+                mode,
+                flavour,
+                m,
+                installs_multiarch(install.as_ref()),
+            )
         } else {
             None
         };
-        let no_run = runs_binaries && (user_no_run || r.runner == Runner::None);
-        if runs_binaries && !user_no_run && r.runner == Runner::None {
+        let no_run = runs_binaries && (user_no_run || runner_choice.kind == Runner::None);
+        if runs_binaries && !user_no_run && runner_choice.kind == Runner::None {
             warnings.push(format!(
                 "{}: test binaries for this target cannot run on this host; they are built only (--no-run)",
                 r.triple
@@ -662,7 +806,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             fetch.push(format!("--manifest-path={}", p.to_string_lossy()));
         }
         if build_std {
-            cargo.push(BUILD_STD_FLAG.into());
+            cargo.push(build_std_flag.clone());
         }
         cargo.extend(inv.cargo_args.iter().cloned());
         if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
@@ -675,6 +819,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             }
             run = Some(run_plan(
                 r,
+                &runner_choice,
                 mode,
                 flavour,
                 m,
@@ -685,6 +830,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 inv,
                 input.host,
             )?);
+            if let Some(run) = &mut run {
+                run.env = program_env.clone();
+                run.volumes = volumes.iter().map(|v| v.path.clone()).collect();
+            }
         } else if !inv.trailing.is_empty() && !no_run {
             cargo.push("--".into());
             cargo.extend(inv.trailing.iter().cloned());
@@ -708,6 +857,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             release,
             runner,
             fresh: runs_binaries && !no_run,
+            pre_build,
+            volumes,
         });
     }
 
@@ -775,6 +926,7 @@ fn run_binary(inv: &Invocation, ws: &Workspace) -> Result<(String, bool)> {
 #[allow(clippy::too_many_arguments)]
 fn run_plan(
     r: &Recipe,
+    choice: &RunnerChoice,
     mode: ToolchainMode,
     flavour: ImageFlavour,
     m: &crate::target::ModeRecipe,
@@ -791,14 +943,14 @@ fn run_plan(
         bin
     };
     let binary = ws.target_dir.join(&r.triple).join(profile_dir).join(exe);
-    let image = match r.runner {
+    let image = match choice.kind {
         Runner::None => {
             return Err(Error::Usage(format!(
                 "{} binaries cannot run on this host\n  help: build it with `green-cross build --target {}` and run it on a {} machine",
                 r.triple, r.triple, r.platform
             )));
         }
-        Runner::Native if arch(&host.triple) == arch(&r.triple) => None,
+        Runner::Native if choice.configured || arch(&host.triple) == arch(&r.triple) => None,
         Runner::Native => {
             return Err(Error::Usage(format!(
                 "{} binaries run natively on {} hosts only, and this host is {}",
@@ -807,14 +959,19 @@ fn run_plan(
                 host.triple
             )));
         }
-        Runner::QemuUser | Runner::Wine => {
-            let runner = runner_plan(r, mode, flavour, m, installs_multiarch(install))
-                .expect("qemu-user and wine have a runner stage");
-            let program = runner
+        Runner::QemuUser | Runner::Wine | Runner::Command => {
+            let runner = runner_plan(r, choice, mode, flavour, m, installs_multiarch(install))
+                .expect("qemu-user, wine and commands have a runner stage");
+            let command = runner
                 .env
                 .get(&format!("CARGO_TARGET_{}_RUNNER", env_upper(&r.triple)))
-                .map(|p| vec![p.clone()])
+                .cloned()
                 .unwrap_or_default();
+            let program = shell_words::split(&command).map_err(|e| Error::InvalidSetting {
+                key: "runner".into(),
+                value: command.clone(),
+                message: format!("not a command line: {e}"),
+            })?;
             let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
             Some(RunnerImage {
                 stage: format!("runner-{}", r.triple),
@@ -829,8 +986,142 @@ fn run_plan(
         binary,
         args: inv.trailing.clone(),
         cwd: ws.root.join(&ws.workdir),
+        env: BTreeMap::new(),
+        volumes: vec![],
         image,
     })
+}
+
+/// The runner for a target: `runner` from the configuration when set
+/// (`native`, `qemu-user`, `wine`, or a command), else the recipe's.
+fn runner_choice(r: &Recipe, configured: Option<&str>) -> Result<RunnerChoice> {
+    let choice = |kind| RunnerChoice {
+        kind,
+        command: None,
+        configured: true,
+    };
+    match configured.map(str::trim) {
+        None => Ok(RunnerChoice {
+            kind: r.runner,
+            command: None,
+            configured: false,
+        }),
+        Some("native") => Ok(choice(Runner::Native)),
+        Some("qemu-user") if r.qemu.is_some() => Ok(choice(Runner::QemuUser)),
+        Some("qemu-user") => Err(Error::InvalidSetting {
+            key: "runner".into(),
+            value: "qemu-user".into(),
+            message: format!(
+                "{} has no qemu-user emulator; use `native`, `wine` or a command",
+                r.triple
+            ),
+        }),
+        Some("wine") if r.libc == crate::target::Libc::Mingw => Ok(choice(Runner::Wine)),
+        Some("wine") => Err(Error::InvalidSetting {
+            key: "runner".into(),
+            value: "wine".into(),
+            message: format!(
+                "wine runs Windows binaries, and {} is not Windows",
+                r.triple
+            ),
+        }),
+        Some("qemu-system") => Err(Error::InvalidSetting {
+            key: "runner".into(),
+            value: "qemu-system".into(),
+            message: "qemu-system is not supported; use `qemu-user`, `native` or a command".into(),
+        }),
+        Some("") => Err(Error::InvalidSetting {
+            key: "runner".into(),
+            value: String::new(),
+            message: "empty; use `native`, `qemu-user`, `wine` or a command".into(),
+        }),
+        Some(cmd) => Ok(RunnerChoice {
+            kind: Runner::Command,
+            command: Some(cmd.to_string()),
+            configured: true,
+        }),
+    }
+}
+
+/// `env.passthrough` entries (lowest precedence first) as the variables
+/// they set: `NAME=VALUE` as written, `NAME` from the environment when it is
+/// set there. Reserved names are dropped with a warning.
+fn resolve_passthrough(
+    entries: &[String],
+    env: &Env,
+    triple: &str,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for e in entries {
+        let (name, value) = match e.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.to_string())),
+            None => (e.trim(), None),
+        };
+        if PASSTHROUGH_RESERVED.contains(&name) {
+            let w = format!(
+                "{triple}: env.passthrough cannot set {name} (green-cross sets it inside the build); ignored"
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+            continue;
+        }
+        match value.or_else(|| env.get(name).cloned()) {
+            Some(v) => {
+                out.insert(name.to_string(), v);
+            }
+            None => {
+                out.remove(name);
+            }
+        }
+    }
+    out
+}
+
+/// `env.volumes` entries: `NAME` (a directory named by the environment's
+/// $NAME) or `NAME=/path`. Paths must be absolute.
+fn resolve_volumes(entries: &[String], env: &Env, triple: &str) -> Result<Vec<Volume>> {
+    let mut out: Vec<Volume> = Vec::new();
+    for e in entries {
+        let (name, path) = match e.split_once('=') {
+            Some((n, p)) => (n.trim(), p.to_string()),
+            None => {
+                let n = e.trim();
+                match env.get(n).filter(|v| !v.is_empty()) {
+                    Some(p) => (n, p.clone()),
+                    None => {
+                        return Err(Error::InvalidSetting {
+                            key: "env.volumes".into(),
+                            value: e.clone(),
+                            message: format!(
+                                "{triple}: ${n} is not set; set it to a directory, or write `{n}=/path`"
+                            ),
+                        });
+                    }
+                }
+            }
+        };
+        let path = PathBuf::from(path);
+        if !path.is_absolute() {
+            return Err(Error::InvalidSetting {
+                key: "env.volumes".into(),
+                value: e.clone(),
+                message: format!("{triple}: `{}` is not an absolute path", path.display()),
+            });
+        }
+        let context = format!(
+            "green-cross-volume-{}",
+            name.to_ascii_lowercase().replace('_', "-")
+        );
+        out.retain(|v| v.var != name);
+        out.push(Volume {
+            var: name.to_string(),
+            path,
+            context,
+        });
+    }
+    Ok(out)
 }
 
 fn arch(triple: &str) -> &str {

@@ -30,6 +30,8 @@ pub enum Runner {
     QemuUser,
     Wine,
     None,
+    /// A command named by `runner` in Cross.toml (never in a recipe).
+    Command,
 }
 
 /// Where the target's standard library comes from.
@@ -153,6 +155,11 @@ impl Recipe {
         if self.distro.image.is_some() {
             return Err(bad(
                 "[distro] has no `image`: distro mode always uses the base image".into(),
+            ));
+        }
+        if self.runner == Runner::Command {
+            return Err(bad(
+                "runner = \"command\" is for Cross.toml's `runner`, not for recipes".into(),
             ));
         }
         if self.runner == Runner::QemuUser && self.qemu.is_none() {

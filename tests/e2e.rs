@@ -29,11 +29,15 @@ fn fixture() -> PathBuf {
 
 /// A fresh copy of the fixture (no target dir), so each test starts clean.
 fn fixture_copy() -> tempfile::TempDir {
+    fixture_copy_of(&fixture())
+}
+
+fn fixture_copy_of(dir: &Path) -> tempfile::TempDir {
     let d = tempfile::Builder::new()
         .prefix("green-cross-e2e-")
         .tempdir()
         .unwrap();
-    copy_dir(&fixture(), d.path());
+    copy_dir(dir, d.path());
     d
 }
 
@@ -610,4 +614,39 @@ fn test_for_darwin_builds_the_tests_and_says_they_cannot_run() {
         err.contains("Executable"),
         "cargo lists the test executables it built:\n{err}"
     );
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
+    // The fixture's Cross.toml: a cross-style pre-build installs
+    // libssl-dev:$CROSS_DEB_ARCH for aarch64; `packages` installs it for
+    // x86_64. build.rs finds libcrypto with pkg-config; main calls it.
+    let ws =
+        fixture_copy_of(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/with-openssl"));
+    let targets = ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"];
+    let o = green_cross(
+        ws.path(),
+        &["build", "--target", targets[0], "--target", targets[1]],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let bin = ws
+        .path()
+        .join("target/aarch64-unknown-linux-gnu/debug/with-openssl");
+    let (_, f) = run("file", &[bin.to_str().unwrap()]);
+    assert!(
+        f.contains("ARM aarch64") && f.contains("dynamically linked"),
+        "{f}"
+    );
+    // The binary needs the target's libcrypto: run it where that is installed.
+    for (t, arch) in [(targets[0], "aarch64"), (targets[1], "x86_64")] {
+        let o = green_cross_run(ws.path(), &["run", "--target", t], "");
+        assert!(o.status.success(), "{}", show(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.starts_with("openssl 3") && out.trim_end().ends_with(&format!("on {arch}")),
+            "{}",
+            show(&o)
+        );
+    }
 }

@@ -28,10 +28,26 @@ pub const MIN_BUILDKIT: (u64, u64) = (0, 11);
 /// enough.
 pub const MIN_ENGINE_FOR_DOCKER_DRIVER: u64 = 23;
 
-/// The docker CLI to use.
-#[derive(Debug, Clone)]
+/// The docker CLI to use, and the user's extra options for it.
+#[derive(Debug, Clone, Default)]
 pub struct Engine {
     pub program: PathBuf,
+    /// CROSS_BUILD_OPTS: added to every `docker buildx build`.
+    pub build_opts: Vec<String>,
+    /// CROSS_CONTAINER_OPTS: added to `docker run` (for `run`).
+    pub container_opts: Vec<String>,
+}
+
+/// Split an options variable as a shell would.
+fn opts(env: &Env, name: &str) -> Result<Vec<String>> {
+    match env.get(name).filter(|v| !v.trim().is_empty()) {
+        None => Ok(vec![]),
+        Some(v) => shell_words::split(v).map_err(|e| Error::InvalidSetting {
+            key: name.into(),
+            value: v.clone(),
+            message: format!("not a list of options: {e}"),
+        }),
+    }
 }
 
 impl Engine {
@@ -61,7 +77,11 @@ impl Engine {
                 "install the Docker CLI with the buildx plugin (Debian: apt-get install docker.io docker-buildx), or name it with GREEN_CROSS_ENGINE".into()
             },
         })?;
-        Ok(Engine { program })
+        Ok(Engine {
+            program,
+            build_opts: opts(env, "CROSS_BUILD_OPTS")?,
+            container_opts: opts(env, "CROSS_CONTAINER_OPTS")?,
+        })
     }
 
     fn cmd(&self) -> Command {
@@ -197,6 +217,30 @@ pub struct Contexts {
 
 /// Write the Dockerfile, its ignore file and the skeleton context.
 pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> {
+    // What the configuration names on the host must exist.
+    for t in &plan.targets {
+        if let Some(script) = t.pre_build.as_ref().and_then(|p| p.script.as_ref())
+            && !plan.workspace_root.join(script).is_file()
+        {
+            return Err(Error::InvalidSetting {
+                key: "pre-build".into(),
+                value: script.clone(),
+                message: format!(
+                    "no such file in the workspace ({}); the path is relative to the workspace root",
+                    plan.workspace_root.display()
+                ),
+            });
+        }
+        for v in &t.volumes {
+            if !v.path.is_dir() {
+                return Err(Error::InvalidSetting {
+                    key: "env.volumes".into(),
+                    value: v.var.clone(),
+                    message: format!("{} is not a directory", v.path.display()),
+                });
+            }
+        }
+    }
     let dir = tempfile::Builder::new()
         .prefix("green-cross-")
         .tempdir()
@@ -260,6 +304,7 @@ pub fn buildx_args(
     contexts: &Contexts,
     export: Export,
     progress: &str,
+    build_opts: &[String],
 ) -> Vec<String> {
     let mut a: Vec<String> = vec![
         "buildx".into(),
@@ -270,6 +315,15 @@ pub fn buildx_args(
         "--build-context".into(),
         format!("{SKELETON_CONTEXT}={}", contexts.skeleton.display()),
     ];
+    let mut volumes: Vec<&crate::plan::Volume> =
+        plan.targets.iter().flat_map(|t| &t.volumes).collect();
+    volumes.sort_by(|x, y| x.context.cmp(&y.context));
+    volumes.dedup_by(|x, y| x.context == y.context);
+    for v in volumes {
+        a.push("--build-context".into());
+        a.push(format!("{}={}", v.context, v.path.display()));
+    }
+    a.extend(build_opts.iter().cloned());
     match export {
         Export::Local(out_dir) => a.extend([
             "--target".into(),
@@ -394,7 +448,8 @@ pub fn build(
     verbose: bool,
     interrupted: &Arc<AtomicBool>,
 ) -> Result<BuildOutcome> {
-    let args = buildx_args(plan, contexts, export, "plain");
+    let args = buildx_args(plan, contexts, export, "plain", &engine.build_opts);
+    tracing::debug!(command = %shell_words::join(&args), "docker");
     if let Some(parent) = log.parent() {
         fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
@@ -471,6 +526,7 @@ pub fn docker_run_args(
     mounts: &[&Path],
     user: Option<(u32, u32)>,
     tty: bool,
+    container_opts: &[String],
 ) -> Vec<String> {
     let mut a: Vec<String> = vec!["run".into(), "--rm".into(), "--init".into(), "-i".into()];
     if tty {
@@ -479,6 +535,10 @@ pub fn docker_run_args(
     if let Some((uid, gid)) = user {
         a.extend(["--user".into(), format!("{uid}:{gid}")]);
     }
+    for (k, v) in &run.env {
+        a.extend(["--env".into(), format!("{k}={v}")]);
+    }
+    a.extend(container_opts.iter().cloned());
     let mut seen: Vec<&Path> = Vec::new();
     for m in mounts {
         if seen.iter().any(|s| m.starts_with(s)) {
@@ -508,6 +568,7 @@ pub fn run_binary(
     let status = match &run.image {
         None => Command::new(&run.binary)
             .args(&run.args)
+            .envs(&run.env)
             .current_dir(&run.cwd)
             .status()
             .map_err(|e| Error::Spawn {
@@ -518,7 +579,9 @@ pub fn run_binary(
         Some(image) => {
             let user = current_user();
             let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-            let args = docker_run_args(run, image, &[workspace_root, target_dir], user, tty);
+            let mut mounts = vec![workspace_root, target_dir];
+            mounts.extend(run.volumes.iter().map(PathBuf::as_path));
+            let args = docker_run_args(run, image, &mounts, user, tty, &engine.container_opts);
             tracing::debug!(?args, "docker run");
             Command::new(&engine.program)
                 .args(&args)
@@ -655,6 +718,8 @@ mod tests {
             binary: "/w/target/t/debug/app".into(),
             args: vec!["a b".into(), "-x".into()],
             cwd: "/w/sub".into(),
+            env: [("RUST_LOG".to_string(), "debug".to_string())].into(),
+            volumes: vec![],
             image: Some(image.clone()),
         };
         let a = docker_run_args(
@@ -663,10 +728,11 @@ mod tests {
             &[Path::new("/w"), Path::new("/w/target")],
             Some((1000, 1000)),
             false,
+            &["--cpus=1".to_string()],
         );
         assert_eq!(
             a.join(" "),
-            "run --rm --init -i --user 1000:1000 --volume /w:/w --workdir /w/sub green-cross-runner:t-0 qemu-aarch64-static /w/target/t/debug/app a b -x"
+            "run --rm --init -i --user 1000:1000 --env RUST_LOG=debug --cpus=1 --volume /w:/w --workdir /w/sub green-cross-runner:t-0 qemu-aarch64-static /w/target/t/debug/app a b -x"
         );
         let a = docker_run_args(
             &run,
@@ -674,10 +740,12 @@ mod tests {
             &[Path::new("/w"), Path::new("/t")],
             None,
             true,
+            &[],
         );
         assert!(
-            a.join(" ")
-                .starts_with("run --rm --init -i -t --volume /w:/w --volume /t:/t "),
+            a.join(" ").starts_with(
+                "run --rm --init -i -t --env RUST_LOG=debug --volume /w:/w --volume /t:/t "
+            ),
             "{a:?}"
         );
     }
