@@ -167,6 +167,7 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.root.join("Cross.toml"));
+    tracing::debug!(config = %config_path.display(), root = %workspace.root.display(), "configuration");
     let toml = match std::fs::read_to_string(&config_path) {
         Ok(text) => {
             let (toml, warnings) = CrossToml::parse(&config_path, &text)?;

@@ -101,7 +101,12 @@ fn green_cross(dir: &Path, args: &[&str]) -> Output {
 
 /// `green-cross run` with `input` on its stdin.
 fn green_cross_run(dir: &Path, args: &[&str], input: &str) -> Output {
+    green_cross_run_env(dir, args, input, &[])
+}
+
+fn green_cross_run_env(dir: &Path, args: &[&str], input: &str, env: &[(&str, &str)]) -> Output {
     let mut child = green_cross_command(dir, args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -625,11 +630,24 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
     let ws =
         fixture_copy_of(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/with-openssl"));
     let targets = ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"];
-    let o = green_cross(
+    // CROSS_BUILD_OPTS reach docker buildx build.
+    let o = green_cross_command(
         ws.path(),
         &["build", "--target", targets[0], "--target", targets[1]],
-    );
+    )
+    .env("CROSS_BUILD_OPTS", "--build-arg GREEN_CROSS_E2E_PROBE=1")
+    .output()
+    .unwrap();
     assert!(o.status.success(), "{}", show(&o));
+    let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+    assert!(
+        log.lines()
+            .next()
+            .unwrap()
+            .contains("--build-arg 'GREEN_CROSS_E2E_PROBE=1'"),
+        "{}",
+        log.lines().next().unwrap()
+    );
     let bin = ws
         .path()
         .join("target/aarch64-unknown-linux-gnu/debug/with-openssl");
@@ -649,4 +667,33 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
             show(&o)
         );
     }
+    // env.passthrough reaches the program, natively and in the runner
+    // container; CROSS_CONTAINER_OPTS reach docker run.
+    for t in targets {
+        let o = green_cross_run_env(
+            ws.path(),
+            &["run", "--target", t],
+            "",
+            &[("CROSS_BUILD_ENV_PASSTHROUGH", "FIXTURE_NOTE=passed-through")],
+        );
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("note: passed-through"),
+            "{t}: {}",
+            show(&o)
+        );
+    }
+    let o = green_cross_run_env(
+        ws.path(),
+        &["run", "--target", targets[0]],
+        "",
+        &[(
+            "CROSS_CONTAINER_OPTS",
+            "--env FIXTURE_NOTE=from-container-opts",
+        )],
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("note: from-container-opts"),
+        "{}",
+        show(&o)
+    );
 }

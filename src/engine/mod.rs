@@ -53,6 +53,8 @@ fn opts(env: &Env, name: &str) -> Result<Vec<String>> {
 impl Engine {
     /// GREEN_CROSS_ENGINE, else CROSS_CONTAINER_ENGINE, else `docker` on PATH.
     pub fn detect(env: &Env) -> Result<Engine> {
+        let build_opts = opts(env, "CROSS_BUILD_OPTS")?;
+        let container_opts = opts(env, "CROSS_CONTAINER_OPTS")?;
         let named = env
             .get("GREEN_CROSS_ENGINE")
             .or_else(|| env.get("CROSS_CONTAINER_ENGINE"))
@@ -79,8 +81,8 @@ impl Engine {
         })?;
         Ok(Engine {
             program,
-            build_opts: opts(env, "CROSS_BUILD_OPTS")?,
-            container_opts: opts(env, "CROSS_CONTAINER_OPTS")?,
+            build_opts,
+            container_opts,
         })
     }
 

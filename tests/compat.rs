@@ -1,0 +1,483 @@
+//! The compatibility suite: every key of cross's Cross.toml and every
+//! environment variable cross documents, each with a case that shows it took
+//! effect (in `green-cross plan --json` or the rendered Dockerfile) or that
+//! it is reported as it should be, and the precedence between the
+//! environment, Cross.toml and Cargo.toml's metadata. Run as a user would,
+//! on a copy of the fixture workspace; no engine needed (the end-to-end
+//! suite builds with these keys for real).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const ARM64: &str = "aarch64-unknown-linux-gnu";
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-cross")
+}
+
+/// The fixture's sources in a temporary directory, with `cross_toml` as its
+/// Cross.toml (when not empty) and `metadata` appended to its Cargo.toml.
+fn workspace(cross_toml: &str, metadata: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "app/Cargo.toml",
+        "app/build.rs",
+        "app/src/main.rs",
+        "app/csrc/answer.c",
+        "greet/Cargo.toml",
+        "greet/src/lib.rs",
+    ] {
+        let to = d.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fixture().join(f), to).unwrap();
+    }
+    if !cross_toml.is_empty() {
+        std::fs::write(d.path().join("Cross.toml"), cross_toml).unwrap();
+    }
+    if !metadata.is_empty() {
+        let m = d.path().join("Cargo.toml");
+        let text = std::fs::read_to_string(&m).unwrap();
+        std::fs::write(&m, format!("{text}\n{metadata}")).unwrap();
+    }
+    d
+}
+
+fn green_cross(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_green-cross"));
+    c.args(args).current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CROSS_") || k.starts_with("GREEN_CROSS_") || k == "CARGO_BUILD_TARGET" {
+            c.env_remove(k);
+        }
+    }
+    c.env("GREEN_CROSS_TOOLCHAIN", "distro");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `green-cross plan --json <args>`: the plan.
+fn plan(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
+    let mut a = vec!["plan"];
+    a.extend(args);
+    let o = green_cross(dir, &a, env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `green-cross dockerfile <args>`: the Dockerfile and the warnings.
+fn dockerfile(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let mut a = vec!["dockerfile"];
+    a.extend(args);
+    let o = green_cross(dir, &a, env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (String::from_utf8_lossy(&o.stdout).into_owned(), stderr(&o))
+}
+
+fn error_of(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let o = green_cross(dir, args, env);
+    assert_eq!(o.status.code(), Some(101), "{}", stderr(&o));
+    stderr(&o)
+}
+
+fn arm64_plan(dir: &Path, env: &[(&str, &str)]) -> Value {
+    plan(dir, &["--target", ARM64], env)["targets"][0].clone()
+}
+
+// ---- Cross.toml keys
+
+#[test]
+fn env_passthrough_reaches_the_build_step() {
+    let d = workspace(
+        "[build.env]\npassthrough = [\"FROM_HOST\", \"FIXED=1\", \"UNSET_ON_HOST\", \"CARGO_HOME\"]\n\n[target.aarch64-unknown-linux-gnu.env]\npassthrough = [\"FIXED=2\"]\n",
+        "",
+    );
+    let t = arm64_plan(d.path(), &[("FROM_HOST", "host value")]);
+    let env = &t["build_env"];
+    assert_eq!(env["FROM_HOST"], "host value");
+    // [target] over [build].
+    assert_eq!(env["FIXED"], "2");
+    assert!(env.get("UNSET_ON_HOST").is_none(), "{env}");
+    // Names green-cross sets itself are refused with a warning.
+    assert!(env.get("CARGO_HOME").is_none(), "{env}");
+    let (text, warnings) = dockerfile(d.path(), &["--target", ARM64], &[("FROM_HOST", "v")]);
+    assert!(warnings.contains("cannot set CARGO_HOME"), "{warnings}");
+    // The value is part of the build step, hence of its cache key.
+    assert!(
+        text.contains("FROM_HOST=v") && text.contains("FIXED=2"),
+        "{text}"
+    );
+}
+
+#[test]
+fn env_volumes_are_named_contexts_mounted_at_their_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_string();
+    let d = workspace("[build.env]\nvolumes = [\"MY_DATA\"]\n", "");
+    let t = arm64_plan(d.path(), &[("MY_DATA", &path)]);
+    assert_eq!(t["volumes"][0]["var"], "MY_DATA");
+    assert_eq!(t["volumes"][0]["context"], "green-cross-volume-my-data");
+    assert_eq!(t["build_env"]["MY_DATA"], path.as_str());
+    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[("MY_DATA", &path)]);
+    assert!(
+        text.contains(&format!(
+            "--mount=type=bind,from=green-cross-volume-my-data,target={path},rw"
+        )),
+        "{text}"
+    );
+    // NAME=/path, and an unset NAME is an error that says what to do.
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu.env]\nvolumes = [\"DATA=/srv/data\"]\n",
+        "",
+    );
+    assert_eq!(arm64_plan(d.path(), &[])["volumes"][0]["path"], "/srv/data");
+    let d = workspace("[build.env]\nvolumes = [\"NOT_SET_ANYWHERE\"]\n", "");
+    let e = error_of(d.path(), &["plan", "--target", ARM64], &[]);
+    assert!(e.contains("$NOT_SET_ANYWHERE is not set"), "{e}");
+}
+
+#[test]
+fn build_std_builds_std_from_source() {
+    let d = workspace("[target.aarch64-unknown-linux-gnu]\nbuild-std = true\n", "");
+    let t = arm64_plan(d.path(), &[]);
+    assert_eq!(t["std"], "build-std");
+    let cargo: Vec<&str> = t["cargo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(cargo.contains(&"-Zbuild-std=std,panic_abort"), "{cargo:?}");
+    let d = workspace("[build]\nbuild-std = [\"core\", \"alloc\"]\n", "");
+    let t = arm64_plan(d.path(), &[]);
+    assert!(
+        t["cargo"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("-Zbuild-std=core,alloc"))
+    );
+    // Off where std only comes from source: a warning, and still built.
+    let d = workspace("[build]\nbuild-std = false\n", "");
+    let (_, w) = dockerfile(
+        d.path(),
+        &["--target", "armv7-unknown-linux-gnueabihf"],
+        &[],
+    );
+    assert!(w.contains("build-std cannot be turned off"), "{w}");
+}
+
+#[test]
+fn xargo_is_retired_in_favour_of_build_std() {
+    let d = workspace("[build]\nxargo = true\n", "");
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        w.contains("Cross.toml:2: `xargo` in [build] is retired; use `build-std` instead"),
+        "{w}"
+    );
+}
+
+#[test]
+fn zig_dockerfile_and_image_are_reported_as_not_applied() {
+    let d = workspace(
+        "[build]\nzig = \"2.17\"\n\n[target.aarch64-unknown-linux-gnu]\nimage = \"my/image:1\"\ndockerfile = { file = \"Dockerfile\", context = \".\" }\n",
+        "",
+    );
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    for key in ["zig", "image", "dockerfile"] {
+        assert!(
+            w.contains(&format!("`{key}` in [")) && w.contains("not applied by this version"),
+            "{key}: {w}"
+        );
+    }
+}
+
+#[test]
+fn default_target_is_used_without_target() {
+    let d = workspace(
+        "[build]\ndefault-target = \"aarch64-unknown-linux-gnu\"\n",
+        "",
+    );
+    assert_eq!(plan(d.path(), &[], &[])["targets"][0]["triple"], ARM64);
+}
+
+#[test]
+fn pre_build_commands_and_scripts_run_in_the_sysroot_stage() {
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu]\npre-build = [\"dpkg --add-architecture $CROSS_DEB_ARCH\", \"apt-get update\"]\n",
+        "",
+    );
+    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    let sysroot = text
+        .split("AS sysroot-aarch64-unknown-linux-gnu")
+        .nth(1)
+        .unwrap();
+    let sysroot = sysroot.split("\nFROM ").next().unwrap();
+    assert!(
+        sysroot.contains("export CROSS_DEB_ARCH=arm64 CROSS_TARGET=aarch64-unknown-linux-gnu; { dpkg --add-architecture $CROSS_DEB_ARCH && apt-get update; }"),
+        "{sysroot}"
+    );
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu]\npre-build = \"./scripts/prepare.sh\"\n",
+        "",
+    );
+    std::fs::create_dir_all(d.path().join("scripts")).unwrap();
+    std::fs::write(d.path().join("scripts/prepare.sh"), "#!/bin/sh\ntrue\n").unwrap();
+    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        text.contains("COPY --chmod=755 [\"scripts/prepare.sh\", \"/green-cross/pre-build\"]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/green-cross/pre-build aarch64-unknown-linux-gnu"),
+        "{text}"
+    );
+}
+
+#[test]
+fn runner_chooses_how_binaries_run() {
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu]\nrunner = \"native\"\n",
+        "",
+    );
+    let p = plan(d.path(), &["test", "--target", ARM64], &[]);
+    assert!(
+        p["targets"][0]["runner"].is_null(),
+        "native: no runner stage"
+    );
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu]\nrunner = \"my-emulator --fast\"\n",
+        "",
+    );
+    let p = plan(d.path(), &["test", "--target", ARM64], &[]);
+    assert_eq!(
+        p["targets"][0]["runner"]["env"]["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER"],
+        "my-emulator --fast"
+    );
+    let p = plan(d.path(), &["run", "--target", ARM64], &[]);
+    assert_eq!(
+        p["run"]["image"]["program"],
+        serde_json::json!(["my-emulator", "--fast"])
+    );
+    let d = workspace("[build]\nrunner = \"qemu-system\"\n", "");
+    let e = error_of(d.path(), &["plan", "--target", ARM64], &[]);
+    assert!(e.contains("qemu-system is not supported"), "{e}");
+}
+
+#[test]
+fn packages_are_installed_for_the_target_architecture() {
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu]\npackages = [\"libssl-dev\"]\n",
+        "",
+    );
+    let t = arm64_plan(d.path(), &[]);
+    assert!(
+        t["install"]["target_packages"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("libssl-dev"))
+    );
+    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(text.contains("libssl-dev:arm64"), "{text}");
+    // Distro mode cannot install Debian packages for a musl target.
+    let d = workspace("[build]\npackages = [\"libssl-dev\"]\n", "");
+    let e = error_of(
+        d.path(),
+        &["plan", "--target", "aarch64-unknown-linux-musl"],
+        &[],
+    );
+    assert!(
+        e.contains("`packages` for aarch64-unknown-linux-musl") && e.contains("pre-build"),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_keys_name_file_table_and_the_closest_key() {
+    let d = workspace("[target.aarch64-unknown-linux-gnu]\npre_build = []\n", "");
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        w.contains("Cross.toml:2: unknown key `pre_build` in [target.aarch64-unknown-linux-gnu]; did you mean `pre-build`?"),
+        "{w}"
+    );
+}
+
+// ---- Cargo.toml metadata and precedence
+
+#[test]
+fn cargo_metadata_tables_are_read() {
+    let d = workspace(
+        "",
+        "[workspace.metadata.cross.target.aarch64-unknown-linux-gnu]\nbuild-std = true\n",
+    );
+    assert_eq!(arm64_plan(d.path(), &[])["std"], "build-std");
+    let d = workspace("", "[workspace.metadata.cross.build]\nbiuld-std = true\n");
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        w.contains(
+            "unknown key `biuld-std` in [workspace.metadata.cross.build]; did you mean `build-std`?"
+        ),
+        "{w}"
+    );
+}
+
+#[test]
+fn precedence_environment_then_cross_toml_then_cargo_metadata_and_target_over_build() {
+    let meta = "[workspace.metadata.cross.target.aarch64-unknown-linux-gnu.env]\npassthrough = [\"V=metadata-target\", \"M=metadata\"]\n";
+    let d = workspace("[build.env]\npassthrough = [\"V=toml-build\"]\n", meta);
+    let env = |e: &[(&str, &str)]| arm64_plan(d.path(), e)["build_env"].clone();
+    // Cross.toml's [build] over the metadata's [target]: the layer decides first.
+    assert_eq!(env(&[])["V"], "toml-build");
+    assert_eq!(env(&[])["M"], "metadata");
+    // The environment over Cross.toml; its [target] over its [build].
+    assert_eq!(
+        env(&[("CROSS_BUILD_ENV_PASSTHROUGH", "V=env-build")])["V"],
+        "env-build"
+    );
+    assert_eq!(
+        env(&[
+            ("CROSS_BUILD_ENV_PASSTHROUGH", "V=env-build"),
+            (
+                "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_ENV_PASSTHROUGH",
+                "V=env-target"
+            ),
+        ])["V"],
+        "env-target"
+    );
+}
+
+// ---- environment variables
+
+#[test]
+fn cross_config_names_the_config_file() {
+    let d = workspace("", "");
+    let other = d.path().join("elsewhere.toml");
+    std::fs::write(
+        &other,
+        "[build]\ndefault-target = \"aarch64-unknown-linux-gnu\"\n",
+    )
+    .unwrap();
+    let p = plan(d.path(), &[], &[("CROSS_CONFIG", other.to_str().unwrap())]);
+    assert_eq!(p["targets"][0]["triple"], ARM64);
+    let e = error_of(
+        d.path(),
+        &["plan"],
+        &[("CROSS_CONFIG", "/no/such/Cross.toml")],
+    );
+    assert!(e.contains("/no/such/Cross.toml"), "{e}");
+}
+
+#[test]
+fn cross_build_and_cross_target_mirror_every_key() {
+    let d = workspace("", "");
+    let t = arm64_plan(
+        d.path(),
+        &[
+            ("CROSS_BUILD_BUILD_STD", "1"),
+            (
+                "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_PRE_BUILD",
+                "echo one\necho two",
+            ),
+            ("CROSS_BUILD_ENV_PASSTHROUGH", "A=1 B=2"),
+            (
+                "GREEN_CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_PACKAGES",
+                "zlib1g-dev",
+            ),
+            ("GREEN_CROSS_BUILD_RELEASE_LTO", "thin"),
+        ],
+    );
+    assert_eq!(t["std"], "build-std");
+    assert_eq!(
+        t["pre_build"]["commands"],
+        serde_json::json!(["echo one", "echo two"])
+    );
+    assert_eq!(t["build_env"]["A"], "1");
+    assert_eq!(t["build_env"]["B"], "2");
+    assert!(
+        t["install"]["target_packages"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("zlib1g-dev"))
+    );
+    assert_eq!(t["release"]["lto"], "thin");
+    // CROSS_BUILD_TARGET is cross's name for the default target, and it
+    // comes before CARGO_BUILD_TARGET.
+    let p = plan(
+        d.path(),
+        &[],
+        &[
+            ("CROSS_BUILD_TARGET", ARM64),
+            ("CARGO_BUILD_TARGET", "x86_64-unknown-linux-musl"),
+        ],
+    );
+    assert_eq!(p["targets"][0]["triple"], ARM64);
+    // A value that does not fit names the variable.
+    let e = error_of(
+        d.path(),
+        &["plan"],
+        &[("CROSS_BUILD_RELEASE_PANIC", "sometimes")],
+    );
+    assert!(e.contains("CROSS_BUILD_RELEASE_PANIC"), "{e}");
+}
+
+#[test]
+fn cross_no_warnings_makes_warnings_errors() {
+    let d = workspace("[build]\nxargo = false\n", "");
+    let e = error_of(
+        d.path(),
+        &["plan", "--target", ARM64],
+        &[("CROSS_NO_WARNINGS", "1")],
+    );
+    assert!(
+        e.contains("`xargo` in [build] is retired")
+            && e.contains("CROSS_NO_WARNINGS makes warnings errors"),
+        "{e}"
+    );
+    let o = green_cross(
+        d.path(),
+        &["plan", "--target", ARM64],
+        &[("CROSS_NO_WARNINGS", "0")],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn cross_debug_prints_what_green_cross_does() {
+    let d = workspace("", "");
+    let o = green_cross(
+        d.path(),
+        &["plan", "--target", ARM64],
+        &[("CROSS_DEBUG", "1")],
+    );
+    assert!(o.status.success());
+    assert!(stderr(&o).contains("DEBUG"), "{}", stderr(&o));
+    let o = green_cross(d.path(), &["plan", "--target", ARM64], &[]);
+    assert!(!stderr(&o).contains("DEBUG"), "{}", stderr(&o));
+}
+
+#[test]
+fn cross_container_opts_and_cross_build_opts_must_be_option_lists() {
+    // Their effect is checked by a real build and run (tests/e2e.rs); here,
+    // that a malformed value is named. Both are read before the engine is
+    // asked anything.
+    let d = workspace("", "");
+    for var in ["CROSS_CONTAINER_OPTS", "CROSS_BUILD_OPTS"] {
+        let e = error_of(
+            d.path(),
+            &["build", "--target", ARM64],
+            &[(var, "--env 'unterminated")],
+        );
+        assert!(
+            e.contains(var) && e.contains("not a list of options"),
+            "{e}"
+        );
+    }
+}
