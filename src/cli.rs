@@ -189,9 +189,12 @@ impl Invocation {
 Usage as cargo: green-cross [+toolchain] <build|check|clippy|doc|test|run> [--target <triple>]... [cargo args]\n\
 build, check, clippy, doc, test and run build inside BuildKit; test and run execute the binaries natively,\nunder qemu-user or under wine as the target needs. Every other cargo subcommand runs on the host's cargo.\n\
 Artifacts land where cargo puts them: target/<triple>/<profile>/.",
-    after_help = "Configuration: Cross.toml in the workspace root (see Cross.toml.example).\n\
+    after_help = "Configuration: Cross.toml in the workspace root or $CROSS_CONFIG, and [workspace|package.metadata.cross]\n\
+in Cargo.toml (see Cross.toml.example). Every key has an environment mirror: CROSS_BUILD_<KEY>,\n\
+CROSS_TARGET_<TRIPLE>_<KEY> (or with a GREEN_CROSS_ prefix).\n\
 Environment: GREEN_CROSS_TOOLCHAIN (rustup|distro), GREEN_CROSS_BASE_IMAGE, GREEN_CROSS_CA_BUNDLE,\n\
-GREEN_CROSS_ENGINE or CROSS_CONTAINER_ENGINE (the docker binary), CARGO_BUILD_TARGET."
+GREEN_CROSS_ENGINE or CROSS_CONTAINER_ENGINE (the docker binary), CARGO_BUILD_TARGET, CROSS_BUILD_OPTS,\n\
+CROSS_CONTAINER_OPTS, CROSS_NO_WARNINGS, CROSS_DEBUG."
 )]
 pub struct Own {
     #[command(subcommand)]
