@@ -8,6 +8,7 @@ use crate::config::ToolchainMode;
 use crate::plan::{
     BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, Outputs, PackageInstall,
     PreBuildPlan, RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage,
+    ZigStage,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -127,8 +128,8 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
     out.push('\n');
 }
 
-fn zig_stage(out: &mut String, version: &str) {
-    out.push_str("FROM toolchain AS zig\n");
+fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
+    let _ = writeln!(out, "FROM {} AS {}", stage.from, stage.name);
     run(
         out,
         &[secret_mount()],
@@ -439,7 +440,9 @@ pub fn render(plan: &BuildPlan) -> String {
         toolchain_stage(&mut out, plan, t);
     }
     if let Some(v) = &plan.zig_version {
-        zig_stage(&mut out, v);
+        for z in &plan.zig_stages {
+            zig_stage(&mut out, v, z);
+        }
     }
     for t in &plan.targets {
         target_stages(&mut out, plan, t);

@@ -190,6 +190,101 @@ pub const PASSTHROUGH_RESERVED: &[&str] = &[
     "HOME",
 ];
 
+/// A stage that adds zig to a toolchain stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZigStage {
+    pub name: String,
+    pub from: String,
+}
+
+/// `zig` for the default toolchain stage, `zig-<suffix>` for the others.
+fn zig_stage_name(toolchain: &str) -> String {
+    match toolchain.strip_prefix("toolchain-") {
+        Some(suffix) => format!("zig-{suffix}"),
+        None => "zig".into(),
+    }
+}
+
+/// `image = "name"` or `image = { name = "...", toolchain = [...] }`: the
+/// name, and whether a toolchain list was given.
+fn image_setting(v: &toml::Value, triple: &str) -> Result<(String, bool)> {
+    let bad = |message: &str| Error::InvalidSetting {
+        key: format!("image ({triple})"),
+        value: v.to_string(),
+        message: message.into(),
+    };
+    match v {
+        toml::Value::String(s) if !s.trim().is_empty() => Ok((s.clone(), false)),
+        toml::Value::Table(t) => {
+            if let Some(k) = t.keys().find(|k| *k != "name" && *k != "toolchain") {
+                return Err(bad(&format!(
+                    "unknown key `{k}`; image takes `name` and `toolchain`"
+                )));
+            }
+            let name = t
+                .get("name")
+                .and_then(toml::Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| bad("needs `name`, the image reference"))?;
+            Ok((name.to_string(), t.contains_key("toolchain")))
+        }
+        _ => Err(bad("takes an image reference, or { name, toolchain }")),
+    }
+}
+
+/// The toolchain stage of a mode and image flavour, on `image` when the
+/// configuration names one for a target.
+fn toolchain_stage(
+    mode: ToolchainMode,
+    flavour: ImageFlavour,
+    image: Option<String>,
+    settings: &Settings,
+    rust_version: &str,
+) -> ToolchainStage {
+    let (name, default_image, packages, xx) = match (mode, flavour) {
+        (ToolchainMode::Distro, _) => {
+            // The same for every invocation, so that every build shares
+            // one toolchain layer (and one registry cache entry).
+            let p = vec![
+                "ca-certificates",
+                "cargo-web",
+                "rustc-web",
+                "gcc",
+                "libc6-dev",
+                "rust-web-src",
+                "rust-web-clippy",
+                "pkg-config",
+            ];
+            let image = settings
+                .base_image
+                .clone()
+                .unwrap_or_else(|| crate::config::DEFAULT_DISTRO_BASE.into());
+            ("toolchain", image, p, false)
+        }
+        (ToolchainMode::Rustup, ImageFlavour::Debian) => {
+            let p = vec!["clang", "lld", "pkg-config"];
+            let image = settings
+                .base_image
+                .clone()
+                .unwrap_or_else(|| rust_image(rust_version, flavour));
+            ("toolchain", image, p, true)
+        }
+        (ToolchainMode::Rustup, ImageFlavour::Alpine) => (
+            "toolchain-alpine",
+            rust_image(rust_version, flavour),
+            vec!["clang", "lld", "llvm", "pkgconf"],
+            true,
+        ),
+    };
+    ToolchainStage {
+        name: name.into(),
+        image: image.unwrap_or(default_image),
+        flavour,
+        packages: sorted(packages.into_iter().map(str::to_string)),
+        xx,
+    }
+}
+
 /// How `run` runs the binary after the build has placed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunPlan {
@@ -281,6 +376,8 @@ pub struct BuildPlan {
     pub toolchains: Vec<ToolchainStage>,
     /// The ziglang version, when some target links with zig.
     pub zig_version: Option<String>,
+    /// The zig stages, one per toolchain stage that zig targets start from.
+    pub zig_stages: Vec<ZigStage>,
     pub targets: Vec<TargetPlan>,
     pub workspace_root: PathBuf,
     pub target_dir: PathBuf,
@@ -469,62 +566,61 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     };
 
     let any_zig = recipes.iter().any(|r| r.mode(mode).zig.is_some());
+    // `image` per target: that target's own toolchain stage, on the user's image.
+    let mut images: BTreeMap<String, String> = BTreeMap::new();
+    for r in &recipes {
+        if let Some(v) = settings.for_target(&r.triple).image {
+            let (name, toolchain) = image_setting(&v, &r.triple)?;
+            if toolchain {
+                warnings.push(format!(
+                    "{}: image.toolchain is ignored: the image runs on the build platform",
+                    r.triple
+                ));
+            }
+            images.insert(r.triple.clone(), name);
+        }
+    }
+    let flavour_of = |r: &Recipe| {
+        if mode == ToolchainMode::Rustup {
+            r.rustup.image.unwrap_or(ImageFlavour::Debian)
+        } else {
+            ImageFlavour::Debian
+        }
+    };
     let flavours: BTreeSet<ImageFlavour> = recipes
         .iter()
-        .map(|r| {
-            if mode == ToolchainMode::Rustup {
-                r.rustup.image.unwrap_or(ImageFlavour::Debian)
-            } else {
-                ImageFlavour::Debian
-            }
-        })
-        .chain(any_zig.then_some(ImageFlavour::Debian))
+        .filter(|r| !images.contains_key(&r.triple))
+        .map(|r| flavour_of(r))
+        .chain(
+            recipes
+                .iter()
+                .any(|r| r.mode(mode).zig.is_some() && !images.contains_key(&r.triple))
+                .then_some(ImageFlavour::Debian),
+        )
         .collect();
 
     let mut toolchains = Vec::new();
     for flavour in &flavours {
-        let (name, image, packages, xx) = match (mode, flavour) {
-            (ToolchainMode::Distro, _) => {
-                // The same for every invocation, so that every build shares
-                // one toolchain layer (and one registry cache entry).
-                let p = vec![
-                    "ca-certificates",
-                    "cargo-web",
-                    "rustc-web",
-                    "gcc",
-                    "libc6-dev",
-                    "rust-web-src",
-                    "rust-web-clippy",
-                    "pkg-config",
-                ];
-                let image = settings
-                    .base_image
-                    .clone()
-                    .unwrap_or_else(|| crate::config::DEFAULT_DISTRO_BASE.into());
-                ("toolchain", image, p, false)
-            }
-            (ToolchainMode::Rustup, ImageFlavour::Debian) => {
-                let p = vec!["clang", "lld", "pkg-config"];
-                let image = settings
-                    .base_image
-                    .clone()
-                    .unwrap_or_else(|| rust_image(&rust_version, *flavour));
-                ("toolchain", image, p, true)
-            }
-            (ToolchainMode::Rustup, ImageFlavour::Alpine) => (
-                "toolchain-alpine",
-                rust_image(&rust_version, *flavour),
-                vec!["clang", "lld", "llvm", "pkgconf"],
-                true,
-            ),
-        };
-        toolchains.push(ToolchainStage {
-            name: name.into(),
-            image,
-            flavour: *flavour,
-            packages: sorted(packages.into_iter().map(str::to_string)),
-            xx,
-        });
+        toolchains.push(toolchain_stage(
+            mode,
+            *flavour,
+            None,
+            settings,
+            &rust_version,
+        ));
+    }
+    for r in &recipes {
+        if let Some(image) = images.get(&r.triple) {
+            let mut t = toolchain_stage(
+                mode,
+                flavour_of(r),
+                Some(image.clone()),
+                settings,
+                &rust_version,
+            );
+            t.name = format!("toolchain-{}", r.triple);
+            toolchains.push(t);
+        }
     }
 
     let ws = input.workspace;
@@ -551,6 +647,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
 
     let mut targets = Vec::new();
     let mut run = None;
+    let mut zig_stages: Vec<ZigStage> = Vec::new();
     for r in &recipes {
         let m = r.mode(mode);
         let ts = settings.for_target(&r.triple);
@@ -580,12 +677,24 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             ImageFlavour::Debian
         };
 
-        let from = if m.zig.is_some() {
-            "zig".to_string()
-        } else if flavour == ImageFlavour::Alpine {
+        let base = if images.contains_key(&r.triple) {
+            format!("toolchain-{}", r.triple)
+        } else if flavour == ImageFlavour::Alpine && m.zig.is_none() {
             "toolchain-alpine".to_string()
         } else {
             "toolchain".to_string()
+        };
+        let from = if m.zig.is_some() {
+            let name = zig_stage_name(&base);
+            if !zig_stages.iter().any(|z: &ZigStage| z.name == name) {
+                zig_stages.push(ZigStage {
+                    name: name.clone(),
+                    from: base.clone(),
+                });
+            }
+            name
+        } else {
+            base
         };
 
         let packages = sorted(m.packages.iter().cloned());
@@ -872,6 +981,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             .then(|| XX_IMAGE.to_string()),
         toolchains,
         zig_version: any_zig.then(|| ZIG_VERSION.to_string()),
+        zig_stages,
         targets,
         workspace_root: ws.root.clone(),
         target_dir: ws.target_dir.clone(),

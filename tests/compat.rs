@@ -186,18 +186,86 @@ fn xargo_is_retired_in_favour_of_build_std() {
 }
 
 #[test]
-fn zig_dockerfile_and_image_are_reported_as_not_applied() {
+fn zig_and_dockerfile_are_reported_as_not_applied() {
     let d = workspace(
-        "[build]\nzig = \"2.17\"\n\n[target.aarch64-unknown-linux-gnu]\nimage = \"my/image:1\"\ndockerfile = { file = \"Dockerfile\", context = \".\" }\n",
+        "[build]\nzig = \"2.17\"\n\n[target.aarch64-unknown-linux-gnu]\ndockerfile = { file = \"Dockerfile\", context = \".\" }\n",
         "",
     );
     let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
-    for key in ["zig", "image", "dockerfile"] {
+    for key in ["zig", "dockerfile"] {
         assert!(
             w.contains(&format!("`{key}` in [")) && w.contains("not applied by this version"),
             "{key}: {w}"
         );
     }
+}
+
+#[test]
+fn image_is_the_base_of_the_targets_own_toolchain_stage() {
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu]\nimage = \"corp/debian:12\"\n",
+        "",
+    );
+    let (text, _) = dockerfile(
+        d.path(),
+        &["--target", ARM64, "--target", "x86_64-unknown-linux-gnu"],
+        &[],
+    );
+    assert!(
+        text.contains(
+            "FROM --platform=$BUILDPLATFORM corp/debian:12 AS toolchain-aarch64-unknown-linux-gnu"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "FROM toolchain-aarch64-unknown-linux-gnu AS sysroot-aarch64-unknown-linux-gnu"
+        ),
+        "{text}"
+    );
+    // Other targets keep the shared toolchain stage.
+    assert!(
+        text.contains("FROM toolchain AS sysroot-x86_64-unknown-linux-gnu"),
+        "{text}"
+    );
+    // A zig-linked target gets zig on top of its own toolchain stage; the
+    // table form's toolchain list is reported as ignored.
+    let d = workspace(
+        "[target.aarch64-unknown-linux-musl]\nimage = { name = \"corp/debian:12\", toolchain = [\"linux/amd64\"] }\n",
+        "",
+    );
+    let (text, w) = dockerfile(d.path(), &["--target", "aarch64-unknown-linux-musl"], &[]);
+    assert!(
+        text.contains(
+            "FROM toolchain-aarch64-unknown-linux-musl AS zig-aarch64-unknown-linux-musl"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("FROM zig-aarch64-unknown-linux-musl AS sysroot-aarch64-unknown-linux-musl"),
+        "{text}"
+    );
+    assert!(w.contains("image.toolchain is ignored"), "{w}");
+    // The environment mirror, and a malformed table.
+    let d = workspace("", "");
+    let (text, _) = dockerfile(
+        d.path(),
+        &["--target", ARM64],
+        &[(
+            "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE",
+            "env/image:1",
+        )],
+    );
+    assert!(
+        text.contains("env/image:1 AS toolchain-aarch64-unknown-linux-gnu"),
+        "{text}"
+    );
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu]\nimage = { tag = \"x\" }\n",
+        "",
+    );
+    let e = error_of(d.path(), &["plan", "--target", ARM64], &[]);
+    assert!(e.contains("unknown key `tag`"), "{e}");
 }
 
 #[test]

@@ -636,10 +636,20 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
         &["build", "--target", targets[0], "--target", targets[1]],
     )
     .env("CROSS_BUILD_OPTS", "--build-arg GREEN_CROSS_E2E_PROBE=1")
+    // `image`: x86_64's toolchain stage on an image named for it.
+    .env(
+        "CROSS_TARGET_X86_64_UNKNOWN_LINUX_GNU_IMAGE",
+        std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
+            .unwrap_or_else(|_| "green-cross/debian:bookworm".into()),
+    )
     .output()
     .unwrap();
     assert!(o.status.success(), "{}", show(&o));
     let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+    assert!(
+        log.contains("[toolchain-x86_64-unknown-linux-gnu "),
+        "the image's own toolchain stage ran"
+    );
     assert!(
         log.lines()
             .next()

@@ -298,7 +298,7 @@ const RELEASE_KEYS: &[&str] = &[
     "crt-static",
 ];
 /// cross's keys that this version reads but does not apply yet.
-const CROSS_KEYS_NOT_YET: &[&str] = &["zig", "dockerfile", "image"];
+const CROSS_KEYS_NOT_YET: &[&str] = &["zig", "dockerfile"];
 /// Keys cross itself has retired.
 const RETIRED: &[(&str, &str)] = &[("xargo", "build-std")];
 
@@ -574,6 +574,8 @@ pub struct TargetSettings {
     pub build_std: Option<BuildStd>,
     pub pre_build: Option<PreBuild>,
     pub runner: Option<String>,
+    /// `image`: a string or `{ name, toolchain }`, as written.
+    pub image: Option<toml::Value>,
     /// `packages` of every layer, sorted, without duplicates.
     pub packages: Vec<String>,
     pub release: ReleaseSettings,
@@ -710,6 +712,7 @@ impl Settings {
             build_std: first(&sections, |s| s.build_std.clone()),
             pre_build: first(&sections, |s| s.pre_build.clone()),
             runner: first(&sections, |s| s.runner.clone()),
+            image: first(&sections, |s| s.image.clone()),
             packages,
             release,
         }
