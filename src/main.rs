@@ -256,6 +256,24 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         triples.join(", "),
         plan.mode.as_str()
     );
+    for t in &plan.targets {
+        if let Some(c) = &t.custom {
+            eprintln!(
+                "   Building {}'s Dockerfile ({})",
+                t.triple,
+                c.file.display()
+            );
+            engine::build_custom_image(
+                &engine,
+                plan,
+                &contexts,
+                c,
+                &log,
+                inv.verbose > 0,
+                &interrupted,
+            )?;
+        }
+    }
     let outcome = engine::build(
         &engine,
         plan,

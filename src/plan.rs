@@ -190,6 +190,78 @@ pub const PASSTHROUGH_RESERVED: &[&str] = &[
     "HOME",
 ];
 
+/// `dockerfile`: the user's Dockerfile, built on top of the stage the
+/// target's sysroot would start from (passed as the build argument
+/// CROSS_BASE_IMAGE), loaded into the engine, and used as the sysroot
+/// stage's base.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomImage {
+    /// The stage loaded as CROSS_BASE_IMAGE.
+    pub base_stage: String,
+    pub base_tag: String,
+    /// The user's Dockerfile and its context, on the host.
+    pub file: PathBuf,
+    pub context: PathBuf,
+    /// `build-args`, plus CROSS_BASE_IMAGE, CROSS_TARGET and CROSS_DEB_ARCH.
+    pub build_args: BTreeMap<String, String>,
+    /// The tag the result is loaded as, which the sysroot stage starts from.
+    pub tag: String,
+}
+
+/// `dockerfile = "path"` or `{ file, context, build-args }`: paths relative
+/// to the workspace root.
+fn dockerfile_setting(
+    v: &toml::Value,
+    triple: &str,
+    root: &Path,
+) -> Result<(PathBuf, PathBuf, BTreeMap<String, String>)> {
+    let bad = |message: &str| Error::InvalidSetting {
+        key: format!("dockerfile ({triple})"),
+        value: v.to_string(),
+        message: message.into(),
+    };
+    match v {
+        toml::Value::String(f) if !f.trim().is_empty() => {
+            Ok((root.join(f), root.to_path_buf(), BTreeMap::new()))
+        }
+        toml::Value::Table(t) => {
+            if let Some(k) = t
+                .keys()
+                .find(|k| !["file", "context", "build-args"].contains(&k.as_str()))
+            {
+                return Err(bad(&format!(
+                    "unknown key `{k}`; dockerfile takes `file`, `context` and `build-args`"
+                )));
+            }
+            let file = t
+                .get("file")
+                .and_then(toml::Value::as_str)
+                .ok_or_else(|| bad("needs `file`, the Dockerfile's path"))?;
+            let context = match t.get("context") {
+                None => root.to_path_buf(),
+                Some(toml::Value::String(c)) => root.join(c),
+                Some(_) => return Err(bad("`context` is a path")),
+            };
+            let mut args = BTreeMap::new();
+            match t.get("build-args") {
+                None => {}
+                Some(toml::Value::Table(a)) => {
+                    for (k, v) in a {
+                        let v = match v {
+                            toml::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        args.insert(k.clone(), v);
+                    }
+                }
+                Some(_) => return Err(bad("`build-args` is a table of NAME = \"value\"")),
+            }
+            Ok((root.join(file), context, args))
+        }
+        _ => Err(bad("takes a path, or { file, context, build-args }")),
+    }
+}
+
 /// A stage that adds zig to a toolchain stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ZigStage {
@@ -364,6 +436,8 @@ pub struct TargetPlan {
     pub pre_build: Option<PreBuildPlan>,
     /// `env.volumes`, mounted in the build step.
     pub volumes: Vec<Volume>,
+    /// `dockerfile`: built and loaded before the build; `from` is its tag.
+    pub custom: Option<CustomImage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -839,6 +913,34 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             program_env.insert(v.var.clone(), p);
         }
 
+        // dockerfile: the user's image, built on the stage the sysroot
+        // would start from, becomes its base.
+        let (from, custom) = match &ts.dockerfile {
+            None => (from, None),
+            Some(v) => {
+                let (file, context, mut build_args) = dockerfile_setting(v, &r.triple, &ws.root)?;
+                let suffix = format!("{}-{ws_hash:016x}", r.triple);
+                let base_tag = format!("green-cross-base:{suffix}");
+                build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
+                build_args.insert("CROSS_TARGET".into(), r.triple.clone());
+                if let Some(a) = &m.deb_arch {
+                    build_args.insert("CROSS_DEB_ARCH".into(), a.clone());
+                }
+                let tag = format!("green-cross-custom:{suffix}");
+                (
+                    tag.clone(),
+                    Some(CustomImage {
+                        base_stage: from,
+                        base_tag,
+                        file,
+                        context,
+                        build_args,
+                        tag,
+                    }),
+                )
+            }
+        };
+
         // pre-build: at the end of the sysroot stage.
         let pre_build = ts
             .pre_build
@@ -968,6 +1070,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             fresh: runs_binaries && !no_run,
             pre_build,
             volumes,
+            custom,
         });
     }
 

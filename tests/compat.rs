@@ -186,18 +186,65 @@ fn xargo_is_retired_in_favour_of_build_std() {
 }
 
 #[test]
-fn zig_and_dockerfile_are_reported_as_not_applied() {
+fn zig_is_reported_as_not_applied() {
+    let d = workspace("[build]\nzig = \"2.17\"\n", "");
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        w.contains("`zig` in [build] is not applied by this version"),
+        "{w}"
+    );
+}
+
+#[test]
+fn dockerfile_builds_on_the_target_base_and_becomes_the_sysroot_base() {
     let d = workspace(
-        "[build]\nzig = \"2.17\"\n\n[target.aarch64-unknown-linux-gnu]\ndockerfile = { file = \"Dockerfile\", context = \".\" }\n",
+        "[target.aarch64-unknown-linux-gnu.dockerfile]\nfile = \"docker/Dockerfile.arm64\"\ncontext = \"docker\"\nbuild-args = { FLAVOUR = \"full\" }\n",
         "",
     );
-    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
-    for key in ["zig", "dockerfile"] {
-        assert!(
-            w.contains(&format!("`{key}` in [")) && w.contains("not applied by this version"),
-            "{key}: {w}"
-        );
-    }
+    let t = arm64_plan(d.path(), &[]);
+    let c = &t["custom"];
+    let root = d.path().canonicalize().unwrap();
+    assert_eq!(
+        c["file"],
+        root.join("docker/Dockerfile.arm64").to_str().unwrap()
+    );
+    assert_eq!(c["context"], root.join("docker").to_str().unwrap());
+    assert_eq!(c["base_stage"], "toolchain");
+    assert_eq!(c["build_args"]["FLAVOUR"], "full");
+    assert_eq!(c["build_args"]["CROSS_BASE_IMAGE"], c["base_tag"]);
+    assert_eq!(c["build_args"]["CROSS_DEB_ARCH"], "arm64");
+    assert_eq!(c["build_args"]["CROSS_TARGET"], ARM64);
+    assert_eq!(t["from"], c["tag"]);
+    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    let tag = c["tag"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("FROM {tag} AS sysroot-aarch64-unknown-linux-gnu")),
+        "{text}"
+    );
+    // The string form and the mirror; a missing file is named before any build.
+    // The environment's [build] over Cross.toml's [target]: layers first.
+    let p = arm64_plan(d.path(), &[("CROSS_BUILD_DOCKERFILE", "Dockerfile.other")]);
+    assert_eq!(
+        p["custom"]["file"],
+        root.join("Dockerfile.other").to_str().unwrap()
+    );
+    let d = workspace("", "");
+    let p = arm64_plan(d.path(), &[("CROSS_BUILD_DOCKERFILE", "Dockerfile.other")]);
+    assert!(
+        p["custom"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Dockerfile.other")
+    );
+    let e = error_of(
+        d.path(),
+        &["build", "--target", ARM64],
+        &[("CROSS_BUILD_DOCKERFILE", "Dockerfile.other")],
+    );
+    assert!(
+        e.contains("dockerfile") && e.contains("no such file"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -298,7 +298,7 @@ const RELEASE_KEYS: &[&str] = &[
     "crt-static",
 ];
 /// cross's keys that this version reads but does not apply yet.
-const CROSS_KEYS_NOT_YET: &[&str] = &["zig", "dockerfile"];
+const CROSS_KEYS_NOT_YET: &[&str] = &["zig"];
 /// Keys cross itself has retired.
 const RETIRED: &[(&str, &str)] = &[("xargo", "build-std")];
 
@@ -576,6 +576,8 @@ pub struct TargetSettings {
     pub runner: Option<String>,
     /// `image`: a string or `{ name, toolchain }`, as written.
     pub image: Option<toml::Value>,
+    /// `dockerfile`: a string or `{ file, context, build-args }`, as written.
+    pub dockerfile: Option<toml::Value>,
     /// `packages` of every layer, sorted, without duplicates.
     pub packages: Vec<String>,
     pub release: ReleaseSettings,
@@ -713,6 +715,7 @@ impl Settings {
             pre_build: first(&sections, |s| s.pre_build.clone()),
             runner: first(&sections, |s| s.runner.clone()),
             image: first(&sections, |s| s.image.clone()),
+            dockerfile: first(&sections, |s| s.dockerfile.clone()),
             packages,
             release,
         }

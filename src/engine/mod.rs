@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::plan::{
-    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, RunPlan, RunnerImage,
-    SKELETON_CONTEXT,
+    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, CustomImage, FRESH_ARG, OUT_STAGE, RunPlan,
+    RunnerImage, SKELETON_CONTEXT,
 };
 use crate::workspace::SkeletonFile;
 
@@ -232,6 +232,22 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
                     plan.workspace_root.display()
                 ),
             });
+        }
+        if let Some(c) = &t.custom {
+            if !c.file.is_file() {
+                return Err(Error::InvalidSetting {
+                    key: "dockerfile".into(),
+                    value: c.file.display().to_string(),
+                    message: "no such file (the path is relative to the workspace root)".into(),
+                });
+            }
+            if !c.context.is_dir() {
+                return Err(Error::InvalidSetting {
+                    key: "dockerfile.context".into(),
+                    value: c.context.display().to_string(),
+                    message: "not a directory (the path is relative to the workspace root)".into(),
+                });
+            }
         }
         for v in &t.volumes {
             if !v.path.is_dir() {
@@ -451,7 +467,79 @@ pub fn build(
     interrupted: &Arc<AtomicBool>,
 ) -> Result<BuildOutcome> {
     let args = buildx_args(plan, contexts, export, "plain", &engine.build_opts);
-    tracing::debug!(command = %shell_words::join(&args), "docker");
+    run_buildx(
+        engine,
+        &args,
+        plan.targets.len() > 1,
+        log,
+        verbose,
+        interrupted,
+    )
+}
+
+/// The `docker buildx build` arguments that build the user's Dockerfile
+/// (`dockerfile`) and load it into the engine.
+pub fn custom_image_args(c: &CustomImage, build_opts: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        "buildx".into(),
+        "build".into(),
+        "--progress=plain".into(),
+        "--file".into(),
+        c.file.display().to_string(),
+    ];
+    for (k, v) in &c.build_args {
+        a.push("--build-arg".into());
+        a.push(format!("{k}={v}"));
+    }
+    a.extend(["--load".into(), "--tag".into(), c.tag.clone()]);
+    a.extend(build_opts.iter().cloned());
+    a.push(c.context.display().to_string());
+    a
+}
+
+/// Build the user's Dockerfile for one target, on its base stage loaded
+/// first as CROSS_BASE_IMAGE.
+pub fn build_custom_image(
+    engine: &Engine,
+    plan: &BuildPlan,
+    contexts: &Contexts,
+    c: &CustomImage,
+    log: &Path,
+    verbose: bool,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<()> {
+    build(
+        engine,
+        plan,
+        contexts,
+        Export::Load {
+            stage: &c.base_stage,
+            tag: &c.base_tag,
+        },
+        log,
+        verbose,
+        interrupted,
+    )?;
+    let args = custom_image_args(c, &engine.build_opts);
+    let custom_log = log.with_file_name(format!(
+        "last-dockerfile-{}.log",
+        c.tag.rsplit(':').next().unwrap_or("build")
+    ));
+    run_buildx(engine, &args, false, &custom_log, verbose, interrupted)?;
+    Ok(())
+}
+
+/// Run one `docker buildx build`, showing cargo's lines (all of them with
+/// `verbose`) and errors, keeping everything in `log`.
+fn run_buildx(
+    engine: &Engine,
+    args: &[String],
+    multi: bool,
+    log: &Path,
+    verbose: bool,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<BuildOutcome> {
+    tracing::debug!(command = %shell_words::join(args), "docker");
     if let Some(parent) = log.parent() {
         fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
@@ -460,11 +548,11 @@ pub fn build(
         log_file,
         "$ {} {}",
         engine.program.display(),
-        shell_words::join(&args)
+        shell_words::join(args)
     );
     let start = Instant::now();
     let mut child = Command::new(&engine.program)
-        .args(&args)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -481,7 +569,7 @@ pub fn build(
         buf
     });
     let mut filter = ProgressFilter {
-        multi: plan.targets.len() > 1,
+        multi,
         ..Default::default()
     };
     let stderr = child.stderr.take().expect("piped");
