@@ -151,8 +151,14 @@ fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
 }
 
 /// A zig cc/c++ wrapper that drops the flags zig does not take (rustc's
-/// `-arch`, the cc crate's `--target=`, `-lgcc_s`).
+/// `-arch`, the cc crate's `--target=`) and `-lgcc_s`, whose unwinder zig
+/// provides as libunwind (linked in its place for glibc targets).
 fn zig_wrapper(out: &mut String, zig_target: &str, tool: &str, name: &str) {
+    let gcc_s = if zig_target.contains("-linux-gnu") {
+        "    -lgcc_s) set -- \"$@\" -lunwind ;;\n    --target=*) ;;\n"
+    } else {
+        "    --target=*|-lgcc_s) ;;\n"
+    };
     let _ = write!(
         out,
         "COPY --chmod=755 <<'EOF' /usr/local/bin/{name}\n\
@@ -163,7 +169,7 @@ for a in \"$@\"; do\n\
   if [ \"$skip\" = 1 ]; then skip=0; continue; fi\n\
   case \"$a\" in\n\
     -arch) skip=1 ;;\n\
-    --target=*|-lgcc_s) ;;\n\
+{gcc_s}\
     *) set -- \"$@\" \"$a\" ;;\n\
   esac\n\
 done\n\

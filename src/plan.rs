@@ -262,6 +262,101 @@ fn dockerfile_setting(
     }
 }
 
+/// The zig target a target links with: the recipe's (musl, darwin), or,
+/// when the configuration turns `zig` on for a glibc Linux target,
+/// `<arch>-linux-<abi>[.<glibc version>]`. `zig` is `true`/`false`, a glibc
+/// version, or `{ enable, version, image }`.
+fn zig_target(
+    r: &Recipe,
+    recipe: Option<&str>,
+    configured: Option<&toml::Value>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>> {
+    let Some(v) = configured else {
+        return Ok(recipe.map(String::from));
+    };
+    let bad = |message: &str| Error::InvalidSetting {
+        key: format!("zig ({})", r.triple),
+        value: v.to_string(),
+        message: message.into(),
+    };
+    let (enable, version, image) = match v {
+        toml::Value::Boolean(b) => (*b, None, None),
+        toml::Value::String(s) => (true, Some(s.clone()), None),
+        toml::Value::Table(t) => {
+            if let Some(k) = t
+                .keys()
+                .find(|k| !["enable", "version", "image"].contains(&k.as_str()))
+            {
+                return Err(bad(&format!(
+                    "unknown key `{k}`; zig takes `enable`, `version` and `image`"
+                )));
+            }
+            let enable = match t.get("enable") {
+                None => true,
+                Some(toml::Value::Boolean(b)) => *b,
+                Some(_) => return Err(bad("`enable` is true or false")),
+            };
+            let str_key = |k: &str| match t.get(k) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(bad(&format!("`{k}` is a string"))),
+            };
+            (enable, str_key("version")?, str_key("image")?)
+        }
+        _ => {
+            return Err(bad(
+                "takes true, false, a glibc version, or { enable, version, image }",
+            ));
+        }
+    };
+    if image.is_some() {
+        warnings.push(format!(
+            "{}: zig.image is ignored: zig comes from PyPI's ziglang in its own stage",
+            r.triple
+        ));
+    }
+    if let Some(v) = &version
+        && !v
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(bad("the version is a glibc version, e.g. \"2.17\""));
+    }
+    if let Some(z) = recipe {
+        if !enable {
+            warnings.push(format!(
+                "{}: zig cannot be turned off: it is this target's only linker here",
+                r.triple
+            ));
+        } else if version.is_some() {
+            warnings.push(format!(
+                "{}: zig's glibc version is ignored: this target does not link glibc",
+                r.triple
+            ));
+        }
+        return Ok(Some(z.to_string()));
+    }
+    if !enable {
+        return Ok(None);
+    }
+    if r.libc != crate::target::Libc::Gnu {
+        return Err(bad(&format!(
+            "zig links glibc Linux targets here, and {} is not one",
+            r.triple
+        )));
+    }
+    let arch = match r.triple.split('-').next().unwrap_or_default() {
+        a if a.starts_with("armv7") => "arm",
+        a => a,
+    };
+    let abi = r.triple.rsplit('-').next().unwrap_or("gnu");
+    Ok(Some(match version {
+        Some(v) => format!("{arch}-linux-{abi}.{v}"),
+        None => format!("{arch}-linux-{abi}"),
+    }))
+}
+
 /// A stage that adds zig to a toolchain stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ZigStage {
@@ -639,7 +734,19 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         (None, _) => input.host.rustc_version.clone(),
     };
 
-    let any_zig = recipes.iter().any(|r| r.mode(mode).zig.is_some());
+    // zig: the recipe's, or `zig` from the configuration for glibc targets.
+    let mut zig_targets: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for r in &recipes {
+        let z = zig_target(
+            r,
+            r.mode(mode).zig.as_deref(),
+            settings.for_target(&r.triple).zig.as_ref(),
+            &mut warnings,
+        )?;
+        zig_targets.insert(r.triple.clone(), z);
+    }
+    let zig_of = |r: &Recipe| zig_targets.get(&r.triple).cloned().flatten();
+    let any_zig = recipes.iter().any(|r| zig_of(r).is_some());
     // `image` per target: that target's own toolchain stage, on the user's image.
     let mut images: BTreeMap<String, String> = BTreeMap::new();
     for r in &recipes {
@@ -668,7 +775,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         .chain(
             recipes
                 .iter()
-                .any(|r| r.mode(mode).zig.is_some() && !images.contains_key(&r.triple))
+                .any(|r| zig_of(r).is_some() && !images.contains_key(&r.triple))
                 .then_some(ImageFlavour::Debian),
         )
         .collect();
@@ -724,6 +831,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let mut zig_stages: Vec<ZigStage> = Vec::new();
     for r in &recipes {
         let m = r.mode(mode);
+        let zig = zig_of(r);
         let ts = settings.for_target(&r.triple);
         let recipe_std = m.std.expect("validated recipe");
         // build-std: on (std, or the crates named), or off when the recipe
@@ -753,12 +861,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
 
         let base = if images.contains_key(&r.triple) {
             format!("toolchain-{}", r.triple)
-        } else if flavour == ImageFlavour::Alpine && m.zig.is_none() {
+        } else if flavour == ImageFlavour::Alpine && zig.is_none() {
             "toolchain-alpine".to_string()
         } else {
             "toolchain".to_string()
         };
-        let from = if m.zig.is_some() {
+        let from = if zig.is_some() {
             let name = zig_stage_name(&base);
             if !zig_stages.iter().any(|z: &ZigStage| z.name == name) {
                 zig_stages.push(ZigStage {
@@ -809,7 +917,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
 
         // The C toolchain and linker.
         let mut sysroot_env = BTreeMap::new();
-        let (linker, cc, cxx, ar) = match &m.zig {
+        let (linker, cc, cxx, ar) = match &zig {
             Some(_) => (
                 Some(format!("green-cross-zig-cc-{}", r.triple)),
                 Some(format!("green-cross-zig-cc-{}", r.triple)),
@@ -843,7 +951,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if std == StdSource::BuildStd {
             sysroot_env.insert("RUSTC_BOOTSTRAP".into(), "1".into());
         }
-        if m.zig.is_some() {
+        if zig.is_some() {
             sysroot_env.insert(
                 "ZIG_GLOBAL_CACHE_DIR".into(),
                 "/opt/green-cross/zig-cache".into(),
@@ -1056,7 +1164,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             from,
             install,
             std,
-            zig: m.zig.clone(),
+            zig: zig.clone(),
             setup: m.setup.clone(),
             sysroot_env,
             build_env,

@@ -186,13 +186,65 @@ fn xargo_is_retired_in_favour_of_build_std() {
 }
 
 #[test]
-fn zig_is_reported_as_not_applied() {
+fn zig_links_glibc_targets_for_a_glibc_version() {
     let d = workspace("[build]\nzig = \"2.17\"\n", "");
-    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
-    assert!(
-        w.contains("`zig` in [build] is not applied by this version"),
-        "{w}"
+    let t = arm64_plan(d.path(), &[]);
+    assert_eq!(t["zig"], "aarch64-linux-gnu.2.17");
+    assert_eq!(t["from"], "zig");
+    assert_eq!(
+        t["sysroot_env"]["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"],
+        "green-cross-zig-cc-aarch64-unknown-linux-gnu"
     );
+    let (text, _) = dockerfile(
+        d.path(),
+        &["--target", "armv7-unknown-linux-gnueabihf"],
+        &[],
+    );
+    assert!(text.contains("-target arm-linux-gnueabihf.2.17"), "{text}");
+    // glibc's unwinder comes from zig's libunwind.
+    assert!(
+        text.contains("-lgcc_s) set -- \"$@\" -lunwind ;;"),
+        "{text}"
+    );
+    // bool and table forms, and the mirrors.
+    let d = workspace(
+        "[target.aarch64-unknown-linux-gnu.zig]\nenable = true\nimage = \"x/zig\"\n",
+        "",
+    );
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(w.contains("zig.image is ignored"), "{w}");
+    assert_eq!(arm64_plan(d.path(), &[])["zig"], "aarch64-linux-gnu");
+    assert_eq!(
+        arm64_plan(
+            d.path(),
+            &[("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_ZIG", "false")]
+        )["zig"],
+        Value::Null
+    );
+    let d = workspace("", "");
+    assert_eq!(
+        arm64_plan(
+            d.path(),
+            &[
+                ("CROSS_BUILD_ZIG", "1"),
+                ("CROSS_BUILD_ZIG_VERSION", "2.28")
+            ]
+        )["zig"],
+        "aarch64-linux-gnu.2.28"
+    );
+    // Where zig cannot apply, it says so.
+    let e = error_of(
+        d.path(),
+        &["plan", "--target", "x86_64-pc-windows-gnu"],
+        &[("CROSS_BUILD_ZIG", "true")],
+    );
+    assert!(e.contains("zig links glibc Linux targets here"), "{e}");
+    let (_, w) = dockerfile(
+        d.path(),
+        &["--target", "aarch64-unknown-linux-musl"],
+        &[("CROSS_BUILD_ZIG", "false")],
+    );
+    assert!(w.contains("zig cannot be turned off"), "{w}");
 }
 
 #[test]

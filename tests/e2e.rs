@@ -707,3 +707,51 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
         show(&o)
     );
 }
+
+/// The highest GLIBC_2.x symbol version a binary requires, read from the
+/// version names in its dynamic string table.
+fn max_glibc(bin: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(bin).unwrap();
+    let mut best = (0, 0);
+    for w in bytes
+        .windows(8)
+        .enumerate()
+        .filter(|(_, w)| w == b"GLIBC_2.")
+    {
+        let rest = &bytes[w.0 + 8..];
+        let digits: Vec<u8> = rest
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .copied()
+            .collect();
+        if let Ok(minor) = String::from_utf8(digits).unwrap().parse::<u32>() {
+            best = best.max((2, minor));
+        }
+    }
+    best
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn zig_links_a_glibc_target_for_an_old_glibc() {
+    let ws = fixture_copy();
+    stamp(ws.path());
+    let t = "aarch64-unknown-linux-gnu";
+    let plain = green_cross(ws.path(), &["build", "--release", "--target", t]);
+    assert!(plain.status.success(), "{}", show(&plain));
+    let bin = ws.path().join(format!("target/{t}/release/hello-cross"));
+    let newest = max_glibc(&bin);
+    assert!(newest > (2, 17), "bookworm's glibc: {newest:?}");
+    let o = green_cross_command(ws.path(), &["build", "--release", "--target", t])
+        .env("CROSS_BUILD_ZIG", "2.17")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(max_glibc(&bin) <= (2, 17), "{:?}", max_glibc(&bin));
+    let (ok, out) = run(
+        "qemu-aarch64-static",
+        &["-L", "/usr/aarch64-linux-gnu", bin.to_str().unwrap()],
+    );
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), expected_line("aarch64", "linux"));
+}

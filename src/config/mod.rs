@@ -298,7 +298,7 @@ const RELEASE_KEYS: &[&str] = &[
     "crt-static",
 ];
 /// cross's keys that this version reads but does not apply yet.
-const CROSS_KEYS_NOT_YET: &[&str] = &["zig"];
+const CROSS_KEYS_NOT_YET: &[&str] = &[];
 /// Keys cross itself has retired.
 const RETIRED: &[(&str, &str)] = &[("xargo", "build-std")];
 
@@ -578,6 +578,8 @@ pub struct TargetSettings {
     pub image: Option<toml::Value>,
     /// `dockerfile`: a string or `{ file, context, build-args }`, as written.
     pub dockerfile: Option<toml::Value>,
+    /// `zig`: a bool, a glibc version or `{ enable, version, image }`, as written.
+    pub zig: Option<toml::Value>,
     /// `packages` of every layer, sorted, without duplicates.
     pub packages: Vec<String>,
     pub release: ReleaseSettings,
@@ -716,6 +718,7 @@ impl Settings {
             runner: first(&sections, |s| s.runner.clone()),
             image: first(&sections, |s| s.image.clone()),
             dockerfile: first(&sections, |s| s.dockerfile.clone()),
+            zig: first(&sections, |s| s.zig.clone()),
             packages,
             release,
         }
