@@ -155,9 +155,9 @@ fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
 /// provides as libunwind (linked in its place for glibc targets).
 fn zig_wrapper(out: &mut String, zig_target: &str, tool: &str, name: &str) {
     let gcc_s = if zig_target.contains("-linux-gnu") {
-        "    -lgcc_s) set -- \"$@\" -lunwind ;;\n    --target=*) ;;\n"
+        "-lgcc_s) set -- \"$@\" -lunwind ;;\n--target=*) ;;\n"
     } else {
-        "    --target=*|-lgcc_s) ;;\n"
+        "--target=*|-lgcc_s) ;;\n"
     };
     let _ = write!(
         out,
