@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use crate::error::{Error, Result};
 
 /// Cargo subcommands that run inside BuildKit.
-pub const BUILDKIT_SUBCOMMANDS: &[&str] = &["build", "check", "clippy", "doc", "run", "test"];
+pub const BUILDKIT_SUBCOMMANDS: &[&str] =
+    &["bench", "build", "check", "clippy", "doc", "run", "test"];
 
 /// cargo's short aliases.
 fn canonical_subcommand(s: &str) -> &str {
@@ -166,6 +167,7 @@ impl Invocation {
     /// The cargo profile's directory name under target/<triple>/.
     pub fn profile_dir(&self) -> String {
         match self.profile.as_deref() {
+            None if self.subcommand == "bench" => "release".into(),
             None | Some("dev") | Some("test") => "debug".into(),
             Some("bench") => "release".into(),
             Some(p) => p.into(),
@@ -174,7 +176,11 @@ impl Invocation {
 
     /// The profile's name as cargo spells it in CARGO_PROFILE_<NAME>_*.
     pub fn profile_name(&self) -> String {
-        self.profile.clone().unwrap_or_else(|| "dev".into())
+        match &self.profile {
+            Some(p) => p.clone(),
+            None if self.subcommand == "bench" => "bench".into(),
+            None => "dev".into(),
+        }
     }
 }
 
@@ -291,6 +297,9 @@ mod tests {
         assert!(parse("clippy").runs_in_buildkit());
         assert!(!parse("fmt").runs_in_buildkit());
         assert!(parse("test").runs_in_buildkit());
+        assert!(parse("bench").runs_in_buildkit());
+        assert_eq!(parse("bench").profile_dir(), "release");
+        assert_eq!(parse("bench").profile_name(), "bench");
         assert!(parse("r").runs_in_buildkit());
         assert!(!parse("metadata").runs_in_buildkit());
     }

@@ -807,7 +807,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let ws = input.workspace;
     let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
     let profile_dir = inv.profile_dir();
-    let runs_binaries = inv.subcommand == "test";
+    // test and bench run what they build, through the target's runner.
+    let runs_binaries = matches!(inv.subcommand.as_str(), "test" | "bench");
     let is_run = inv.subcommand == "run";
     if is_run && recipes.len() != 1 {
         return Err(Error::Usage(format!(

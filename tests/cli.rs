@@ -51,6 +51,7 @@ fn fixture_copy() -> tempfile::TempDir {
         "app/csrc/answer.c",
         "greet/Cargo.toml",
         "greet/src/lib.rs",
+        "greet/benches/format.rs",
     ] {
         let to = d.path().join(f);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();

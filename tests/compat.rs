@@ -30,6 +30,7 @@ fn workspace(cross_toml: &str, metadata: &str) -> tempfile::TempDir {
         "app/csrc/answer.c",
         "greet/Cargo.toml",
         "greet/src/lib.rs",
+        "greet/benches/format.rs",
     ] {
         let to = d.path().join(f);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();

@@ -584,6 +584,19 @@ fn test_runs_under_qemu_user_and_a_failing_test_fails_the_command() {
     assert!(err.contains("Executable"), "{}", show(&o));
     assert!(!err.contains("the_answer_is_41"), "{}", show(&o));
 
+    // bench: a stable (harness = false) benchmark runs under qemu-user.
+    let o = green_cross(
+        ws.path(),
+        &["bench", "--target", targets[0], "--bench", "format"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bench format: ")
+            && String::from_utf8_lossy(&o.stderr).contains("on aarch64"),
+        "{}",
+        show(&o)
+    );
+
     // run: the binary runs under qemu-user in the runner image, with its
     // arguments, stdin, stdout and exit code passed through.
     let mut args = vec!["run", "--target", targets[0]];

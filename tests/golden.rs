@@ -410,3 +410,24 @@ fn run_refuses_what_it_cannot_do_with_a_way_forward() {
     let e = err("run --target x86_64-unknown-linux-gnu -p nope");
     assert!(e.contains("no package named nope"), "{e}");
 }
+
+#[test]
+fn bench_runs_like_test_with_the_bench_profile() {
+    let recipes = Recipes::embedded().unwrap();
+    let p = make(
+        "bench --target aarch64-unknown-linux-gnu",
+        "distro",
+        "[build.release]\nlto = \"thin\"\n",
+        &recipes,
+    );
+    let t = &p.targets[0];
+    assert_eq!(&t.cargo[..2], ["cargo", "bench"]);
+    assert!(t.fresh && t.runner.is_some());
+    assert_eq!(p.profile_dir, "release");
+    assert_eq!(
+        t.build_env
+            .get("CARGO_PROFILE_BENCH_LTO")
+            .map(String::as_str),
+        Some("thin")
+    );
+}
