@@ -189,11 +189,11 @@ impl Invocation {
 #[command(
     name = "green-cross",
     version,
-    override_usage = "green-cross [+toolchain] <build|check|clippy|doc|test|run|any cargo subcommand> [--target <triple>]... [cargo args]\n       green-cross <COMMAND>",
+    override_usage = "green-cross [+toolchain] <build|check|clippy|doc|test|bench|run|any cargo subcommand> [--target <triple>]... [cargo args]\n       green-cross <COMMAND>",
     about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`",
     long_about = "Cross-compile Rust with BuildKit: a drop-in replacement for `cross`.\n\n\
 Usage as cargo: green-cross [+toolchain] <build|check|clippy|doc|test|run> [--target <triple>]... [cargo args]\n\
-build, check, clippy, doc, test and run build inside BuildKit; test and run execute the binaries natively,\nunder qemu-user or under wine as the target needs. Every other cargo subcommand runs on the host's cargo.\n\
+build, check, clippy, doc, test, bench and run build inside BuildKit; test, bench and run execute the binaries natively,\nunder qemu-user or under wine as the target needs. Every other cargo subcommand runs on the host's cargo.\n\
 Artifacts land where cargo puts them: target/<triple>/<profile>/.",
     after_help = "Configuration: Cross.toml in the workspace root or $CROSS_CONFIG, and [workspace|package.metadata.cross]\n\
 in Cargo.toml (see Cross.toml.example). Every key has an environment mirror: CROSS_BUILD_<KEY>,\n\
