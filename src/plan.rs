@@ -1010,6 +1010,22 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
 
         // env.passthrough: the build step's environment (so, part of its
         // cache key); env.volumes: host directories as named contexts.
+        // Variables cargo and rustc read pass through by themselves, as they
+        // do with cross: the environment wins over Cross.toml's release
+        // settings, and target rustflags are added after the recipe's.
+        let rustflags_key = format!("CARGO_TARGET_{up}_RUSTFLAGS");
+        for (k, v) in automatic_passthrough(input.env) {
+            if k == rustflags_key {
+                let merged = match build_env.get(&k) {
+                    Some(ours) if !v.trim().is_empty() => format!("{ours} {v}"),
+                    Some(ours) => ours.clone(),
+                    None => v.clone(),
+                };
+                build_env.insert(k, merged);
+            } else if !k.starts_with("CARGO_TARGET_") {
+                build_env.insert(k, v);
+            }
+        }
         let passthrough = resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings);
         let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
         let mut program_env = passthrough.clone();
@@ -1399,6 +1415,39 @@ fn resolve_passthrough(
         }
     }
     out
+}
+
+/// Variables passed to the build step without being named in
+/// `env.passthrough`: the flags and profile settings cargo and rustc read,
+/// and the test harness's own.
+pub const AUTOMATIC_PASSTHROUGH: &[&str] = &[
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_ENCODED_RUSTDOCFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "CARGO_BUILD_RUSTDOCFLAGS",
+    "CARGO_INCREMENTAL",
+    "CARGO_TERM_COLOR",
+    "CARGO_TERM_VERBOSE",
+    "RUST_BACKTRACE",
+    "RUST_LOG",
+    "RUST_TEST_THREADS",
+    "RUST_TEST_NOCAPTURE",
+    "RUST_MIN_STACK",
+];
+
+/// The automatic passthrough present in `env`: [`AUTOMATIC_PASSTHROUGH`],
+/// CARGO_PROFILE_* and CARGO_TARGET_<TRIPLE>_RUSTFLAGS.
+fn automatic_passthrough(env: &Env) -> Vec<(String, String)> {
+    env.iter()
+        .filter(|(k, _)| {
+            AUTOMATIC_PASSTHROUGH.contains(&k.as_str())
+                || k.starts_with("CARGO_PROFILE_")
+                || (k.starts_with("CARGO_TARGET_") && k.ends_with("_RUSTFLAGS"))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// `env.volumes` entries: `NAME` (a directory named by the environment's

@@ -120,6 +120,52 @@ fn env_passthrough_reaches_the_build_step() {
 }
 
 #[test]
+fn cargo_and_rustc_variables_pass_through_by_themselves() {
+    let d = workspace("[build.release]\nlto = \"fat\"\n", "");
+    let t = plan(
+        d.path(),
+        &[
+            "build",
+            "--release",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ],
+        &[
+            ("RUSTFLAGS", "-C target-cpu=native"),
+            ("CARGO_PROFILE_RELEASE_LTO", "thin"),
+            (
+                "CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS",
+                "-C debuginfo=1",
+            ),
+            (
+                "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+                "-C other",
+            ),
+            ("CARGO_PKG_NAME", "not-passed"),
+        ],
+    )["targets"][0]
+        .clone();
+    let env = &t["build_env"];
+    assert_eq!(env["RUSTFLAGS"], "-C target-cpu=native");
+    // The environment wins over Cross.toml's release settings.
+    assert_eq!(env["CARGO_PROFILE_RELEASE_LTO"], "thin");
+    // The target's own rustflags come after the recipe's (crt-static).
+    let flags = env["CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS"]
+        .as_str()
+        .unwrap();
+    assert!(
+        flags.contains("+crt-static") && flags.ends_with(" -C debuginfo=1"),
+        "{flags}"
+    );
+    assert!(
+        env.get("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS")
+            .is_none(),
+        "{env}"
+    );
+    assert!(env.get("CARGO_PKG_NAME").is_none(), "{env}");
+}
+
+#[test]
 fn env_volumes_are_named_contexts_mounted_at_their_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_string();
