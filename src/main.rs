@@ -208,6 +208,7 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
         ca_bundle,
     })?;
     all_warnings.extend(plan.warnings.iter().cloned());
+    all_warnings.extend(green_cross::config::env::not_applicable(env));
     for w in &all_warnings {
         eprintln!("warning: {w}");
     }

@@ -1029,6 +1029,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let passthrough = resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings);
         let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
         let mut program_env = passthrough.clone();
+        for (k, v) in automatic_passthrough(input.env) {
+            program_env.entry(k).or_insert(v);
+        }
         for (k, v) in &passthrough {
             build_env.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -1435,6 +1438,7 @@ pub const AUTOMATIC_PASSTHROUGH: &[&str] = &[
     "RUST_TEST_THREADS",
     "RUST_TEST_NOCAPTURE",
     "RUST_MIN_STACK",
+    "QEMU_STRACE",
 ];
 
 /// The automatic passthrough present in `env`: [`AUTOMATIC_PASSTHROUGH`],

@@ -695,3 +695,60 @@ fn cross_container_opts_and_cross_build_opts_must_be_option_lists() {
         );
     }
 }
+
+#[test]
+fn cross_container_uid_and_gid_are_read_together() {
+    // Who `run` runs as in a runner container; the docker run arguments
+    // are unit-tested in src/engine. Read before the engine is asked.
+    let d = workspace("", "");
+    let e = error_of(
+        d.path(),
+        &["build", "--target", ARM64],
+        &[("CROSS_CONTAINER_UID", "1000")],
+    );
+    assert!(e.contains("set both, or neither"), "{e}");
+    let e = error_of(
+        d.path(),
+        &["build", "--target", ARM64],
+        &[
+            ("CROSS_CONTAINER_UID", "me"),
+            ("CROSS_CONTAINER_GID", "1000"),
+        ],
+    );
+    assert!(
+        e.contains("CROSS_CONTAINER_UID") && e.contains("a numeric id"),
+        "{e}"
+    );
+}
+
+#[test]
+fn qemu_strace_reaches_the_build_step_and_the_program() {
+    let d = workspace("", "");
+    let p = plan(
+        d.path(),
+        &["run", "--target", ARM64],
+        &[("QEMU_STRACE", "1")],
+    );
+    assert_eq!(p["targets"][0]["build_env"]["QEMU_STRACE"], "1");
+    assert_eq!(p["run"]["env"]["QEMU_STRACE"], "1");
+}
+
+#[test]
+fn cross_variables_without_meaning_here_say_so() {
+    let d = workspace("", "");
+    let (_, w) = dockerfile(
+        d.path(),
+        &["--target", ARM64],
+        &[
+            ("CROSS_REMOTE", "1"),
+            ("XARGO_HOME", "/x"),
+            ("CROSS_CUSTOM_TOOLCHAIN", "1"),
+        ],
+    );
+    for v in ["CROSS_REMOTE", "XARGO_HOME", "CROSS_CUSTOM_TOOLCHAIN"] {
+        assert!(
+            w.contains(&format!("{v} has no effect with green-cross")),
+            "{v}: {w}"
+        );
+    }
+}

@@ -76,6 +76,82 @@ const BUILD_ONLY: &[(&str, &[&str], Kind)] = &[
 /// Variables with these names are settings of their own, not key mirrors.
 const NOT_MIRRORS: &[&str] = &["CROSS_BUILD_OPTS", "CROSS_BUILD_DOCKERFILE_NO_CACHE"];
 
+/// Variables cross documents that have no meaning for green-cross, and why.
+/// Setting one gives a warning, so that nobody relies on it silently.
+pub const NOT_APPLICABLE: &[(&str, &str)] = &[
+    (
+        "CROSS_REMOTE",
+        "builds send their context to the engine themselves; only `run` needs a local engine",
+    ),
+    (
+        "CROSS_CUSTOM_TOOLCHAIN",
+        "the toolchain comes from the toolchain stage, not the host's rustup",
+    ),
+    (
+        "CROSS_CUSTOM_TOOLCHAIN_COMPAT",
+        "the toolchain comes from the toolchain stage, not the host's rustup",
+    ),
+    (
+        "CROSS_CONTAINER_IN_CONTAINER",
+        "builds mount nothing from the host's file system",
+    ),
+    (
+        "CROSS_ROOTLESS_CONTAINER_ENGINE",
+        "builds mount nothing from the host's file system",
+    ),
+    (
+        "CROSS_CONTAINER_USER_NAMESPACE",
+        "builds mount nothing from the host's file system",
+    ),
+    (
+        "CROSS_COMPATIBILITY_VERSION",
+        "there is no older behaviour to select",
+    ),
+    (
+        "CROSS_CONTAINER_ENGINE_NO_BUILDKIT",
+        "green-cross needs BuildKit",
+    ),
+    ("XARGO_HOME", "xargo is retired in favour of build-std"),
+    ("NIX_STORE", "the Nix store is not mounted into builds"),
+];
+
+/// Warnings for the set variables of [`NOT_APPLICABLE`].
+pub fn not_applicable(env: &Env) -> Vec<String> {
+    NOT_APPLICABLE
+        .iter()
+        .filter(|(name, _)| env.get(*name).is_some_and(|v| !v.is_empty()))
+        .map(|(name, why)| format!("{name} has no effect with green-cross: {why}"))
+        .collect()
+}
+
+/// CROSS_CONTAINER_UID and CROSS_CONTAINER_GID: the user `run` runs the
+/// program as in a runner container (both, or neither).
+pub fn container_user(env: &Env) -> Result<Option<(u32, u32)>> {
+    let get = |k: &str| -> Result<Option<u32>> {
+        match env.get(k).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::InvalidSetting {
+                    key: k.into(),
+                    value: v.clone(),
+                    message: "a numeric id".into(),
+                }),
+        }
+    };
+    match (get("CROSS_CONTAINER_UID")?, get("CROSS_CONTAINER_GID")?) {
+        (Some(u), Some(g)) => Ok(Some((u, g))),
+        (None, None) => Ok(None),
+        _ => Err(Error::InvalidSetting {
+            key: "CROSS_CONTAINER_UID / CROSS_CONTAINER_GID".into(),
+            value: String::new(),
+            message: "set both, or neither".into(),
+        }),
+    }
+}
+
 /// cross's reading of a boolean variable.
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim() {
@@ -326,6 +402,20 @@ mod tests {
         let zig = l.build.zig.unwrap();
         assert_eq!(zig.get("version").and_then(Value::as_str), Some("2.28"));
         assert_eq!(zig.get("image").and_then(Value::as_str), Some("my/zig"));
+    }
+
+    #[test]
+    fn container_user_needs_both_ids() {
+        assert_eq!(container_user(&env(&[])).unwrap(), None);
+        assert_eq!(
+            container_user(&env(&[
+                ("CROSS_CONTAINER_UID", "1000"),
+                ("CROSS_CONTAINER_GID", "100")
+            ]))
+            .unwrap(),
+            Some((1000, 100))
+        );
+        assert!(container_user(&env(&[("CROSS_CONTAINER_GID", "1")])).is_err());
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct Engine {
     pub build_opts: Vec<String>,
     /// CROSS_CONTAINER_OPTS: added to `docker run` (for `run`).
     pub container_opts: Vec<String>,
+    /// CROSS_CONTAINER_UID / CROSS_CONTAINER_GID: who `run` runs as in a
+    /// runner container (default: this process's user).
+    pub container_user: Option<(u32, u32)>,
 }
 
 /// Split an options variable as a shell would.
@@ -55,6 +58,7 @@ impl Engine {
     pub fn detect(env: &Env) -> Result<Engine> {
         let build_opts = opts(env, "CROSS_BUILD_OPTS")?;
         let container_opts = opts(env, "CROSS_CONTAINER_OPTS")?;
+        let container_user = crate::config::env::container_user(env)?;
         let named = env
             .get("GREEN_CROSS_ENGINE")
             .or_else(|| env.get("CROSS_CONTAINER_ENGINE"))
@@ -83,6 +87,7 @@ impl Engine {
             program,
             build_opts,
             container_opts,
+            container_user,
         })
     }
 
@@ -667,7 +672,7 @@ pub fn run_binary(
                 help: "the build placed it there; check that it exists and is executable".into(),
             })?,
         Some(image) => {
-            let user = current_user();
+            let user = engine.container_user.or_else(current_user);
             let tty = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
             let mut mounts = vec![workspace_root, target_dir];
             mounts.extend(run.volumes.iter().map(PathBuf::as_path));
