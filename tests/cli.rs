@@ -1,15 +1,14 @@
 //! The command line, run as a user would, on the fixture workspace. None of
 //! these needs a Docker engine.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::fixture;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_green-cross")
-}
-
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-cross")
 }
 
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -38,26 +37,9 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
-/// A copy of the fixture's manifests in a temporary directory, to add a
-/// Cross.toml to.
+/// A copy of the fixture in a temporary directory, to add a Cross.toml to.
 fn fixture_copy() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    for f in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "app/Cargo.toml",
-        "app/build.rs",
-        "app/src/main.rs",
-        "app/csrc/answer.c",
-        "greet/Cargo.toml",
-        "greet/src/lib.rs",
-        "greet/benches/format.rs",
-    ] {
-        let to = d.path().join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(fixture().join(f), to).unwrap();
-    }
-    d
+    common::fixture_copy_of(&fixture())
 }
 
 #[test]

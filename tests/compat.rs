@@ -6,36 +6,19 @@
 //! on a copy of the fixture workspace; no engine needed (the end-to-end
 //! suite builds with these keys for real).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
 const ARM64: &str = "aarch64-unknown-linux-gnu";
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-cross")
-}
-
 /// The fixture's sources in a temporary directory, with `cross_toml` as its
 /// Cross.toml (when not empty) and `metadata` appended to its Cargo.toml.
 fn workspace(cross_toml: &str, metadata: &str) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    for f in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "app/Cargo.toml",
-        "app/build.rs",
-        "app/src/main.rs",
-        "app/csrc/answer.c",
-        "greet/Cargo.toml",
-        "greet/src/lib.rs",
-        "greet/benches/format.rs",
-    ] {
-        let to = d.path().join(f);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(fixture().join(f), to).unwrap();
-    }
+    let d = common::fixture_copy_of(&common::fixture());
     if !cross_toml.is_empty() {
         std::fs::write(d.path().join("Cross.toml"), cross_toml).unwrap();
     }

@@ -7,8 +7,11 @@
 //! ci/setup-engine.sh makes; `cargo test` skips them as ignored and
 //! `ci/test.sh` runs them (and fails when they cannot run).
 
+mod common;
+
+use common::{fixture, fixture_copy_of, fixture_named};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const ALL: [&str; 9] = [
@@ -23,22 +26,9 @@ const ALL: [&str; 9] = [
     "aarch64-apple-darwin",
 ];
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello-cross")
-}
-
 /// A fresh copy of the fixture (no target dir), so each test starts clean.
 fn fixture_copy() -> tempfile::TempDir {
     fixture_copy_of(&fixture())
-}
-
-fn fixture_copy_of(dir: &Path) -> tempfile::TempDir {
-    let d = tempfile::Builder::new()
-        .prefix("green-cross-e2e-")
-        .tempdir()
-        .unwrap();
-    copy_dir(dir, d.path());
-    d
 }
 
 /// A source change no cache has seen, so that cargo really runs (BuildKit
@@ -65,22 +55,6 @@ fn assert_no_temporary_output(ws: &Path) {
         })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == "target" {
-            continue;
-        }
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        if src.is_dir() {
-            copy_dir(&src, &dst)
-        } else {
-            std::fs::copy(&src, &dst).map(|_| ()).unwrap()
-        }
-    }
 }
 
 fn green_cross_command(dir: &Path, args: &[&str]) -> Command {
@@ -159,6 +133,16 @@ fn run(program: &str, args: &[&str]) -> (bool, String) {
 
 fn file_type(p: &Path) -> String {
     run("file", &["-b", p.to_str().unwrap()]).1
+}
+
+/// A unit test that fails, by its name `failing::the_answer_is_41`.
+const FAILING_TEST: &str = "#[cfg(test)]\nmod failing {\n    #[test]\n    fn the_answer_is_41() {\n        assert_eq!(6 * 7, 41);\n    }\n}\n";
+
+/// Append Rust source to the fixture's greet crate.
+fn append_to_greet(ws: &Path, code: &str) {
+    let lib = ws.join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(&lib, format!("{text}\n{code}")).unwrap();
 }
 
 /// What the fixture prints on each architecture.
@@ -471,13 +455,7 @@ fn check_clippy_and_doc_run_in_buildkit() {
     );
 
     // clippy's arguments after `--` reach it, and its failure is cargo's.
-    let lib = ws.path().join("greet/src/lib.rs");
-    let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(
-        &lib,
-        format!("{text}\npub fn one() -> u8 {{\n    return 1;\n}}\n"),
-    )
-    .unwrap();
+    append_to_greet(ws.path(), "pub fn one() -> u8 {\n    return 1;\n}\n");
     let o = green_cross(ws.path(), &["clippy", "--target", t]);
     assert!(o.status.success(), "{}", show(&o));
     assert!(
@@ -519,13 +497,7 @@ fn test_runs_natively_and_under_wine_and_a_failing_test_fails_the_command() {
         show(&o)
     );
 
-    let lib = ws.path().join("greet/src/lib.rs");
-    let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(
-        &lib,
-        format!("{text}\n#[cfg(test)]\nmod failing {{\n    #[test]\n    fn the_answer_is_41() {{\n        assert_eq!(6 * 7, 41);\n    }}\n}}\n"),
-    )
-    .unwrap();
+    append_to_greet(ws.path(), FAILING_TEST);
     for t in targets {
         let o = green_cross(ws.path(), &["test", "--target", t]);
         let err = String::from_utf8_lossy(&o.stderr);
@@ -564,13 +536,7 @@ fn test_runs_under_qemu_user_and_a_failing_test_fails_the_command() {
         );
     }
 
-    let lib = ws.path().join("greet/src/lib.rs");
-    let text = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(
-        &lib,
-        format!("{text}\n#[cfg(test)]\nmod failing {{\n    #[test]\n    fn the_answer_is_41() {{\n        assert_eq!(6 * 7, 41);\n    }}\n}}\n"),
-    )
-    .unwrap();
+    append_to_greet(ws.path(), FAILING_TEST);
     let o = green_cross(ws.path(), &["test", "--target", targets[0]]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(101), "{}", show(&o));
@@ -640,8 +606,7 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
     // The fixture's Cross.toml: a cross-style pre-build installs
     // libssl-dev:$CROSS_DEB_ARCH for aarch64; `packages` installs it for
     // x86_64. build.rs finds libcrypto with pkg-config; main calls it.
-    let ws =
-        fixture_copy_of(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/with-openssl"));
+    let ws = fixture_copy_of(&fixture_named("with-openssl"));
     let targets = ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"];
     // CROSS_BUILD_OPTS reach docker buildx build.
     let o = green_cross_command(
