@@ -608,6 +608,14 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
     // x86_64. build.rs finds libcrypto with pkg-config; main calls it.
     let ws = fixture_copy_of(&fixture_named("with-openssl"));
     let targets = ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"];
+    // `image` names an image of its own: the base image under another tag.
+    // (Under the same name, the stage would be identical to the shared
+    // toolchain stage and BuildKit would report the two under one name.)
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
+        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    let image = "green-cross-e2e/image-key:bookworm";
+    let (ok, out) = run("docker", &["tag", &base, image]);
+    assert!(ok, "docker tag {base} {image}: {out}");
     // CROSS_BUILD_OPTS reach docker buildx build.
     let o = green_cross_command(
         ws.path(),
@@ -615,11 +623,7 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
     )
     .env("CROSS_BUILD_OPTS", "--build-arg GREEN_CROSS_E2E_PROBE=1")
     // `image`: x86_64's toolchain stage on an image named for it.
-    .env(
-        "CROSS_TARGET_X86_64_UNKNOWN_LINUX_GNU_IMAGE",
-        std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
-            .unwrap_or_else(|_| "green-cross/debian:bookworm".into()),
-    )
+    .env("CROSS_TARGET_X86_64_UNKNOWN_LINUX_GNU_IMAGE", image)
     .output()
     .unwrap();
     assert!(o.status.success(), "{}", show(&o));
