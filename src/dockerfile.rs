@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use crate::config::ToolchainMode;
 use crate::plan::{
-    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, FRESH_ARG, OUT_STAGE, Outputs, PackageInstall,
-    PreBuildPlan, RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage,
-    ZigStage,
+    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, DEPS_DIR, DEPS_ID, FRESH_ARG, OUT_STAGE, Outputs,
+    PackageInstall, PreBuildPlan, RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan,
+    ToolchainStage, ZigStage,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -303,19 +303,33 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     }
     out.push('\n');
 
-    // deps: fetched from the skeleton, with network, into this layer.
+    // deps: fetched from the skeleton with network, then compiled without,
+    // into this layer, so that a registry cache carries them.
     let _ = writeln!(out, "FROM sysroot-{triple} AS deps-{triple}");
-    let _ = writeln!(out, "WORKDIR {SRC_DIR}");
+    let _ = writeln!(out, "WORKDIR {}", t.deps_workdir);
+    let skeleton = format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw");
     run(
         out,
-        &[
-            format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw"),
-            secret_mount(),
-        ],
+        &[skeleton.clone(), secret_mount()],
         &[format!(
             "if [ -f {CA} ]; then export CARGO_HTTP_CAINFO={CA}; fi; {}",
             join_q(&t.fetch)
         )],
+    );
+    // A dependency that does not build from the skeleton is left to the
+    // build step, which reports it with the real sources.
+    run(
+        out,
+        &["--network=none".into(), skeleton],
+        &[
+            format!(
+                "{}; {{ {} || echo \"green-cross: some dependencies did not build from the skeleton; the build step builds them\" >&2; }}",
+                cargo_env(t),
+                join_q(&t.deps_build)
+            ),
+            format!("{{ {} || rm -rf {DEPS_DIR}; }}", join_q(&t.deps_clean)),
+            format!("cat /proc/sys/kernel/random/uuid > {DEPS_ID}"),
+        ],
     );
     out.push('\n');
 
@@ -335,10 +349,12 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         let _ = writeln!(out, "ARG {FRESH_ARG}");
     }
     let _ = writeln!(out, "WORKDIR {}", t.workdir);
-    let mut first = String::from("export CARGO_NET_OFFLINE=true");
-    for (k, v) in &t.build_env {
-        let _ = write!(first, " {k}={}", q(v));
-    }
+    // The dependencies of the layer below, into the cached target dir once.
+    let ids = format!("{TARGET_DIR}/.green-cross-deps-ids");
+    let mut first = format!(
+        "if [ -d {DEPS_DIR} ] && ! grep -qxF \"$(cat {DEPS_ID})\" {ids} 2>/dev/null; then cp -a {DEPS_DIR}/. {TARGET_DIR}/ && cat {DEPS_ID} >> {ids} || echo \"green-cross: compiled dependencies were not copied; cargo builds them\" >&2; fi; "
+    );
+    first.push_str(&cargo_env(t));
     first.push_str("; ");
     first.push_str(&join_q(&t.cargo));
     // cargo's own exit status is announced with a marker, so that a failure
@@ -387,6 +403,16 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
 
     let _ = writeln!(out, "FROM scratch AS artifacts-{triple}");
     let _ = writeln!(out, "COPY --from=build-{triple} /out/ /\n");
+}
+
+/// The environment cargo runs with, in the dependencies stage and in the
+/// build step alike (the same flags give the same fingerprints).
+fn cargo_env(t: &TargetPlan) -> String {
+    let mut s = String::from("export CARGO_NET_OFFLINE=true");
+    for (k, v) in &t.build_env {
+        let _ = write!(s, " {k}={}", q(v));
+    }
+    s
 }
 
 /// A `runner-<triple>` stage: qemu-user or wine on top of the target's

@@ -26,6 +26,12 @@ pub const SKELETON_CONTEXT: &str = "green-cross-skeleton";
 pub const SRC_DIR: &str = "/src";
 /// Where cargo's target dir is mounted inside the build.
 pub const TARGET_DIR: &str = "/green-cross/target";
+/// Where the dependencies stage leaves compiled dependencies, in a layer.
+pub const DEPS_DIR: &str = "/green-cross/deps";
+/// A file beside [`DEPS_DIR`] that names its content: a fresh id each time
+/// the dependencies stage runs, so that the build step copies a layer's
+/// dependencies into its target dir once.
+pub const DEPS_ID: &str = "/green-cross/deps-id";
 /// The final stage, whose file system is exported.
 pub const OUT_STAGE: &str = "green-cross-out";
 /// Printed by the build step, followed by cargo's exit status, when cargo
@@ -507,12 +513,24 @@ pub struct TargetPlan {
     pub setup: Vec<String>,
     /// ENV of the sysroot stage: linker, C toolchain, pkg-config.
     pub sysroot_env: BTreeMap<String, String>,
-    /// Environment of the build step only: rustflags and profile settings
-    /// (kept off the sysroot and dependency layers, so changing them does
-    /// not refetch dependencies).
+    /// Environment of cargo's compile steps: rustflags and profile settings
+    /// (kept off the sysroot stage and the fetch step, so changing them
+    /// neither reinstalls packages nor refetches dependencies; the
+    /// dependencies stage compiles with them, as the build step does).
     pub build_env: BTreeMap<String, String>,
     /// The dependency fetch command (network on).
     pub fetch: Vec<String>,
+    /// Where the dependencies stage runs: the build's directory, or the
+    /// nearest one above it that the skeleton has.
+    pub deps_workdir: String,
+    /// The dependencies stage's cargo command (network off): the build
+    /// step's command on the skeleton, into [`DEPS_DIR`], never running
+    /// anything.
+    pub deps_build: Vec<String>,
+    /// Removes what `deps_build` compiled of the workspace's own (stub)
+    /// packages: their outputs would be newer than the real sources and
+    /// cargo would take them as fresh.
+    pub deps_clean: Vec<String>,
     /// The cargo command of the build step (network off).
     pub cargo: Vec<String>,
     /// Where cargo runs inside the build.
@@ -827,6 +845,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         .trim_end_matches('/')
         .to_string();
 
+    let deps_workdir = skeleton_dir_for(&ws.skeleton, &ws.workdir);
     let mut targets = Vec::new();
     let mut run = None;
     let mut zig_stages: Vec<ZigStage> = Vec::new();
@@ -1177,6 +1196,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             cargo.push("--".into());
             cargo.extend(inv.trailing.iter().cloned());
         }
+        let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &r.triple, inv, ws);
 
         targets.push(TargetPlan {
             triple: r.triple.clone(),
@@ -1189,6 +1209,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             sysroot_env,
             build_env,
             fetch,
+            deps_workdir: deps_workdir.clone(),
+            deps_build,
+            deps_clean,
             cargo,
             workdir: workdir.clone(),
             outputs,
@@ -1221,6 +1244,82 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         run,
         warnings,
     })
+}
+
+/// The dependencies stage's commands, from the build step's cargo command:
+/// the same cargo subcommand and arguments (so that dependencies compile
+/// with the same features, profile and flags, and the build step finds
+/// them fresh), `--no-run` where the build step runs binaries, no
+/// arguments after `--`, and [`DEPS_DIR`] as the target dir. Then
+/// `cargo clean` of the workspace's packages for the same target and
+/// profile.
+fn deps_commands(
+    cargo: &[String],
+    runs_binaries: bool,
+    triple: &str,
+    inv: &Invocation,
+    ws: &Workspace,
+) -> (Vec<String>, Vec<String>) {
+    let mut build: Vec<String> = match cargo.iter().position(|a| a == "--") {
+        Some(i) => cargo[..i].to_vec(),
+        None => cargo.to_vec(),
+    };
+    if let Some(i) = build.iter().position(|a| a == "--target-dir") {
+        build[i + 1] = DEPS_DIR.into();
+    }
+    if runs_binaries && !build.iter().any(|a| a == "--no-run") {
+        build.push("--no-run".into());
+    }
+    let mut clean: Vec<String> = [
+        "cargo",
+        "clean",
+        "--quiet",
+        "--offline",
+        "--target",
+        triple,
+        "--target-dir",
+        DEPS_DIR,
+        "--profile",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    clean.push(inv.profile_name());
+    if let Some(mp) = &ws.manifest {
+        clean.push(format!(
+            "--manifest-path={}",
+            Path::new(SRC_DIR).join(mp).to_string_lossy()
+        ));
+    }
+    let mut names: Vec<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for n in names {
+        clean.extend(["-p".to_string(), n.to_string()]);
+    }
+    (build, clean)
+}
+
+/// The directory, under [`SRC_DIR`], where the dependencies stage runs
+/// cargo: the build's own directory when the skeleton has it, else the
+/// nearest directory above it with a manifest in the skeleton.
+fn skeleton_dir_for(skeleton: &[SkeletonFile], workdir: &Path) -> String {
+    let best = skeleton
+        .iter()
+        .filter_map(|f| match f {
+            SkeletonFile::Copy(p) if p.file_name().is_some_and(|n| n == "Cargo.toml") => {
+                p.parent().map(Path::to_path_buf)
+            }
+            _ => None,
+        })
+        .filter(|d| workdir.starts_with(d))
+        .max_by_key(|d| d.components().count())
+        .unwrap_or_default();
+    Path::new(SRC_DIR)
+        .join(best)
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// Whether the plan installs target-architecture packages through

@@ -49,16 +49,25 @@ fn try_make(
     cross_toml: &str,
     recipes: &Recipes,
 ) -> green_cross::error::Result<BuildPlan> {
+    try_make_in(&workspace(), args, mode, cross_toml, recipes)
+}
+
+fn try_make_in(
+    ws: &Workspace,
+    args: &str,
+    mode: &str,
+    cross_toml: &str,
+    recipes: &Recipes,
+) -> green_cross::error::Result<BuildPlan> {
     let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
     let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), mode.to_string())].into();
     let (toml, warnings) = CrossToml::parse("Cross.toml".as_ref(), cross_toml).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let settings = Settings::resolve(&env, &toml).unwrap();
-    let ws = workspace();
     let h = host();
     plan(&PlanInput {
         invocation: &inv,
-        workspace: &ws,
+        workspace: ws,
         settings: &settings,
         recipes,
         env: &env,
@@ -153,7 +162,81 @@ fn compile_step_has_no_network_and_secrets_are_mounts_only() {
 }
 
 #[test]
-fn release_settings_reach_the_build_step_only() {
+fn dependencies_compile_in_their_own_layer_with_the_build_steps_flags() {
+    let recipes = Recipes::embedded().unwrap();
+    let mut ws = workspace();
+    // A workspace of two packages, and a user in a directory the skeleton
+    // does not have.
+    ws.skeleton = vec![
+        SkeletonFile::Copy("Cargo.lock".into()),
+        SkeletonFile::Copy("Cargo.toml".into()),
+        SkeletonFile::Copy("app/Cargo.toml".into()),
+        SkeletonFile::StubMain("app/src/main.rs".into()),
+        SkeletonFile::Copy("lib/Cargo.toml".into()),
+        SkeletonFile::StubLib("lib/src/lib.rs".into()),
+    ];
+    ws.workdir = "app/src/bin".into();
+    ws.packages.push(Package {
+        name: "lib".into(),
+        dir: "lib".into(),
+        bins: vec![],
+        default_run: None,
+    });
+    let p = try_make_in(
+        &ws,
+        "test --release --target aarch64-unknown-linux-gnu --features fast -- --nocapture",
+        "distro",
+        "[build.release]\nlto = \"thin\"\n",
+        &recipes,
+    )
+    .unwrap();
+    let t = &p.targets[0];
+    assert_eq!(t.workdir, "/src/app/src/bin");
+    assert_eq!(t.deps_workdir, "/src/app");
+    // The build step's command, into the dependencies dir, never running
+    // anything, without the test binaries' arguments.
+    let expected: Vec<String> = t
+        .cargo
+        .iter()
+        .take_while(|a| *a != "--")
+        .map(|a| match a.as_str() {
+            "/green-cross/target" => "/green-cross/deps".to_string(),
+            _ => a.clone(),
+        })
+        .chain(["--no-run".to_string()])
+        .collect();
+    assert_eq!(t.deps_build, expected);
+    assert!(t.cargo.contains(&"--nocapture".to_string()));
+    assert_eq!(
+        t.deps_clean.join(" "),
+        "cargo clean --quiet --offline --target aarch64-unknown-linux-gnu --target-dir /green-cross/deps --profile release -p app -p lib"
+    );
+    // Rendered: the fetch has network and no compile flags; the compile has
+    // the build step's flags and no network.
+    let text = render(&p);
+    let deps = text
+        .split("AS deps-aarch64-unknown-linux-gnu\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    let runs: Vec<&str> = deps.split("\nRUN ").skip(1).collect();
+    assert_eq!(runs.len(), 2, "{deps}");
+    assert!(runs[0].contains("cargo fetch") && !runs[0].contains("CARGO_PROFILE"));
+    assert!(!runs[0].contains("--network=none"));
+    assert!(runs[1].starts_with("--network=none"), "{}", runs[1]);
+    assert!(
+        runs[1].contains("CARGO_PROFILE_RELEASE_LTO=thin"),
+        "{}",
+        runs[1]
+    );
+    assert!(runs[1].contains("cargo clean --quiet"), "{}", runs[1]);
+    assert!(deps.starts_with("WORKDIR /src/app\n"), "{deps}");
+}
+
+#[test]
+fn release_settings_reach_the_compile_steps_not_the_sysroot() {
     let recipes = Recipes::embedded().unwrap();
     let p = make(
         "build --release --target aarch64-unknown-linux-gnu",

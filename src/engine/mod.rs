@@ -393,6 +393,8 @@ pub struct BuildOutcome {
 struct ProgressFilter {
     /// vertex id -> target triple, for build-<triple> steps.
     build_vertex: BTreeMap<String, String>,
+    /// vertex id -> target triple, for the cargo steps of deps-<triple>.
+    deps_vertex: BTreeMap<String, String>,
     multi: bool,
     failed_build_code: Option<i32>,
     failed_other: bool,
@@ -412,6 +414,10 @@ impl ProgressFilter {
                 let is_run = step
                     .split_once("] ")
                     .is_some_and(|(_, instr)| instr.starts_with("RUN "));
+                // The dependencies stage's cargo lines are shown as they come.
+                if let Some(triple) = stage.strip_prefix("deps-").filter(|_| is_run) {
+                    self.deps_vertex.insert(id.clone(), triple.to_string());
+                }
                 if let Some(triple) = stage.strip_prefix("build-").filter(|_| is_run) {
                     let first = self
                         .build_vertex
@@ -429,6 +435,20 @@ impl ProgressFilter {
                 self.failed_other = true;
             }
             return Some(line.to_string());
+        }
+        if let Some(triple) = self.deps_vertex.get(&id) {
+            if body == "CACHED" || body == "..." || body.starts_with("DONE") {
+                return verbose.then(|| line.to_string());
+            }
+            let text = match body.split_once(' ') {
+                Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
+                _ => body,
+            };
+            return Some(if self.multi {
+                format!("[{triple}] {text}")
+            } else {
+                text.to_string()
+            });
         }
         if let Some(triple) = self.build_vertex.get(&id) {
             if body == "CACHED" {
@@ -761,6 +781,19 @@ mod tests {
             Some("   Compiling itoa v1.0.0")
         );
         assert_eq!(f.line("#5 0.5 Get:1 http://example", false), None);
+        // The dependencies stage's cargo lines show; its cache hits do not.
+        assert_eq!(
+            f.line(
+                "#7 [deps-aarch64-unknown-linux-gnu 3/3] RUN cargo build",
+                false
+            ),
+            None
+        );
+        assert_eq!(
+            f.line("#7 2.5    Compiling libc v0.2.1", false).as_deref(),
+            Some("   Compiling libc v0.2.1")
+        );
+        assert_eq!(f.line("#7 CACHED", false), None);
         // Repeated step headers and continuation markers are not repeated.
         assert_eq!(
             f.line(
