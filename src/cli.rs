@@ -44,6 +44,8 @@ pub struct Invocation {
     pub cargo_args: Vec<String>,
     /// Everything after `--`, for the program cargo runs.
     pub trailing: Vec<String>,
+    /// `--cache REF`: the shared build cache, over the configuration.
+    pub cache: Option<String>,
 }
 
 /// Flags that take a value and that green-cross must not mistake for the
@@ -111,6 +113,7 @@ impl Invocation {
                 }
                 "--manifest-path" => inv.manifest_path = Some(take(&mut it)?),
                 "--target-dir" => inv.target_dir = Some(take(&mut it)?),
+                "--cache" => inv.cache = Some(take(&mut it)?),
                 "--release" | "-r" => {
                     inv.profile.get_or_insert_with(|| "release".into());
                     inv.cargo_args.push(arg.clone());
@@ -198,6 +201,8 @@ Artifacts land where cargo puts them: target/<triple>/<profile>/.",
     after_help = "Configuration: Cross.toml in the workspace root or $CROSS_CONFIG, and [workspace|package.metadata.cross]\n\
 in Cargo.toml (see Cross.toml.example). Every key has an environment mirror: CROSS_BUILD_<KEY>,\n\
 CROSS_TARGET_<TRIPLE>_<KEY> (or with a GREEN_CROSS_ prefix).\n\
+Shared build cache: --cache REF (or GREEN_CROSS_CACHE, or [build] cache) exports every layer to a registry\n\
+(or `gha`) and imports it on the next machine.\n\
 Environment: GREEN_CROSS_TOOLCHAIN (rustup|distro), GREEN_CROSS_BASE_IMAGE, GREEN_CROSS_CA_BUNDLE,\n\
 GREEN_CROSS_ENGINE or CROSS_CONTAINER_ENGINE (the docker binary), CARGO_BUILD_TARGET, CROSS_BUILD_OPTS,\n\
 CROSS_CONTAINER_OPTS, CROSS_NO_WARNINGS, CROSS_DEBUG."

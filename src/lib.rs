@@ -3,6 +3,7 @@
 //! processes.
 
 pub mod artifacts;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod dockerfile;

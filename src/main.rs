@@ -239,6 +239,20 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let engine = Engine::detect(env)?;
     let bk = engine.check(env)?;
     tracing::debug!(buildkit = ?bk, "engine ready");
+    // A builder that cannot export cache still reads it; say what is lost.
+    let adjusted;
+    let mut plan = plan;
+    if !plan.cache.to.is_empty()
+        && let Some(why) = engine.cache_export_blocker()
+    {
+        eprintln!(
+            "warning: {why}\n  the build goes on; its layers are not exported to the shared cache"
+        );
+        let mut p = plan.clone();
+        p.cache.to.clear();
+        adjusted = p;
+        plan = &adjusted;
+    }
     let text = dockerfile::render(plan);
     let contexts = engine::prepare_contexts(plan, &text)?;
     std::fs::create_dir_all(&plan.target_dir)
@@ -286,6 +300,9 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     )?;
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(Error::Interrupted);
+    }
+    for p in &outcome.cache_problems {
+        eprintln!("warning: {p}");
     }
     let placed = artifacts::place(plan, out.path())?;
     eprintln!(

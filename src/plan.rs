@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::cache::{CacheFacts, CachePlan, cache_plan};
 use crate::cli::Invocation;
 use crate::config::{BuildStd, Env, PreBuild, ReleaseSettings, Settings, ToolchainMode};
 use crate::error::{Error, Result};
@@ -574,6 +575,8 @@ pub struct BuildPlan {
     pub ca_bundle: Option<PathBuf>,
     /// For `run`: what runs after the build.
     pub run: Option<RunPlan>,
+    /// The shared build cache's `--cache-from` / `--cache-to`.
+    pub cache: CachePlan,
     /// Things the user should know that do not stop the build.
     pub warnings: Vec<String>,
 }
@@ -1225,7 +1228,35 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         });
     }
 
+    // The shared cache: tags from the triples, the toolchain and the branch
+    // (GitHub Actions' own names first: its checkouts are detached).
+    let mut cache_settings = settings.cache.clone();
+    if let Some(c) = &inv.cache {
+        cache_settings.cache = Some(c.clone());
+    }
+    let env_nonempty = |k: &str| input.env.get(k).filter(|v| !v.is_empty()).cloned();
+    let branch = env_nonempty("GITHUB_HEAD_REF")
+        .or_else(|| env_nonempty("GITHUB_REF_NAME"))
+        .or_else(|| ws.git_branch.clone());
+    let default_branch =
+        env_nonempty("GREEN_CROSS_CACHE_DEFAULT_BRANCH").or_else(|| ws.git_default_branch.clone());
+    let toolchain_label = match mode {
+        ToolchainMode::Distro => "distro".to_string(),
+        ToolchainMode::Rustup => rust_version.clone(),
+    };
+    let triples: Vec<String> = targets.iter().map(|t| t.triple.clone()).collect();
+    let cache = cache_plan(
+        &cache_settings,
+        &CacheFacts {
+            triples: &triples,
+            toolchain: &toolchain_label,
+            branch: branch.as_deref(),
+            default_branch: default_branch.as_deref(),
+        },
+    )?;
+
     Ok(BuildPlan {
+        cache,
         mode,
         subcommand: inv.subcommand.clone(),
         profile_dir,

@@ -43,6 +43,10 @@ pub struct Workspace {
     pub skeleton: Vec<SkeletonFile>,
     /// The workspace's packages and their binaries (for `run`).
     pub packages: Vec<Package>,
+    /// The git branch the workspace is on, when it is on one (cache tags).
+    pub git_branch: Option<String>,
+    /// The repository's default branch (`origin/HEAD`), when git knows it.
+    pub git_default_branch: Option<String>,
 }
 
 /// A workspace member as `run` sees it.
@@ -205,6 +209,8 @@ mod tests {
 
     fn ws(workdir: &str, packages: Vec<Package>) -> Workspace {
         Workspace {
+            git_branch: None,
+            git_default_branch: None,
             root: "/w".into(),
             target_dir: "/w/target".into(),
             workdir: workdir.into(),

@@ -13,6 +13,8 @@ use green_cross::workspace::{Package, SkeletonFile, Workspace};
 
 fn workspace() -> Workspace {
     Workspace {
+        git_branch: Some("main".into()),
+        git_default_branch: Some("main".into()),
         root: PathBuf::from("/work/app"),
         target_dir: PathBuf::from("/work/app/target"),
         workdir: PathBuf::new(),

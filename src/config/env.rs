@@ -71,6 +71,9 @@ const BUILD_ONLY: &[(&str, &[&str], Kind)] = &[
     ("TARGET", &["default-target"], Kind::Str),
     ("TOOLCHAIN", &["toolchain"], Kind::Str),
     ("BASE_IMAGE", &["base-image"], Kind::Str),
+    ("CACHE_FROM", &["cache-from"], Kind::Words),
+    ("CACHE_TO", &["cache-to"], Kind::Words),
+    ("CACHE", &["cache"], Kind::Str),
 ];
 
 /// Variables with these names are settings of their own, not key mirrors.

@@ -221,6 +221,12 @@ pub struct Section {
     pub base_image: Option<String>,
     pub ca_bundle: Option<PathBuf>,
     pub default_target: Option<String>,
+    /// The shared build cache: a repository (`REPO[:TEMPLATE]`) or `gha`.
+    pub cache: Option<String>,
+    /// BuildKit cache import specifications, in place of `cache`'s.
+    pub cache_from: Option<Vec<String>>,
+    /// BuildKit cache export specifications, in place of `cache`'s.
+    pub cache_to: Option<Vec<String>>,
     #[serde(default)]
     pub env: EnvKeys,
     pub build_std: Option<BuildStd>,
@@ -274,6 +280,9 @@ const BUILD_KEYS: &[&str] = &[
     "base-image",
     "ca-bundle",
     "default-target",
+    "cache",
+    "cache-from",
+    "cache-to",
     "env",
     "build-std",
     "xargo",
@@ -286,7 +295,15 @@ const BUILD_KEYS: &[&str] = &[
     "release",
 ];
 /// Keys of `[build]` that `[target.<triple>]` does not take.
-const BUILD_ONLY_KEYS: &[&str] = &["toolchain", "base-image", "ca-bundle", "default-target"];
+const BUILD_ONLY_KEYS: &[&str] = &[
+    "toolchain",
+    "base-image",
+    "ca-bundle",
+    "default-target",
+    "cache",
+    "cache-from",
+    "cache-to",
+];
 const ENV_KEYS: &[&str] = &["passthrough", "volumes"];
 const RELEASE_KEYS: &[&str] = &[
     "preset",
@@ -558,6 +575,9 @@ pub struct Settings {
     pub env_default_target: Option<String>,
     /// `default-target` from Cross.toml or Cargo.toml: after CARGO_BUILD_TARGET.
     pub default_target: Option<String>,
+    /// `cache` (GREEN_CROSS_CACHE first), `cache-from`, `cache-to`: each
+    /// from the first layer that sets it.
+    pub cache: crate::cache::CacheSettings,
     /// The layers, highest precedence first: environment, Cross.toml,
     /// `[package.metadata.cross]`, `[workspace.metadata.cross]`.
     pub layers: Vec<Layer>,
@@ -659,10 +679,22 @@ impl Settings {
                 }
             },
         };
+        let cache = crate::cache::CacheSettings {
+            cache: env
+                .get("GREEN_CROSS_CACHE")
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .or_else(|| build(&|s| s.cache.clone())),
+            from: layers
+                .iter()
+                .find_map(|l| l.config.build.cache_from.clone()),
+            to: layers.iter().find_map(|l| l.config.build.cache_to.clone()),
+        };
         Ok(Settings {
             toolchain,
             base_image,
             ca_bundle,
+            cache,
             env_default_target: layers[0].config.build.default_target.clone(),
             default_target: layers[1..]
                 .iter()

@@ -128,7 +128,10 @@ pub fn load_workspace(
         let abs = abs.canonicalize().unwrap_or(abs);
         abs.strip_prefix(&root).ok().map(Path::to_path_buf)
     });
+    let (git_branch, git_default_branch) = git_branches(&root);
     Ok(Workspace {
+        git_branch,
+        git_default_branch,
         skeleton: skeleton(&root, &members, &extra),
         root,
         target_dir,
@@ -137,6 +140,30 @@ pub fn load_workspace(
         has_lockfile,
         packages,
     })
+}
+
+/// The current branch and the default branch (`origin/HEAD`) of the git
+/// repository the workspace is in; `None` for what git does not know.
+fn git_branches(root: &Path) -> (Option<String>, Option<String>) {
+    let git = |args: &[&str]| -> Option<String> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    let branch = git(&["symbolic-ref", "--quiet", "--short", "HEAD"]);
+    let default = git(&[
+        "symbolic-ref",
+        "--quiet",
+        "--short",
+        "refs/remotes/origin/HEAD",
+    ])
+    .map(|r| r.strip_prefix("origin/").unwrap_or(&r).to_string());
+    (branch, default)
 }
 
 /// Run cargo on the host with the given arguments; returns its exit code.

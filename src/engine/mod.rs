@@ -162,6 +162,29 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Why the active builder cannot export build cache, if it cannot: the
+    /// docker driver exports cache only with the containerd image store.
+    pub fn cache_export_blocker(&self) -> Option<String> {
+        let out = self.cmd().args(["buildx", "inspect"]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        if inspect_field(&text, "driver").as_deref() != Some("docker") {
+            return None;
+        }
+        let out = self
+            .cmd()
+            .args(["info", "--format", "{{json .DriverStatus}}"])
+            .output()
+            .ok()?;
+        let status = String::from_utf8_lossy(&out.stdout);
+        (out.status.success() && !status.contains("io.containerd.snapshotter")).then(|| {
+            "the active builder (docker driver) cannot export build cache: the engine does not use the containerd image store\n  \
+             help: turn the store on (\"features\": {\"containerd-snapshotter\": true} in /etc/docker/daemon.json, then restart dockerd), \
+             or select a docker-container builder with BUILDX_BUILDER / --builder (docker buildx create --driver docker-container --use)".to_string()
+        })
+    }
+}
+
 /// Ask the engine for its version through its API (bollard).
 fn engine_version_via_api(docker_host: &str) -> Result<String> {
     let no_engine = |detail: String| {
@@ -347,6 +370,16 @@ pub fn buildx_args(
         a.push(format!("{}={}", v.context, v.path.display()));
     }
     a.extend(build_opts.iter().cloned());
+    // The shared cache: read by every build of the plan, written by the
+    // one that produces the artifacts.
+    for f in &plan.cache.from {
+        a.extend(["--cache-from".into(), f.clone()]);
+    }
+    if matches!(export, Export::Local(_)) {
+        for t in &plan.cache.to {
+            a.extend(["--cache-to".into(), t.clone()]);
+        }
+    }
     match export {
         Export::Local(out_dir) => a.extend([
             "--target".into(),
@@ -386,6 +419,9 @@ pub fn buildx_args(
 pub struct BuildOutcome {
     pub elapsed: Duration,
     pub log: PathBuf,
+    /// What went wrong with the shared cache, for warnings: the build
+    /// succeeded without it.
+    pub cache_problems: Vec<String>,
 }
 
 /// Maps BuildKit's plain-progress vertex numbers to the stage they run.
@@ -393,6 +429,10 @@ pub struct BuildOutcome {
 struct ProgressFilter {
     /// vertex id -> target triple, for build-<triple> steps.
     build_vertex: BTreeMap<String, String>,
+    /// vertex id -> what it does, for cache imports and exports.
+    cache_vertex: BTreeMap<String, String>,
+    /// Failed cache imports and exports, as the user should read them.
+    cache_problems: Vec<String>,
     /// vertex id -> target triple, for the cargo steps of deps-<triple>.
     deps_vertex: BTreeMap<String, String>,
     multi: bool,
@@ -427,6 +467,31 @@ impl ProgressFilter {
                         return Some(format!("   Building {triple} in BuildKit"));
                     }
                 }
+            }
+            return verbose.then(|| line.to_string());
+        }
+        if let Some(r) = body.strip_prefix("importing cache manifest from ") {
+            self.cache_vertex.insert(id, format!("import from {r}"));
+            return verbose.then(|| line.to_string());
+        }
+        if body.starts_with("exporting cache to ") {
+            self.cache_vertex
+                .insert(id, body.trim_end_matches(" done").to_string());
+            return verbose.then(|| line.to_string());
+        }
+        if let (Some(what), Some(err)) = (self.cache_vertex.get(&id), body.strip_prefix("ERROR: "))
+        {
+            // A cache that cannot be read or written costs time, not the
+            // build: the engine carries on (exports with ignore-error).
+            if let Some(r) = what.strip_prefix("import from ") {
+                if !err.trim_end().ends_with("not found") {
+                    self.cache_problems
+                        .push(format!("the build cache could not be read from {r}: {err}"));
+                }
+            } else {
+                self.cache_problems.push(format!(
+                    "{what} failed, so this build's layers were not shared: {err}"
+                ));
             }
             return verbose.then(|| line.to_string());
         }
@@ -627,6 +692,7 @@ fn run_buildx(
     Ok(BuildOutcome {
         elapsed,
         log: log.to_path_buf(),
+        cache_problems: filter.cache_problems,
     })
 }
 
@@ -811,6 +877,31 @@ mod tests {
         assert!(f.line(e, false).is_some());
         assert_eq!(f.failed_build_code, Some(101));
         assert!(!f.failed_other);
+    }
+
+    #[test]
+    fn cache_errors_become_warnings_not_failures() {
+        let mut f = ProgressFilter::default();
+        let lines = [
+            "#5 importing cache manifest from 127.0.0.1:5000/c:a-main",
+            "#5 ERROR: failed to configure registry cache importer: 127.0.0.1:5000/c:a-main: not found",
+            "#6 importing cache manifest from 127.0.0.1:5999/c:a-main",
+            "#6 ERROR: failed to configure registry cache importer: failed to do request: connection refused",
+            "#9 exporting cache to registry",
+            "#9 preparing build cache for export",
+            "#9 ERROR: error writing layer blob: connection refused",
+        ];
+        for l in lines {
+            assert_eq!(f.line(l, false), None, "{l}");
+        }
+        assert!(!f.failed_other);
+        assert_eq!(
+            f.cache_problems,
+            [
+                "the build cache could not be read from 127.0.0.1:5999/c:a-main: failed to configure registry cache importer: failed to do request: connection refused",
+                "exporting cache to registry failed, so this build's layers were not shared: error writing layer blob: connection refused"
+            ]
+        );
     }
 
     #[test]
