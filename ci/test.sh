@@ -14,6 +14,10 @@ fi
 docker info >/dev/null || { echo "ci/test.sh: the Docker engine is not running" >&2; exit 1; }
 
 export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:bookworm}"
+# The registry ci/setup-engine.sh runs, for the shared-cache test (which
+# prunes the builder's cache: cargo runs its test binary, shared_cache,
+# after e2e's).
+export GREEN_CROSS_E2E_REGISTRY="127.0.0.1:5000"
 # The end-to-end tests are #[ignore]d for a plain `cargo test` on a machine
 # without an engine; here they must run. One test at a time: each build
 # already uses both cores.

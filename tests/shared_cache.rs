@@ -1,0 +1,178 @@
+//! End-to-end: the shared build cache. A real build pushes its layers to a
+//! real registry, the builder's own cache is pruned, and the rebuild
+//! imports them: the dependencies are not compiled again, only the
+//! workspace's crates.
+//!
+//! Needs a Docker engine with the containerd image store, the base image
+//! and the registry that ci/setup-engine.sh sets up (GREEN_CROSS_E2E_REGISTRY,
+//! default 127.0.0.1:5000). `cargo test` skips it as ignored; `ci/test.sh`
+//! runs it. It prunes the builder's cache, so it lives in a test binary of
+//! its own, which cargo runs after the other end-to-end tests.
+
+mod common;
+
+use common::{fixture, fixture_copy_of};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+fn registry() -> String {
+    std::env::var("GREEN_CROSS_E2E_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into())
+}
+
+fn green_cross(dir: &Path, args: &[&str]) -> Output {
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
+        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    Command::new(env!("CARGO_BIN_EXE_green-cross"))
+        .args(args)
+        .current_dir(dir)
+        .env("GREEN_CROSS_TOOLCHAIN", "distro")
+        .env("GREEN_CROSS_BASE_IMAGE", base)
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("GREEN_CROSS_CACHE")
+        .env_remove("GITHUB_HEAD_REF")
+        .env_remove("GITHUB_REF_NAME")
+        .output()
+        .unwrap()
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The registry's tags of a repository, over its HTTP API.
+fn tags(registry: &str, repo: &str) -> String {
+    let mut s = std::net::TcpStream::connect(registry).expect("the registry answers");
+    write!(
+        s,
+        "GET /v2/{repo}/tags/list HTTP/1.0\r\nHost: {registry}\r\n\r\n"
+    )
+    .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+/// cargo's `Compiling` lines.
+fn compiled(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("Compiling "))
+        .map(str::to_string)
+        .collect()
+}
+
+fn runs(ws: &Path) {
+    let bin = ws.join(format!("target/{TARGET}/debug/hello-cross"));
+    let o = Command::new(&bin).output().unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("hello from x86_64-linux"),
+        "{}",
+        show(&o)
+    );
+}
+
+#[test]
+#[ignore = "needs a Docker engine and a registry: run ci/test.sh"]
+fn a_fresh_builder_imports_compiled_dependencies_from_the_registry() {
+    let ws = fixture_copy_of(&fixture());
+    let registry = registry();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    // A repository no earlier run has written.
+    let repo = format!("green-cross-e2e/cache-{nanos}");
+    let cache = format!("{registry}/{repo}");
+
+    // 1. A real build exports its layers.
+    let o = green_cross(ws.path(), &["build", "--target", TARGET, "--cache", &cache]);
+    assert!(o.status.success(), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("exporting cache") && !err.contains("cache could not"),
+        "{}",
+        show(&o)
+    );
+    let listed = tags(&registry, &repo);
+    assert!(
+        listed.contains(&format!("\"{TARGET}-distro-")),
+        "no tag for {TARGET} in {repo}: {listed}"
+    );
+    runs(ws.path());
+
+    // 2. A registry that refuses: the build succeeds and says what was
+    // not cached.
+    let o = green_cross(
+        ws.path(),
+        &[
+            "build",
+            "--target",
+            TARGET,
+            "--cache",
+            "127.0.0.1:9/nowhere",
+        ],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: exporting cache to registry failed"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        err.contains("warning: the build cache could not be read from 127.0.0.1:9/nowhere"),
+        "{}",
+        show(&o)
+    );
+
+    // 3. A fresh builder: its cache, cache mounts included, pruned.
+    let p = Command::new("docker")
+        .args(["buildx", "prune", "-af"])
+        .output()
+        .unwrap();
+    assert!(p.status.success(), "{}", show(&p));
+    std::fs::remove_dir_all(ws.path().join("target")).unwrap();
+
+    // 4. A change to the workspace, as a teammate's would be (unchanged
+    // sources would come back whole from the cache, build step included).
+    let lib = ws.path().join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        format!("{text}\npub const CHANGED: u128 = {nanos};\n"),
+    )
+    .unwrap();
+
+    // The rebuild imports the dependencies: only the workspace's own
+    // crates (the ones cargo shows with their path) compile.
+    let o = green_cross(ws.path(), &["build", "--target", TARGET, "--cache", &cache]);
+    assert!(o.status.success(), "{}", show(&o));
+    let lines = compiled(&o);
+    assert!(
+        lines.iter().any(|l| l.starts_with("Compiling greet ")),
+        "the workspace compiled: {}",
+        show(&o)
+    );
+    let deps: Vec<&String> = lines.iter().filter(|l| !l.contains("(/src/")).collect();
+    assert!(
+        deps.is_empty(),
+        "dependencies compiled again: {deps:?}\n{}",
+        show(&o)
+    );
+    let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+    assert!(
+        log.contains(&format!("importing cache manifest from {cache}:")),
+        "{log}"
+    );
+    runs(ws.path());
+}
