@@ -235,13 +235,27 @@ pub enum OwnCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Print a GitHub Actions matrix (JSON, one line) of the targets named,
+    /// or else of Cross.toml's [target.<triple>] tables and default-target.
+    Matrix {
+        /// Target triples; none: the ones the configuration names.
+        targets: Vec<String>,
+    },
 }
 
 /// The names clap handles; anything else is a cargo subcommand.
 pub fn is_own(first: &str) -> bool {
     matches!(
         first,
-        "targets" | "dockerfile" | "plan" | "help" | "--help" | "-h" | "--version" | "-V"
+        "targets"
+            | "dockerfile"
+            | "plan"
+            | "matrix"
+            | "help"
+            | "--help"
+            | "-h"
+            | "--version"
+            | "-V"
     )
 }
 

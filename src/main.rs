@@ -128,6 +128,21 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
             print!("{}", dockerfile::render(&plan));
             Ok(0)
         }
+        OwnCommand::Matrix { targets } => {
+            let recipes = Recipes::embedded()?;
+            let targets = if targets.is_empty() {
+                configured_targets(env)?
+            } else {
+                targets
+                    .iter()
+                    .flat_map(|t| t.split(','))
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect()
+            };
+            println!("{}", recipes.matrix(&targets)?);
+            Ok(0)
+        }
         OwnCommand::Plan { json: _, args } => {
             let inv = build_invocation(args)?;
             let plan = make_plan(&inv, env)?;
@@ -153,14 +168,12 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
     Invocation::parse(&args)
 }
 
-fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
-    let workspace = host::load_workspace(
-        &cwd,
-        inv.manifest_path.as_deref(),
-        inv.target_dir.as_deref(),
-    )?;
+/// The configuration layers of a workspace, resolved, and the warnings
+/// reading them gave.
+fn load_settings(
+    env: &Env,
+    workspace: &green_cross::workspace::Workspace,
+) -> Result<(Settings, Vec<String>)> {
     let mut all_warnings: Vec<String> = Vec::new();
     let config_path = env
         .get("CROSS_CONFIG")
@@ -195,6 +208,52 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
             cargo_metadata,
         },
     )?;
+    Ok((settings, all_warnings))
+}
+
+/// The targets the configuration names: its `[target.<triple>]` tables
+/// (files, not the environment) and `default-target`.
+fn configured_targets(env: &Env) -> Result<Vec<String>> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
+    let workspace = host::load_workspace(&cwd, None, None)?;
+    let (settings, warnings) = load_settings(env, &workspace)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut targets: Vec<String> = Vec::new();
+    for l in settings.layers.iter().skip(1) {
+        for t in l.config.target.keys() {
+            if !targets.contains(t) {
+                targets.push(t.clone());
+            }
+        }
+    }
+    for t in [&settings.env_default_target, &settings.default_target]
+        .into_iter()
+        .flatten()
+    {
+        if !targets.contains(t) {
+            targets.push(t.clone());
+        }
+    }
+    if targets.is_empty() {
+        return Err(Error::Usage(
+            "no targets to make a matrix of: the configuration has no [target.<triple>] table and no default-target\n  help: name them: `green-cross matrix x86_64-unknown-linux-musl aarch64-unknown-linux-gnu`".into(),
+        ));
+    }
+    Ok(targets)
+}
+
+fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
+    let workspace = host::load_workspace(
+        &cwd,
+        inv.manifest_path.as_deref(),
+        inv.target_dir.as_deref(),
+    )?;
+    let (settings, mut all_warnings) = load_settings(env, &workspace)?;
     let recipes = Recipes::embedded()?;
     let host = host::host_facts()?;
     let ca_bundle = resolve_ca_bundle(&settings.ca_bundle, |p| p.is_file())?;

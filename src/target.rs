@@ -229,6 +229,28 @@ impl Recipes {
         })
     }
 
+    /// A GitHub Actions matrix (`{"include": [...]}`) of these targets, in
+    /// the order given, duplicates removed: per target its triple, OCI
+    /// platform, how its binaries run here, and its executables' suffix.
+    pub fn matrix(&self, triples: &[String]) -> Result<serde_json::Value> {
+        let mut seen = Vec::new();
+        let mut include = Vec::new();
+        for t in triples {
+            if seen.contains(t) {
+                continue;
+            }
+            seen.push(t.clone());
+            let r = self.get(t)?;
+            include.push(serde_json::json!({
+                "target": r.triple,
+                "platform": r.platform,
+                "runner": r.runner,
+                "exe-suffix": if r.triple.contains("-windows") { ".exe" } else { "" },
+            }));
+        }
+        Ok(serde_json::json!({ "include": include }))
+    }
+
     fn nearest(&self, triple: &str) -> Option<String> {
         let mut best: Option<(f64, &str)> = None;
         for known in self.by_triple.keys() {
@@ -261,6 +283,24 @@ mod tests {
     fn every_embedded_recipe_parses() {
         let r = Recipes::embedded().unwrap();
         assert_eq!(r.len(), 9);
+    }
+
+    #[test]
+    fn matrix_lists_each_target_once_in_order() {
+        let r = Recipes::embedded().unwrap();
+        let m = r
+            .matrix(&[
+                "x86_64-pc-windows-gnu".into(),
+                "aarch64-unknown-linux-gnu".into(),
+                "x86_64-pc-windows-gnu".into(),
+            ])
+            .unwrap();
+        assert_eq!(
+            m.to_string(),
+            r#"{"include":[{"exe-suffix":".exe","platform":"windows/amd64","runner":"wine","target":"x86_64-pc-windows-gnu"},{"exe-suffix":"","platform":"linux/arm64","runner":"qemu-user","target":"aarch64-unknown-linux-gnu"}]}"#
+        );
+        let e = r.matrix(&["aarch64-unknown-linux-gmu".into()]).unwrap_err();
+        assert!(e.to_string().contains("aarch64-unknown-linux-gnu"), "{e}");
     }
 
     #[test]

@@ -77,6 +77,58 @@ fn targets_lists_nine_and_json_is_json() {
 }
 
 #[test]
+fn matrix_comes_from_the_arguments_or_the_configured_targets() {
+    let m = |o: &Output| -> Vec<String> {
+        assert!(o.status.success(), "{:?}", text(o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["include"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["target"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let o = run_in(
+        &fixture(),
+        &["matrix", "x86_64-pc-windows-gnu,aarch64-unknown-linux-musl"],
+        &[],
+    );
+    assert_eq!(
+        m(&o),
+        ["x86_64-pc-windows-gnu", "aarch64-unknown-linux-musl"]
+    );
+    // One line: ready for $GITHUB_OUTPUT.
+    assert_eq!(text(&o).0.lines().count(), 1);
+    // No arguments: Cross.toml's target tables, then default-target.
+    let ws = fixture_copy();
+    std::fs::write(
+        ws.path().join("Cross.toml"),
+        "[build]\ndefault-target = \"x86_64-unknown-linux-musl\"\n[target.armv7-unknown-linux-gnueabihf]\npackages = [\"libssl-dev\"]\n",
+    )
+    .unwrap();
+    let o = run_in(ws.path(), &["matrix"], &[]);
+    assert_eq!(
+        m(&o),
+        ["armv7-unknown-linux-gnueabihf", "x86_64-unknown-linux-musl"]
+    );
+    // Nothing configured: say how to name them.
+    let o = run_in(&fixture(), &["matrix"], &[]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).1.contains("green-cross matrix x86_64"),
+        "{:?}",
+        text(&o)
+    );
+    // A typo: the nearest target.
+    let o = run_in(&fixture(), &["matrix", "aarch64-unknown-linux-gmu"], &[]);
+    assert!(
+        text(&o).1.contains("aarch64-unknown-linux-gnu"),
+        "{:?}",
+        text(&o)
+    );
+}
+
+#[test]
 fn unknown_target_suggests_the_nearest_and_exits_101() {
     let o = run_in(
         &fixture(),
