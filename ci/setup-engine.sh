@@ -3,6 +3,8 @@
 # benchmarks need on a Debian bookworm machine with no image registry:
 #   - a Docker engine with BuildKit, buildx and the containerd image store
 #   - a local OCI registry on 127.0.0.1:5000
+#   - a second engine of its own (socket, TCP port 127.0.0.1:2385, bridge,
+#     data), standing in for a remote builder (DOCKER_HOST)
 #   - qemu-user-static (with the arm64/armhf glibc), wine (and MinGW, for a
 #     DLL shim wine 8 needs) and `file`, to check foreign artifacts
 #   - a Debian base image made with debootstrap (no image is pulled)
@@ -16,6 +18,10 @@ set -euo pipefail
 
 BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:bookworm}"
 REGISTRY_ADDR="127.0.0.1:5000"
+REMOTE_SOCK="/run/green-cross-remote.sock"
+REMOTE_TCP="127.0.0.1:2385"
+REMOTE_BRIDGE="gcremote0"
+REMOTE_NET="172.30.99"
 STATE_DIR="/var/lib/green-cross-ci"
 LOG_DIR="/var/log/green-cross-ci"
 mkdir -p "$STATE_DIR" "$LOG_DIR"
@@ -49,9 +55,10 @@ apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; 
 need_pkgs=()
 for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap file wine64 wine \
          libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross curl \
-         gcc-mingw-w64-x86-64-win32; do
+         gcc-mingw-w64-x86-64-win32 iproute2 nodejs npm; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
+command -v iptables >/dev/null || need_pkgs+=(iptables)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     # bookworm's docker.io (20.10) has BuildKit 0.8 and no buildx; trixie's
     # docker-buildx brings docker.io 26 and buildx 0.13. Pin trixie low so
@@ -78,7 +85,9 @@ PIN
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         docker-registry qemu-user-static debootstrap file wine64 wine curl \
         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross \
-        gcc-mingw-w64-x86-64-win32 >/dev/null
+        gcc-mingw-w64-x86-64-win32 iproute2 nodejs npm >/dev/null
+    command -v iptables >/dev/null \
+        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iptables >/dev/null
 fi
 
 # --- the engine --------------------------------------------------------------
@@ -130,4 +139,38 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     bash "$(dirname "$0")/../docker/debian-base.sh" "$BASE_IMAGE" "$MIRROR" >/dev/null
 fi
 
-log "ready: engine $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registry $REGISTRY_ADDR, base image $BASE_IMAGE"
+# --- a second engine, for builds through DOCKER_HOST ---------------------------
+# Its own data, exec root and bridge (with NAT and forwarding rules of its
+# own, as it manages no iptables rules itself), the containerd image store,
+# and the base image copied in.
+remote() { DOCKER_HOST="unix://$REMOTE_SOCK" docker "$@"; }
+if ! remote info >/dev/null 2>&1; then
+    log "starting a second engine on $REMOTE_SOCK and tcp://$REMOTE_TCP"
+    if ! ip link show "$REMOTE_BRIDGE" >/dev/null 2>&1; then
+        ip link add name "$REMOTE_BRIDGE" type bridge
+        ip addr add "$REMOTE_NET.1/24" dev "$REMOTE_BRIDGE"
+    fi
+    ip link set "$REMOTE_BRIDGE" up
+    iptables -t nat -C POSTROUTING -s "$REMOTE_NET.0/24" ! -o "$REMOTE_BRIDGE" -j MASQUERADE 2>/dev/null \
+        || iptables -t nat -A POSTROUTING -s "$REMOTE_NET.0/24" ! -o "$REMOTE_BRIDGE" -j MASQUERADE
+    iptables -C FORWARD -i "$REMOTE_BRIDGE" ! -o "$REMOTE_BRIDGE" -j ACCEPT 2>/dev/null \
+        || iptables -I FORWARD -i "$REMOTE_BRIDGE" ! -o "$REMOTE_BRIDGE" -j ACCEPT
+    iptables -C FORWARD -o "$REMOTE_BRIDGE" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null \
+        || iptables -I FORWARD -o "$REMOTE_BRIDGE" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+    mkdir -p /etc/green-cross-remote
+    echo '{"features":{"containerd-snapshotter":true}}' > /etc/green-cross-remote/daemon.json
+    nohup dockerd --config-file /etc/green-cross-remote/daemon.json \
+        --data-root /var/lib/green-cross-remote --exec-root /run/green-cross-remote \
+        --pidfile /run/green-cross-remote.pid \
+        -H "unix://$REMOTE_SOCK" -H "tcp://$REMOTE_TCP" \
+        --bridge "$REMOTE_BRIDGE" --iptables=false --ip6tables=false \
+        >"$LOG_DIR/dockerd-remote.log" 2>&1 &
+    for _ in $(seq 1 60); do remote info >/dev/null 2>&1 && break; sleep 1; done
+    remote info >/dev/null 2>&1 || { tail -n 30 "$LOG_DIR/dockerd-remote.log" >&2; die "the second engine did not start"; }
+fi
+if ! remote image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+    log "copying $BASE_IMAGE into the second engine"
+    docker save "$BASE_IMAGE" | remote load >/dev/null
+fi
+
+log "ready: engine $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registry $REGISTRY_ADDR, second engine tcp://$REMOTE_TCP, base image $BASE_IMAGE"

@@ -18,6 +18,9 @@ export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:
 # prunes the builder's cache: cargo runs its test binary, shared_cache,
 # after e2e's).
 export GREEN_CROSS_E2E_REGISTRY="127.0.0.1:5000"
+# The second engine ci/setup-engine.sh starts, for builds through DOCKER_HOST
+# and --builder.
+export GREEN_CROSS_E2E_REMOTE="tcp://127.0.0.1:2385"
 # The GitHub Action and the example workflow: actionlint and the schemas.
 bash ci/lint-actions.sh
 

@@ -46,6 +46,9 @@ pub struct Invocation {
     pub trailing: Vec<String>,
     /// `--cache REF`: the shared build cache, over the configuration.
     pub cache: Option<String>,
+    /// `--builder NAME`: the buildx builder (else BUILDX_BUILDER, else the
+    /// current one).
+    pub builder: Option<String>,
 }
 
 /// Flags that take a value and that green-cross must not mistake for the
@@ -114,6 +117,7 @@ impl Invocation {
                 "--manifest-path" => inv.manifest_path = Some(take(&mut it)?),
                 "--target-dir" => inv.target_dir = Some(take(&mut it)?),
                 "--cache" => inv.cache = Some(take(&mut it)?),
+                "--builder" => inv.builder = Some(take(&mut it)?),
                 "--release" | "-r" => {
                     inv.profile.get_or_insert_with(|| "release".into());
                     inv.cargo_args.push(arg.clone());
@@ -201,6 +205,8 @@ Artifacts land where cargo puts them: target/<triple>/<profile>/.",
     after_help = "Configuration: Cross.toml in the workspace root or $CROSS_CONFIG, and [workspace|package.metadata.cross]\n\
 in Cargo.toml (see Cross.toml.example). Every key has an environment mirror: CROSS_BUILD_<KEY>,\n\
 CROSS_TARGET_<TRIPLE>_<KEY> (or with a GREEN_CROSS_ prefix).\n\
+Builders: --builder NAME (or BUILDX_BUILDER) and DOCKER_HOST (unix://, tcp://, ssh://) select where builds run;\n\
+sources are sent from here and artifacts come back here.\n\
 Shared build cache: --cache REF (or GREEN_CROSS_CACHE, or [build] cache) exports every layer to a registry\n\
 (or `gha`) and imports it on the next machine.\n\
 Environment: GREEN_CROSS_TOOLCHAIN (rustup|distro), GREEN_CROSS_BASE_IMAGE, GREEN_CROSS_CA_BUNDLE,\n\

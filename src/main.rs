@@ -295,7 +295,7 @@ fn resolve_ca_bundle(ca: &CaBundle, exists: impl Fn(&Path) -> bool) -> Result<Op
 }
 
 fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
-    let engine = Engine::detect(env)?;
+    let engine = Engine::detect(env)?.with_builder(inv.builder.clone());
     let bk = engine.check(env)?;
     tracing::debug!(buildkit = ?bk, "engine ready");
     // A builder that cannot export cache still reads it; say what is lost.

@@ -737,3 +737,115 @@ fn zig_links_a_glibc_target_for_an_old_glibc() {
     assert!(ok, "{out}");
     assert_eq!(out.trim(), expected_line("aarch64", "linux"));
 }
+
+/// Whether an engine's build cache has a record that names `needle` (cache
+/// mounts are described with their id).
+fn engine_cache_mentions(docker_host: Option<&str>, context: Option<&str>, needle: &str) -> bool {
+    let mut c = Command::new("docker");
+    if let Some(ctx) = context {
+        c.args(["--context", ctx]);
+    }
+    c.args(["buildx", "du", "--verbose"]);
+    if let Some(h) = docker_host {
+        c.env("DOCKER_HOST", h);
+    } else {
+        c.env_remove("DOCKER_HOST");
+    }
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    String::from_utf8_lossy(&o.stdout).contains(needle)
+}
+
+#[test]
+#[ignore = "needs a Docker engine and the second engine: run ci/test.sh"]
+fn builds_run_on_the_engine_docker_host_or_builder_names_and_artifacts_come_back() {
+    // The second engine ci/setup-engine.sh starts, over TCP.
+    let remote =
+        std::env::var("GREEN_CROSS_E2E_REMOTE").unwrap_or_else(|_| "tcp://127.0.0.1:2385".into());
+    let t = "x86_64-unknown-linux-gnu";
+    let ws = fixture_copy();
+    stamp(ws.path());
+    // The build step's cache mount id is unique to this workspace's path:
+    // where it shows tells which engine built.
+    let p = green_cross(ws.path(), &["plan", "--target", t]);
+    assert!(p.status.success(), "{}", show(&p));
+    let plan: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let cache_id = plan["targets"][0]["cache_id"].as_str().unwrap().to_string();
+
+    // DOCKER_HOST.
+    let o = green_cross_command(ws.path(), &["build", "--target", t])
+        .env("DOCKER_HOST", &remote)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    let (ok, out) = run(
+        ws.path()
+            .join(format!("target/{t}/debug/hello-cross"))
+            .to_str()
+            .unwrap(),
+        &[],
+    );
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), expected_line("x86_64", "linux"));
+    assert!(
+        engine_cache_mentions(Some(&remote), None, &cache_id),
+        "the second engine has no record of the build"
+    );
+    assert!(
+        !engine_cache_mentions(None, None, &cache_id),
+        "the local engine built it"
+    );
+
+    // --builder: the docker context of the second engine names its builder.
+    let ctx = "green-cross-e2e-remote";
+    if !Command::new("docker")
+        .args(["context", "inspect", ctx])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        let (ok, out) = run(
+            "docker",
+            &[
+                "context",
+                "create",
+                ctx,
+                "--docker",
+                &format!("host={remote}"),
+            ],
+        );
+        assert!(ok, "{out}");
+    }
+    append_to_greet(ws.path(), "pub const VIA_BUILDER: u8 = 2;");
+    std::fs::remove_dir_all(ws.path().join("target")).unwrap();
+    let o = green_cross_command(ws.path(), &["build", "--target", t, "--builder", ctx])
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Compiling greet"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        ws.path()
+            .join(format!("target/{t}/debug/hello-cross"))
+            .is_file()
+    );
+    assert!(!engine_cache_mentions(None, None, &cache_id));
+    // A builder that does not exist: said so, with where to look.
+    let o = green_cross_command(
+        ws.path(),
+        &["build", "--target", t, "--builder", "no-such-builder"],
+    )
+    .output()
+    .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("docker buildx ls"),
+        "{}",
+        show(&o)
+    );
+}

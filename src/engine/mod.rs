@@ -39,6 +39,11 @@ pub struct Engine {
     /// CROSS_CONTAINER_UID / CROSS_CONTAINER_GID: who `run` runs as in a
     /// runner container (default: this process's user).
     pub container_user: Option<(u32, u32)>,
+    /// `--builder`: the buildx builder every build uses.
+    pub builder: Option<String>,
+    /// When `--builder` names a docker context (whose engine is a
+    /// docker-driver builder): the context every docker command runs in.
+    pub context: Option<String>,
 }
 
 /// Split an options variable as a shell would.
@@ -88,18 +93,64 @@ impl Engine {
             build_opts,
             container_opts,
             container_user,
+            builder: None,
+            context: None,
         })
     }
 
+    /// Build with this buildx builder. The builder of a docker context is
+    /// reached through the context (buildx refuses `--builder` for it).
+    pub fn with_builder(mut self, builder: Option<String>) -> Engine {
+        if let Some(b) = &builder {
+            let is_context = self
+                .cmd()
+                .args(["context", "inspect", b])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if is_context {
+                self.context = Some(b.clone());
+            } else {
+                self.build_opts
+                    .splice(0..0, ["--builder".to_string(), b.clone()]);
+            }
+        }
+        self.builder = builder;
+        self
+    }
+
+    /// The docker CLI's global arguments (`--context`).
+    fn global_args(&self) -> Vec<String> {
+        match &self.context {
+            Some(c) => vec!["--context".into(), c.clone()],
+            None => vec![],
+        }
+    }
+
+    /// `docker buildx inspect [builder]`.
+    fn inspect(&self) -> std::io::Result<std::process::Output> {
+        let mut c = self.cmd();
+        c.args(["buildx", "inspect"]);
+        if let (Some(b), None) = (&self.builder, &self.context) {
+            c.arg(b);
+        }
+        c.output()
+    }
+
     fn cmd(&self) -> Command {
-        Command::new(&self.program)
+        let mut c = Command::new(&self.program);
+        c.args(self.global_args());
+        c
     }
 
     /// Check that an engine answers, that buildx is there, and that its
     /// BuildKit is recent enough. Returns the BuildKit version when known.
     pub fn check(&self, env: &Env) -> Result<Option<String>> {
         let docker_host = env.get("DOCKER_HOST").cloned().unwrap_or_default();
-        let engine_version = if docker_host.starts_with("ssh://") {
+        // A named builder may live elsewhere than DOCKER_HOST: buildx
+        // inspect tells whether it answers.
+        let engine_version = if docker_host.starts_with("ssh://") || self.builder.is_some() {
             None
         } else {
             Some(engine_version_via_api(&docker_host)?)
@@ -119,15 +170,21 @@ impl Engine {
                 help: "install the buildx plugin (Debian: apt-get install docker-buildx; elsewhere see https://github.com/docker/buildx#installing)".into(),
             });
         }
-        let out = self
-            .cmd()
-            .args(["buildx", "inspect"])
-            .output()
-            .map_err(|e| Error::Spawn {
-                program: self.program.display().to_string(),
-                message: e.to_string(),
-                help: "check that the docker CLI runs".into(),
-            })?;
+        let out = self.inspect().map_err(|e| Error::Spawn {
+            program: self.program.display().to_string(),
+            message: e.to_string(),
+            help: "check that the docker CLI runs".into(),
+        })?;
+        if !out.status.success() {
+            return Err(Error::Engine {
+                message: format!(
+                    "the builder{} does not answer: {}",
+                    self.builder.as_deref().map(|b| format!(" `{b}`")).unwrap_or_default(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                help: "`docker buildx ls` lists the builders; check --builder, BUILDX_BUILDER and DOCKER_HOST".into(),
+            });
+        }
         let text = String::from_utf8_lossy(&out.stdout);
         // Distribution builds of the engine report their embedded BuildKit
         // as v0.0.0+unknown: then the engine's own version tells (engine 23
@@ -166,7 +223,7 @@ impl Engine {
     /// Why the active builder cannot export build cache, if it cannot: the
     /// docker driver exports cache only with the containerd image store.
     pub fn cache_export_blocker(&self) -> Option<String> {
-        let out = self.cmd().args(["buildx", "inspect"]).output().ok()?;
+        let out = self.inspect().ok()?;
         let text = String::from_utf8_lossy(&out.stdout);
         if inspect_field(&text, "driver").as_deref() != Some("docker") {
             return None;
@@ -638,10 +695,11 @@ fn run_buildx(
         log_file,
         "$ {} {}",
         engine.program.display(),
-        shell_words::join(args)
+        shell_words::join(engine.global_args().iter().chain(args))
     );
     let start = Instant::now();
-    let mut child = Command::new(&engine.program)
+    let mut child = engine
+        .cmd()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -764,7 +822,8 @@ pub fn run_binary(
             mounts.extend(run.volumes.iter().map(PathBuf::as_path));
             let args = docker_run_args(run, image, &mounts, user, tty, &engine.container_opts);
             tracing::debug!(?args, "docker run");
-            Command::new(&engine.program)
+            engine
+                .cmd()
                 .args(&args)
                 .status()
                 .map_err(|e| Error::Spawn {
