@@ -55,10 +55,14 @@ apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; 
 need_pkgs=()
 for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap file wine64 wine \
          libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross curl \
-         gcc-mingw-w64-x86-64-win32 iproute2 nodejs npm; do
+         gcc-mingw-w64-x86-64-win32 iproute2; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
+# Commands that may come from elsewhere than Debian's packages (Node.js and
+# npm often do): installed only when missing.
 command -v iptables >/dev/null || need_pkgs+=(iptables)
+command -v node >/dev/null || need_pkgs+=(nodejs)
+command -v npm >/dev/null || need_pkgs+=(npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     # bookworm's docker.io (20.10) has BuildKit 0.8 and no buildx; trixie's
     # docker-buildx brings docker.io 26 and buildx 0.13. Pin trixie low so
@@ -85,9 +89,11 @@ PIN
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         docker-registry qemu-user-static debootstrap file wine64 wine curl \
         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross \
-        gcc-mingw-w64-x86-64-win32 iproute2 nodejs npm >/dev/null
-    command -v iptables >/dev/null \
-        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iptables >/dev/null
+        gcc-mingw-w64-x86-64-win32 iproute2 >/dev/null
+    for cmd_pkg in iptables:iptables node:nodejs npm:npm; do
+        command -v "${cmd_pkg%%:*}" >/dev/null \
+            || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${cmd_pkg#*:}" >/dev/null
+    done
 fi
 
 # --- the engine --------------------------------------------------------------
