@@ -614,8 +614,23 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
     let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
         .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
     let image = "green-cross-e2e/image-key:bookworm";
-    let (ok, out) = run("docker", &["tag", &base, image]);
-    assert!(ok, "docker tag {base} {image}: {out}");
+    // Made by BuildKit and loaded, as `dockerfile` images are: an image
+    // that `docker tag` names can send BuildKit to a registry for its
+    // manifest.
+    let mut c = Command::new("docker")
+        .args(["buildx", "build", "--quiet", "--load", "--tag", image, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("FROM {base}\nLABEL org.green-cross.e2e=image-key\n").as_bytes())
+        .unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", show(&o));
     // CROSS_BUILD_OPTS reach docker buildx build.
     let o = green_cross_command(
         ws.path(),
