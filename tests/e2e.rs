@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{fixture, fixture_copy_of, fixture_named};
+use common::{fixture, fixture_copy_of, fixture_named, green_cross_command, show};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -57,18 +57,6 @@ fn assert_no_temporary_output(ws: &Path) {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-fn green_cross_command(dir: &Path, args: &[&str]) -> Command {
-    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
-        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
-    let mut c = Command::new(env!("CARGO_BIN_EXE_green-cross"));
-    c.args(args)
-        .current_dir(dir)
-        .env("GREEN_CROSS_TOOLCHAIN", "distro")
-        .env("GREEN_CROSS_BASE_IMAGE", base)
-        .env_remove("CARGO_BUILD_TARGET");
-    c
-}
-
 fn green_cross(dir: &Path, args: &[&str]) -> Output {
     green_cross_command(dir, args).output().unwrap()
 }
@@ -111,15 +99,6 @@ fn assert_ran(o: &Output, expected_first_line: &str) {
 }
 
 const RUN_ARGS: [&str; 4] = ["--", "a b", "--echo-stdin", "--exit=3"];
-
-fn show(o: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn run(program: &str, args: &[&str]) -> (bool, String) {
     let o = Command::new(program)

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{fixture, fixture_copy_of};
+use common::{fixture, fixture_copy_of, green_cross_command, show};
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -23,28 +23,12 @@ fn registry() -> String {
 }
 
 fn green_cross(dir: &Path, args: &[&str]) -> Output {
-    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
-        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
-    Command::new(env!("CARGO_BIN_EXE_green-cross"))
-        .args(args)
-        .current_dir(dir)
-        .env("GREEN_CROSS_TOOLCHAIN", "distro")
-        .env("GREEN_CROSS_BASE_IMAGE", base)
-        .env_remove("CARGO_BUILD_TARGET")
+    green_cross_command(dir, args)
         .env_remove("GREEN_CROSS_CACHE")
         .env_remove("GITHUB_HEAD_REF")
         .env_remove("GITHUB_REF_NAME")
         .output()
         .unwrap()
-}
-
-fn show(o: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The registry's tags of a repository, over its HTTP API.

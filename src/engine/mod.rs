@@ -120,6 +120,15 @@ impl Engine {
         self
     }
 
+    /// The error for a docker CLI that could not be started.
+    fn spawn_error(&self, e: std::io::Error) -> Error {
+        Error::Spawn {
+            program: self.program.display().to_string(),
+            message: e.to_string(),
+            help: "check that the docker CLI runs".into(),
+        }
+    }
+
     /// The docker CLI's global arguments (`--context`).
     fn global_args(&self) -> Vec<String> {
         match &self.context {
@@ -159,22 +168,14 @@ impl Engine {
             .cmd()
             .args(["buildx", "version"])
             .output()
-            .map_err(|e| Error::Spawn {
-                program: self.program.display().to_string(),
-                message: e.to_string(),
-                help: "check that the docker CLI runs".into(),
-            })?;
+            .map_err(|e| self.spawn_error(e))?;
         if !out.status.success() {
             return Err(Error::Engine {
                 message: format!("docker buildx is not available: {}", String::from_utf8_lossy(&out.stderr).trim()),
                 help: "install the buildx plugin (Debian: apt-get install docker-buildx; elsewhere see https://github.com/docker/buildx#installing)".into(),
             });
         }
-        let out = self.inspect().map_err(|e| Error::Spawn {
-            program: self.program.display().to_string(),
-            message: e.to_string(),
-            help: "check that the docker CLI runs".into(),
-        })?;
+        let out = self.inspect().map_err(|e| self.spawn_error(e))?;
         if !out.status.success() {
             return Err(Error::Engine {
                 message: format!(
@@ -705,11 +706,7 @@ fn run_buildx(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::Spawn {
-            program: engine.program.display().to_string(),
-            message: e.to_string(),
-            help: "check that the docker CLI runs".into(),
-        })?;
+        .map_err(|e| engine.spawn_error(e))?;
     let stdout = child.stdout.take().expect("piped");
     let out_thread = std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -730,11 +727,7 @@ fn run_buildx(
         }
     }
     drop(err_out);
-    let status = child.wait().map_err(|e| Error::Spawn {
-        program: engine.program.display().to_string(),
-        message: e.to_string(),
-        help: "check that the docker CLI runs".into(),
-    })?;
+    let status = child.wait().map_err(|e| engine.spawn_error(e))?;
     let stdout = out_thread.join().unwrap_or_default();
     let _ = log_file.write_all(&stdout);
     let elapsed = start.elapsed();
@@ -826,11 +819,7 @@ pub fn run_binary(
                 .cmd()
                 .args(&args)
                 .status()
-                .map_err(|e| Error::Spawn {
-                    program: engine.program.display().to_string(),
-                    message: e.to_string(),
-                    help: "check that the docker CLI runs".into(),
-                })?
+                .map_err(|e| engine.spawn_error(e))?
         }
     };
     Ok(exit_code(status))

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The main fixture: a workspace with a binary, a library with a unit test
 /// and a benchmark, a C file built by the cc crate, and a crates.io
@@ -42,4 +43,29 @@ pub fn fixture_copy_of(dir: &Path) -> tempfile::TempDir {
         .unwrap();
     copy_dir(dir, d.path());
     d
+}
+
+/// green-cross in `dir`, in distro mode on the base image the end-to-end
+/// tests use (GREEN_CROSS_E2E_BASE_IMAGE), with no default target from the
+/// environment.
+pub fn green_cross_command(dir: &Path, args: &[&str]) -> Command {
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
+        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    let mut c = Command::new(env!("CARGO_BIN_EXE_green-cross"));
+    c.args(args)
+        .current_dir(dir)
+        .env("GREEN_CROSS_TOOLCHAIN", "distro")
+        .env("GREEN_CROSS_BASE_IMAGE", base)
+        .env_remove("CARGO_BUILD_TARGET");
+    c
+}
+
+/// A finished command's exit code and output, for assertion messages.
+pub fn show(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
