@@ -14,6 +14,11 @@ use crate::target::{ImageFlavour, StdSource};
 
 const CA: &str = "/run/secrets/green-cross-ca";
 const ZIG_VENV: &str = "/opt/green-cross/zig";
+/// Where the build step leaves its outputs for the artifacts stage. Not a
+/// directory of its own at the root: to copy a directory out of a new layer,
+/// BuildKit checksums everything in the directory's parent, and for `/out`
+/// that is the whole toolchain (about 2 s on every build).
+const OUT_DIR: &str = "/out/files";
 /// Mirrors that are mid-sync serve index files of the wrong size for a
 /// while: retry the update once more after a pause.
 const APT_UPDATE: &str = "{ apt-get $apt_ca -o Acquire::Retries=3 update -qq || { sleep 5 && apt-get $apt_ca -o Acquire::Retries=3 update -qq; }; }";
@@ -363,7 +368,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         first,
         "; status=$?; if [ $status -ne 0 ]; then echo \"{CARGO_STATUS_MARKER}$status\" >&2; exit $status; fi"
     );
-    let out_dir = format!("/out/{triple}");
+    let out_dir = format!("{OUT_DIR}/{triple}");
     let mut cmds = vec![first];
     match t.outputs {
         Outputs::ProfileDir => {
@@ -402,7 +407,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     out.push('\n');
 
     let _ = writeln!(out, "FROM scratch AS artifacts-{triple}");
-    let _ = writeln!(out, "COPY --from=build-{triple} /out/ /\n");
+    let _ = writeln!(out, "COPY --from=build-{triple} {OUT_DIR}/ /\n");
 }
 
 /// The environment cargo runs with, in the dependencies stage and in the

@@ -488,7 +488,7 @@ pub struct RunnerImage {
     pub runner: RunnerPlan,
 }
 
-/// What the build step leaves in /out for the artifacts stage.
+/// What the build step leaves in /out/files for the artifacts stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outputs {

@@ -164,24 +164,22 @@ impl Engine {
         } else {
             Some(engine_version_via_api(&docker_host)?)
         };
-        let out = self
-            .cmd()
-            .args(["buildx", "version"])
-            .output()
-            .map_err(|e| self.spawn_error(e))?;
-        if !out.status.success() {
-            return Err(Error::Engine {
-                message: format!("docker buildx is not available: {}", String::from_utf8_lossy(&out.stderr).trim()),
-                help: "install the buildx plugin (Debian: apt-get install docker-buildx; elsewhere see https://github.com/docker/buildx#installing)".into(),
-            });
-        }
+        // One `buildx inspect` tells both whether buildx is there and
+        // whether the builder answers (each docker call costs ~0.1 s).
         let out = self.inspect().map_err(|e| self.spawn_error(e))?;
         if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if buildx_missing(&stderr) {
+                return Err(Error::Engine {
+                    message: format!("docker buildx is not available: {}", stderr.trim()),
+                    help: "install the buildx plugin (Debian: apt-get install docker-buildx; elsewhere see https://github.com/docker/buildx#installing)".into(),
+                });
+            }
             return Err(Error::Engine {
                 message: format!(
                     "the builder{} does not answer: {}",
                     self.builder.as_deref().map(|b| format!(" `{b}`")).unwrap_or_default(),
-                    String::from_utf8_lossy(&out.stderr).trim()
+                    stderr.trim()
                 ),
                 help: "`docker buildx ls` lists the builders; check --builder, BUILDX_BUILDER and DOCKER_HOST".into(),
             });
@@ -241,6 +239,12 @@ impl Engine {
              or select a docker-container builder with BUILDX_BUILDER / --builder (docker buildx create --driver docker-container --use)".to_string()
         })
     }
+}
+
+/// Whether the docker CLI said that it has no buildx plugin.
+fn buildx_missing(stderr: &str) -> bool {
+    stderr.contains("'buildx' is not a docker command")
+        || stderr.contains("unknown command \"buildx\"")
 }
 
 /// Ask the engine for its version through its API (bollard).
@@ -854,6 +858,14 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_buildx_plugin_is_told_apart_from_a_silent_builder() {
+        assert!(buildx_missing(
+            "docker: 'buildx' is not a docker command.\nSee 'docker --help'"
+        ));
+        assert!(!buildx_missing("ERROR: no builder \"nope\" found"));
+    }
 
     #[test]
     fn buildkit_version_is_parsed() {
