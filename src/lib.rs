@@ -9,6 +9,7 @@ pub mod config;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;
+pub mod fingerprint;
 pub mod plan;
 pub mod target;
 pub mod workspace;

@@ -11,7 +11,7 @@ use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
 use green_cross::plan::{BuildPlan, PlanInput, plan};
 use green_cross::target::Recipes;
-use green_cross::{artifacts, dockerfile};
+use green_cross::{artifacts, dockerfile, fingerprint};
 
 fn main() -> ExitCode {
     // CROSS_DEBUG turns on green-cross's debug output, as it does cross's.
@@ -294,7 +294,56 @@ fn resolve_ca_bundle(ca: &CaBundle, exists: impl Fn(&Path) -> bool) -> Result<Op
     }
 }
 
+/// The fingerprint of a build that may be skipped when nothing changed.
+/// A file that cannot be read means going to BuildKit, which will say why.
+fn fingerprint_of(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Option<String> {
+    if !fingerprint::applies(plan, env) {
+        return None;
+    }
+    match fingerprint::scan(plan) {
+        Ok(files) => Some(fingerprint::digest(
+            plan,
+            &dockerfile::render(plan),
+            env,
+            inv.builder.as_deref(),
+            &files,
+        )),
+        Err(e) => {
+            tracing::debug!(error = %e, "no fingerprint");
+            None
+        }
+    }
+}
+
 fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
+    let started = std::time::Instant::now();
+    let triples: Vec<&str> = plan.targets.iter().map(|t| t.triple.as_str()).collect();
+    let header = format!(
+        "   Green-cross {} {} ({} mode)",
+        plan.subcommand,
+        triples.join(", "),
+        plan.mode.as_str()
+    );
+    let fingerprint = fingerprint_of(plan, inv, env);
+    if let Some(placed) = fingerprint
+        .as_deref()
+        .and_then(|d| fingerprint::fresh(plan, d))
+    {
+        eprintln!("{header}");
+        for t in &triples {
+            eprintln!("      Fresh {t} (fingerprint)");
+        }
+        let elapsed = started.elapsed();
+        eprintln!(
+            "    Finished in {:.1}s (nothing changed since the last build)",
+            elapsed.as_secs_f64()
+        );
+        if !placed.is_empty() {
+            let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
+            print!("{}", artifacts::summary(&placed, &base, elapsed));
+        }
+        return Ok(0);
+    }
     let engine = Engine::detect(env)?.with_builder(inv.builder.clone());
     let bk = engine.check(env)?;
     tracing::debug!(buildkit = ?bk, "engine ready");
@@ -323,13 +372,7 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         .map_err(|e| Error::io("create a temporary directory in", &plan.target_dir, e))?;
     let log = plan.target_dir.join("green-cross").join("last-build.log");
     let interrupted = engine::interrupt_flag();
-    let triples: Vec<&str> = plan.targets.iter().map(|t| t.triple.as_str()).collect();
-    eprintln!(
-        "   Green-cross {} {} ({} mode)",
-        plan.subcommand,
-        triples.join(", "),
-        plan.mode.as_str()
-    );
+    eprintln!("{header}");
     for t in &plan.targets {
         if let Some(c) = &t.custom {
             eprintln!(
@@ -364,6 +407,14 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         eprintln!("warning: {p}");
     }
     let placed = artifacts::place(plan, out.path())?;
+    // Kept only for a build whose cache export, if any, went through, so
+    // that the next build tries the export again.
+    if let Some(d) = &fingerprint
+        && outcome.cache_problems.is_empty()
+        && let Err(e) = fingerprint::save(plan, d, &placed)
+    {
+        eprintln!("warning: the next build will not know that this one is fresh: {e}");
+    }
     eprintln!(
         "    Finished in {:.1}s (log: {})",
         outcome.elapsed.as_secs_f64(),

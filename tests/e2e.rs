@@ -302,9 +302,39 @@ fn nine_targets_in_one_solve_then_a_noop_rebuild() {
     // No temporary output is left behind.
     assert_no_temporary_output(ws.path());
 
-    // Nothing changed: every build step comes from BuildKit's cache and the
-    // artifacts are placed again.
+    // Nothing changed: the fingerprint says so and BuildKit is not asked
+    // (the engine's log of the build is not rewritten).
+    let log = ws.path().join("target/green-cross/last-build.log");
+    let logged = std::fs::metadata(&log).unwrap().modified().unwrap();
     let o = green_cross(ws.path(), &args);
+    assert!(o.status.success(), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for t in ALL {
+        assert!(
+            err.contains(&format!("Fresh {t} (fingerprint)")),
+            "{t} not fresh:\n{err}"
+        );
+    }
+    assert_eq!(logged, std::fs::metadata(&log).unwrap().modified().unwrap());
+    // The same summary (but for the time column).
+    let cols = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| {
+                l.rsplit_once("  ")
+                    .map_or(l, |(a, _)| a)
+                    .trim_end()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(cols(&String::from_utf8_lossy(&o.stdout)), cols(&table));
+
+    // Without the fingerprint, every build step comes from BuildKit's
+    // cache and the artifacts are placed again.
+    let o = green_cross_command(ws.path(), &args)
+        .env("GREEN_CROSS_FINGERPRINT", "0")
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     for t in ALL {
@@ -314,6 +344,20 @@ fn nine_targets_in_one_solve_then_a_noop_rebuild() {
         );
         check_artifact(ws.path(), t);
     }
+
+    // A removed artifact is not fresh: it is built (from cache) again.
+    let gone = ws
+        .path()
+        .join("target/x86_64-unknown-linux-gnu/release/hello-cross");
+    std::fs::remove_file(&gone).unwrap();
+    let o = green_cross(ws.path(), &args);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("(fingerprint)"),
+        "{}",
+        show(&o)
+    );
+    check_artifact(ws.path(), "x86_64-unknown-linux-gnu");
 }
 
 #[test]
