@@ -2,6 +2,8 @@
 //! counts as fresh. Real files in a temporary workspace; no engine (the
 //! e2e tests show that a fresh build does not reach BuildKit).
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -13,33 +15,13 @@ use green_cross::dockerfile::render;
 use green_cross::fingerprint::{self, Stamp};
 use green_cross::plan::{BuildPlan, Host, PlanInput, plan};
 use green_cross::target::Recipes;
-use green_cross::workspace::{Package, SkeletonFile, Workspace};
 
 fn env() -> Env {
     [("GREEN_CROSS_TOOLCHAIN".to_string(), "distro".to_string())].into()
 }
 
 fn make(root: &Path, args: &str, env: &Env) -> BuildPlan {
-    let ws = Workspace {
-        git_branch: None,
-        git_default_branch: None,
-        root: root.to_path_buf(),
-        target_dir: root.join("target"),
-        workdir: "".into(),
-        manifest: None,
-        has_lockfile: true,
-        skeleton: vec![
-            SkeletonFile::Copy("Cargo.lock".into()),
-            SkeletonFile::Copy("Cargo.toml".into()),
-            SkeletonFile::StubMain("src/main.rs".into()),
-        ],
-        packages: vec![Package {
-            name: "app".into(),
-            dir: "".into(),
-            bins: vec!["app".into()],
-            default_run: None,
-        }],
-    };
+    let ws = common::app_workspace(root, None);
     let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
     let (toml, _) = CrossToml::parse("Cross.toml".as_ref(), "").unwrap();
     let settings = Settings::resolve(env, &toml).unwrap();

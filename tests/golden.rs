@@ -2,7 +2,9 @@
 //! mode, plus a multi-target file. Rendering must be byte-identical run to
 //! run and independent of the order recipes are read in.
 
-use std::path::PathBuf;
+mod common;
+
+use std::path::{Path, PathBuf};
 
 use green_cross::cli::Invocation;
 use green_cross::config::{CrossToml, Env, Settings};
@@ -12,26 +14,7 @@ use green_cross::target::Recipes;
 use green_cross::workspace::{Package, SkeletonFile, Workspace};
 
 fn workspace() -> Workspace {
-    Workspace {
-        git_branch: Some("main".into()),
-        git_default_branch: Some("main".into()),
-        root: PathBuf::from("/work/app"),
-        target_dir: PathBuf::from("/work/app/target"),
-        workdir: PathBuf::new(),
-        manifest: None,
-        has_lockfile: true,
-        skeleton: vec![
-            SkeletonFile::Copy("Cargo.lock".into()),
-            SkeletonFile::Copy("Cargo.toml".into()),
-            SkeletonFile::StubMain("src/main.rs".into()),
-        ],
-        packages: vec![Package {
-            name: "app".into(),
-            dir: PathBuf::new(),
-            bins: vec!["app".into()],
-            default_run: None,
-        }],
-    }
+    common::app_workspace(Path::new("/work/app"), Some("main"))
 }
 
 fn host() -> Host {
