@@ -347,6 +347,11 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let engine = Engine::detect(env)?.with_builder(inv.builder.clone());
     let bk = engine.check(env)?;
     tracing::debug!(buildkit = ?bk, "engine ready");
+    if plan.targets.iter().any(|t| t.custom.is_some())
+        && let Some(e) = engine.custom_images_blocker()
+    {
+        return Err(e);
+    }
     // A builder that cannot export cache still reads it; say what is lost.
     let adjusted;
     let mut plan = plan;

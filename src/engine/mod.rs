@@ -219,6 +219,13 @@ impl Engine {
 }
 
 impl Engine {
+    /// Why this builder cannot build a plan's `dockerfile` images, if it
+    /// cannot.
+    pub fn custom_images_blocker(&self) -> Option<Error> {
+        let out = self.inspect().ok()?;
+        custom_images_blocker_for(&String::from_utf8_lossy(&out.stdout))
+    }
+
     /// Why the active builder cannot export build cache, if it cannot: the
     /// docker driver exports cache only with the containerd image store.
     pub fn cache_export_blocker(&self) -> Option<String> {
@@ -245,6 +252,23 @@ impl Engine {
 fn buildx_missing(stderr: &str) -> bool {
     stderr.contains("'buildx' is not a docker command")
         || stderr.contains("unknown command \"buildx\"")
+}
+
+/// Why the `dockerfile` images of a plan cannot be built with this builder
+/// (from `docker buildx inspect`), if they cannot: they are loaded into the
+/// engine, and only a docker-driver builder's FROM finds loaded images.
+fn custom_images_blocker_for(inspect: &str) -> Option<Error> {
+    let driver = inspect_field(inspect, "driver")?;
+    let name = inspect_field(inspect, "name").unwrap_or_default();
+    (driver != "docker").then(|| Error::Engine {
+        message: format!(
+            "`dockerfile` needs a builder with the docker driver, and the builder `{name}` uses the {driver} driver: \
+             the image built from the Dockerfile is loaded into the engine, where this builder's FROM cannot find it"
+        ),
+        help: "build with the engine's own builder (`--builder default`, or unset BUILDX_BUILDER), \
+               or build and push the image yourself and name it with `image`"
+            .into(),
+    })
 }
 
 /// Ask the engine for its version through its API (bollard).
@@ -497,6 +521,11 @@ struct ProgressFilter {
     cache_problems: Vec<String>,
     /// vertex id -> target triple, for the cargo steps of deps-<triple>.
     deps_vertex: BTreeMap<String, String>,
+    /// vertex id -> stage, for the RUN steps that set up a toolchain,
+    /// sysroot or runner (minutes on a cold builder, silent otherwise).
+    setup_vertex: BTreeMap<String, String>,
+    /// The setup stages already announced.
+    announced: std::collections::BTreeSet<String>,
     multi: bool,
     failed_build_code: Option<i32>,
     failed_other: bool,
@@ -519,6 +548,19 @@ impl ProgressFilter {
                 // The dependencies stage's cargo lines are shown as they come.
                 if let Some(triple) = stage.strip_prefix("deps-").filter(|_| is_run) {
                     self.deps_vertex.insert(id.clone(), triple.to_string());
+                }
+                let setup = ![
+                    "deps-",
+                    "build-",
+                    "artifacts-",
+                    "green-cross-out",
+                    "context",
+                    "internal",
+                ]
+                .iter()
+                .any(|p| stage.starts_with(p));
+                if setup && is_run {
+                    self.setup_vertex.insert(id.clone(), stage.to_string());
                 }
                 if let Some(triple) = stage.strip_prefix("build-").filter(|_| is_run) {
                     let first = self
@@ -562,6 +604,16 @@ impl ProgressFilter {
                 self.failed_other = true;
             }
             return Some(line.to_string());
+        }
+        if let Some(stage) = self.setup_vertex.get(&id) {
+            // Output with a timestamp: the step really runs.
+            let running = body
+                .split_once(' ')
+                .is_some_and(|(ts, _)| ts.parse::<f64>().is_ok());
+            if running && !verbose && self.announced.insert(stage.clone()) {
+                return Some(format!("   Preparing {stage}"));
+            }
+            return verbose.then(|| line.to_string());
         }
         if let Some(triple) = self.deps_vertex.get(&id) {
             if body == "CACHED" || body == "..." || body.starts_with("DONE") {
@@ -860,6 +912,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dockerfile_images_need_the_docker_driver() {
+        let docker = "Name:          default\nDriver:        docker\n\nNodes:\nName: default\n";
+        assert!(custom_images_blocker_for(docker).is_none());
+        let container = "Name:          ci\nDriver:        docker-container\n";
+        let why = custom_images_blocker_for(container).unwrap().to_string();
+        assert!(
+            why.contains("the builder `ci` uses the docker-container driver"),
+            "{why}"
+        );
+        assert!(why.contains("help: "), "{why}");
+    }
+
+    #[test]
     fn a_missing_buildx_plugin_is_told_apart_from_a_silent_builder() {
         assert!(buildx_missing(
             "docker: 'buildx' is not a docker command.\nSee 'docker --help'"
@@ -906,7 +971,17 @@ mod tests {
                 .as_deref(),
             Some("   Compiling itoa v1.0.0")
         );
-        assert_eq!(f.line("#5 0.5 Get:1 http://example", false), None);
+        // A setup step that runs is announced once; its output is not shown.
+        assert_eq!(
+            f.line("#5 0.5 Get:1 http://example", false).as_deref(),
+            Some("   Preparing sysroot-x")
+        );
+        assert_eq!(f.line("#5 0.7 Get:2 http://example", false), None);
+        assert_eq!(
+            f.line("#6 [toolchain 2/2] RUN apt-get install", false),
+            None
+        );
+        assert_eq!(f.line("#6 CACHED", false), None);
         // The dependencies stage's cargo lines show; its cache hits do not.
         assert_eq!(
             f.line(
