@@ -345,8 +345,12 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         return Ok(0);
     }
     let engine = Engine::detect(env)?.with_builder(inv.builder.clone());
-    let bk = engine.check(env)?;
-    tracing::debug!(buildkit = ?bk, "engine ready");
+    // The engine is checked when a build fails for a reason other than
+    // cargo, to say why in words: a working engine costs no extra calls.
+    let explain = |e: Error| match e {
+        Error::BuildFailed { code: None, .. } => engine.check(env).err().unwrap_or(e),
+        e => e,
+    };
     if plan.targets.iter().any(|t| t.custom.is_some())
         && let Some(e) = engine.custom_images_blocker()
     {
@@ -393,7 +397,8 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
                 &log,
                 inv.verbose > 0,
                 &interrupted,
-            )?;
+            )
+            .map_err(explain)?;
         }
     }
     let outcome = engine::build(
@@ -404,7 +409,8 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         &log,
         inv.verbose > 0,
         &interrupted,
-    )?;
+    )
+    .map_err(explain)?;
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(Error::Interrupted);
     }
@@ -450,7 +456,8 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
             &log,
             inv.verbose > 0,
             &interrupted,
-        )?;
+        )
+        .map_err(explain)?;
     }
     let shown = run
         .binary
