@@ -4,7 +4,9 @@
 #   - a Docker engine with BuildKit, buildx and the containerd image store
 #   - a local OCI registry on 127.0.0.1:5000
 #   - a second engine of its own (socket, TCP port 127.0.0.1:2385, bridge,
-#     data), standing in for a remote builder (DOCKER_HOST)
+#     data), standing in for a remote builder (DOCKER_HOST), also reachable
+#     over ssh (an sshd of its own on 127.0.0.1:2222, host alias
+#     green-cross-e2e-ssh in /etc/ssh/ssh_config.d)
 #   - qemu-user-static (with the arm64/armhf glibc), wine (and MinGW, for a
 #     DLL shim wine 8 needs) and `file`, to check foreign artifacts
 #   - a Debian base image made with debootstrap (no image is pulled)
@@ -22,6 +24,8 @@ REMOTE_SOCK="/run/green-cross-remote.sock"
 REMOTE_TCP="127.0.0.1:2385"
 REMOTE_BRIDGE="gcremote0"
 REMOTE_NET="172.30.99"
+SSH_PORT=2222
+SSH_ALIAS="green-cross-e2e-ssh"
 STATE_DIR="/var/lib/green-cross-ci"
 LOG_DIR="/var/log/green-cross-ci"
 mkdir -p "$STATE_DIR" "$LOG_DIR"
@@ -55,7 +59,7 @@ apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; 
 need_pkgs=()
 for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap file wine64 wine \
          libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross curl \
-         gcc-mingw-w64-x86-64-win32 iproute2; do
+         gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 # Commands that may come from elsewhere than Debian's packages (Node.js and
@@ -89,7 +93,7 @@ PIN
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         docker-registry qemu-user-static debootstrap file wine64 wine curl \
         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross \
-        gcc-mingw-w64-x86-64-win32 iproute2 >/dev/null
+        gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client >/dev/null
     for cmd_pkg in iptables:iptables node:nodejs npm:npm; do
         command -v "${cmd_pkg%%:*}" >/dev/null \
             || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${cmd_pkg#*:}" >/dev/null
@@ -179,4 +183,46 @@ if ! remote image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     docker save "$BASE_IMAGE" | remote load >/dev/null
 fi
 
-log "ready: engine $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registry $REGISTRY_ADDR, second engine tcp://$REMOTE_TCP, base image $BASE_IMAGE"
+# --- ssh to the second engine (DOCKER_HOST=ssh://...) ------------------------
+# An sshd of its own, for root with a key of its own, whose sessions talk to
+# the second engine; the client side is one Host block for an alias.
+SSH_DIR="$STATE_DIR/ssh"
+mkdir -p "$SSH_DIR" /run/sshd
+[ -f "$SSH_DIR/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/id_ed25519"
+[ -f "$SSH_DIR/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/host_ed25519"
+cp "$SSH_DIR/id_ed25519.pub" "$SSH_DIR/authorized_keys"
+cat > "$SSH_DIR/sshd_config" <<CONF
+ListenAddress 127.0.0.1
+Port $SSH_PORT
+HostKey $SSH_DIR/host_ed25519
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PidFile /run/green-cross-sshd.pid
+SetEnv DOCKER_HOST=unix://$REMOTE_SOCK
+CONF
+printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSH_DIR/host_ed25519.pub")" > "$SSH_DIR/known_hosts"
+cat > /etc/ssh/ssh_config.d/green-cross-e2e.conf <<CONF
+Host $SSH_ALIAS
+    HostName 127.0.0.1
+    Port $SSH_PORT
+    User root
+    IdentityFile $SSH_DIR/id_ed25519
+    IdentitiesOnly yes
+    UserKnownHostsFile $SSH_DIR/known_hosts
+    StrictHostKeyChecking yes
+CONF
+if ! { [ -f /run/green-cross-sshd.pid ] && kill -0 "$(cat /run/green-cross-sshd.pid)" 2>/dev/null; }; then
+    log "starting sshd on 127.0.0.1:$SSH_PORT for the second engine"
+    /usr/sbin/sshd -f "$SSH_DIR/sshd_config" -E "$LOG_DIR/sshd.log"
+fi
+for _ in $(seq 1 10); do
+    DOCKER_HOST="ssh://$SSH_ALIAS" docker info >/dev/null 2>&1 && break
+    sleep 1
+done
+DOCKER_HOST="ssh://$SSH_ALIAS" docker info >/dev/null 2>&1 \
+    || { tail -n 20 "$LOG_DIR/sshd.log" >&2; die "the second engine does not answer over ssh://$SSH_ALIAS"; }
+
+log "ready: engine $(docker version --format '{{.Server.Version}}'), buildx $(docker buildx version | awk '{print $2}'), registry $REGISTRY_ADDR, second engine tcp://$REMOTE_TCP and ssh://$SSH_ALIAS, base image $BASE_IMAGE"

@@ -19,8 +19,9 @@ export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:
 # after e2e's).
 export GREEN_CROSS_E2E_REGISTRY="127.0.0.1:5000"
 # The second engine ci/setup-engine.sh starts, for builds through DOCKER_HOST
-# and --builder.
+# (tcp:// and ssh://) and --builder.
 export GREEN_CROSS_E2E_REMOTE="tcp://127.0.0.1:2385"
+export GREEN_CROSS_E2E_SSH="ssh://green-cross-e2e-ssh"
 # The GitHub Action and the example workflow: actionlint and the schemas.
 bash ci/lint-actions.sh
 

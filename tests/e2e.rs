@@ -873,6 +873,33 @@ fn builds_run_on_the_engine_docker_host_or_builder_names_and_artifacts_come_back
             .is_file()
     );
     assert!(!engine_cache_mentions(None, None, &cache_id));
+
+    // DOCKER_HOST=ssh://: the same engine, through sshd (the docker CLI
+    // runs `docker system dial-stdio` there).
+    let ssh =
+        std::env::var("GREEN_CROSS_E2E_SSH").unwrap_or_else(|_| "ssh://green-cross-e2e-ssh".into());
+    append_to_greet(ws.path(), "pub const VIA_SSH: u8 = 3;");
+    std::fs::remove_dir_all(ws.path().join("target")).unwrap();
+    let o = green_cross_command(ws.path(), &["build", "--target", t])
+        .env("DOCKER_HOST", &ssh)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Compiling greet"),
+        "{}",
+        show(&o)
+    );
+    let (ok, out) = run(
+        ws.path()
+            .join(format!("target/{t}/debug/hello-cross"))
+            .to_str()
+            .unwrap(),
+        &[],
+    );
+    assert!(ok, "{out}");
+    assert!(!engine_cache_mentions(None, None, &cache_id));
+
     // A builder that does not exist: said so, with where to look.
     let o = green_cross_command(
         ws.path(),

@@ -1,7 +1,7 @@
 //! End-to-end: the shared build cache. A real build pushes its layers to a
-//! real registry, the builder's own cache is pruned, and the rebuild
-//! imports them: the dependencies are not compiled again, only the
-//! workspace's crates.
+//! real registry (or writes them to a local directory), the builder's own
+//! cache is pruned, and the rebuild imports them: the dependencies are not
+//! compiled again, only the workspace's crates.
 //!
 //! Needs a Docker engine with the containerd image store, the base image
 //! and the registry that ci/setup-engine.sh sets up (GREEN_CROSS_E2E_REGISTRY,
@@ -119,27 +119,41 @@ fn a_fresh_builder_imports_compiled_dependencies_from_the_registry() {
         show(&o)
     );
 
-    // 3. A fresh builder: its cache, cache mounts included, pruned.
+    // 3. and 4.: a fresh builder, a changed workspace, a rebuild that
+    // compiles only the workspace's crates.
+    prune_change_and_rebuild(
+        ws.path(),
+        &["build", "--target", TARGET, "--cache", &cache],
+        nanos,
+    );
+    let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+    assert!(
+        log.contains(&format!("importing cache manifest from {cache}:")),
+        "{log}"
+    );
+    runs(ws.path());
+}
+
+/// A fresh builder (its cache, cache mounts included, pruned) and a change
+/// to the workspace, as a teammate's would be (unchanged sources would come
+/// back whole from the cache, build step included); then the rebuild must
+/// import the dependencies: only the workspace's own crates (the ones cargo
+/// shows with their path) compile.
+fn prune_change_and_rebuild(ws: &Path, args: &[&str], nanos: u128) {
     let p = Command::new("docker")
         .args(["buildx", "prune", "-af"])
         .output()
         .unwrap();
     assert!(p.status.success(), "{}", show(&p));
-    std::fs::remove_dir_all(ws.path().join("target")).unwrap();
-
-    // 4. A change to the workspace, as a teammate's would be (unchanged
-    // sources would come back whole from the cache, build step included).
-    let lib = ws.path().join("greet/src/lib.rs");
+    std::fs::remove_dir_all(ws.join("target")).unwrap();
+    let lib = ws.join("greet/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap();
     std::fs::write(
         &lib,
         format!("{text}\npub const CHANGED: u128 = {nanos};\n"),
     )
     .unwrap();
-
-    // The rebuild imports the dependencies: only the workspace's own
-    // crates (the ones cargo shows with their path) compile.
-    let o = green_cross(ws.path(), &["build", "--target", TARGET, "--cache", &cache]);
+    let o = green_cross(ws, args);
     assert!(o.status.success(), "{}", show(&o));
     let lines = compiled(&o);
     assert!(
@@ -153,10 +167,35 @@ fn a_fresh_builder_imports_compiled_dependencies_from_the_registry() {
         "dependencies compiled again: {deps:?}\n{}",
         show(&o)
     );
-    let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn a_local_cache_directory_carries_compiled_dependencies_too() {
+    let ws = fixture_copy_of(&fixture());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    std::fs::write(
+        ws.path().join("Cross.toml"),
+        format!(
+            "[build]\ncache-from = [\"type=local,src={d}/{{triple}}\"]\ncache-to = [\"type=local,dest={d}/{{triple}},mode=max\"]\n"
+        ),
+    )
+    .unwrap();
+    let o = green_cross(ws.path(), &["build", "--target", TARGET]);
+    assert!(o.status.success(), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("warning:"), "{}", show(&o));
     assert!(
-        log.contains(&format!("importing cache manifest from {cache}:")),
-        "{log}"
+        dir.path().join(TARGET).join("index.json").is_file(),
+        "no cache written to {d}/{TARGET}: {}",
+        show(&o)
     );
+    runs(ws.path());
+    prune_change_and_rebuild(ws.path(), &["build", "--target", TARGET], nanos);
     runs(ws.path());
 }
