@@ -209,6 +209,8 @@ Builders: --builder NAME (or BUILDX_BUILDER) and DOCKER_HOST (unix://, tcp://, s
 sources are sent from here and artifacts come back here.\n\
 Shared build cache: --cache REF (or GREEN_CROSS_CACHE, or [build] cache) exports every layer to a registry\n\
 (or `gha`) and imports it on the next machine.\n\
+A build in which nothing changed (same plan, same sources, artifacts untouched) is Fresh without calling\n\
+the engine; GREEN_CROSS_FINGERPRINT=0 always asks BuildKit.\n\
 Environment: GREEN_CROSS_TOOLCHAIN (rustup|distro), GREEN_CROSS_BASE_IMAGE, GREEN_CROSS_CA_BUNDLE,\n\
 GREEN_CROSS_ENGINE or CROSS_CONTAINER_ENGINE (the docker binary), CARGO_BUILD_TARGET, CROSS_BUILD_OPTS,\n\
 CROSS_CONTAINER_OPTS, CROSS_NO_WARNINGS, CROSS_DEBUG."
