@@ -322,3 +322,70 @@ fn a_cross_symlink_is_green_cross_and_says_so() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 9);
 }
+
+/// A stand-in for the docker CLI whose `buildx build` fails as the engine
+/// does when containerd loses an image layer mid-build (a race no test can
+/// provoke on demand), or with an ordinary engine error; it writes down
+/// every call.
+fn failing_engine(dir: &Path, error: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("docker");
+    std::fs::write(
+        &script,
+        format!(
+            r#"#!/bin/sh
+echo "$*" >> "$0.calls"
+case "$1 $2" in
+"buildx build")
+    echo '#1 [internal] load build definition from Dockerfile' >&2
+    echo '#13 [toolchain 1/2] FROM docker.io/library/debian:bookworm' >&2
+    echo '#13 ERROR: {error}' >&2
+    echo 'ERROR: failed to solve: {error}' >&2
+    exit 1 ;;
+"buildx inspect")
+    printf 'Name: stand-in\nDriver: docker\nBuildKit version: v0.13.2\n' ;;
+*) exit 1 ;;
+esac
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn a_layer_lost_by_the_engine_is_built_once_more_and_other_failures_are_not() {
+    let lost = "failed to prepare extraction snapshot \"extract-1-Ab sha256:730e\": parent snapshot sha256:7a81 does not exist: not found";
+    for (error, builds) in [(lost, 2), ("failed to compute cache key: not found", 1)] {
+        let ws = fixture_copy();
+        let bin_dir = tempfile::tempdir().unwrap();
+        let engine = failing_engine(bin_dir.path(), error);
+        let o = run_in(
+            ws.path(),
+            &[
+                "build",
+                "--builder",
+                "stand-in",
+                "--target",
+                "x86_64-unknown-linux-musl",
+            ],
+            &[("GREEN_CROSS_ENGINE", engine.to_str().unwrap())],
+        );
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(101), "{err}");
+        let calls = std::fs::read_to_string(bin_dir.path().join("docker.calls")).unwrap();
+        let n = calls
+            .lines()
+            .filter(|l| l.starts_with("buildx build"))
+            .count();
+        assert_eq!(n, builds, "{calls}");
+        let retried = err.contains("the engine lost an image layer while unpacking it");
+        assert_eq!(retried, builds == 2, "{err}");
+        // The log keeps every attempt.
+        let log =
+            std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+        assert_eq!(log.matches(" buildx build ").count(), builds, "{log}");
+        assert!(err.contains("error: the build failed"), "{err}");
+    }
+}

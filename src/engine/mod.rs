@@ -529,6 +529,10 @@ struct ProgressFilter {
     multi: bool,
     failed_build_code: Option<i32>,
     failed_other: bool,
+    /// The engine lost a layer while unpacking an image: a race in the
+    /// containerd image store (containerd/containerd#3787,
+    /// moby/buildkit#6521) that the same build, run again, gets past.
+    lost_layer: bool,
 }
 
 impl ProgressFilter {
@@ -537,7 +541,12 @@ impl ProgressFilter {
         let rest = line.strip_prefix('#');
         let (id, body) = match rest.and_then(|r| r.split_once(' ')) {
             Some((id, body)) if id.chars().all(|c| c.is_ascii_digit()) => (id.to_string(), body),
-            _ => return (verbose || line.starts_with("ERROR")).then(|| line.to_string()),
+            _ => {
+                if line.starts_with("ERROR") {
+                    self.lost_layer |= is_lost_layer(line);
+                }
+                return (verbose || line.starts_with("ERROR")).then(|| line.to_string());
+            }
         };
         if let Some(stage_step) = body.strip_prefix('[') {
             if let Some((stage, step)) = stage_step.split_once(' ') {
@@ -603,6 +612,7 @@ impl ProgressFilter {
             if !self.build_vertex.contains_key(&id) || self.failed_build_code.is_none() {
                 self.failed_other = true;
             }
+            self.lost_layer |= is_lost_layer(body);
             return Some(line.to_string());
         }
         if let Some(stage) = self.setup_vertex.get(&id) {
@@ -748,13 +758,59 @@ fn run_buildx(
         fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
     }
     let mut log_file = fs::File::create(log).map_err(|e| Error::io("create", log, e))?;
-    let _ = writeln!(
-        log_file,
-        "$ {} {}",
-        engine.program.display(),
-        shell_words::join(engine.global_args().iter().chain(args))
-    );
     let start = Instant::now();
+    let mut attempt = 1;
+    loop {
+        let _ = writeln!(
+            log_file,
+            "$ {} {}",
+            engine.program.display(),
+            shell_words::join(engine.global_args().iter().chain(args))
+        );
+        let (status, filter) = run_buildx_once(engine, args, multi, &mut log_file, verbose)?;
+        if interrupted.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        if status.success() {
+            return Ok(BuildOutcome {
+                elapsed: start.elapsed(),
+                log: log.to_path_buf(),
+                cache_problems: filter.cache_problems,
+            });
+        }
+        if filter.failed_build_code.is_none() && filter.lost_layer && attempt < LOST_LAYER_ATTEMPTS
+        {
+            attempt += 1;
+            eprintln!(
+                "warning: the engine lost an image layer while unpacking it (a known race in the containerd image store); building once more"
+            );
+            continue;
+        }
+        return Err(Error::BuildFailed {
+            code: filter.failed_build_code,
+            log: log.to_path_buf(),
+        });
+    }
+}
+
+/// How many times a build that lost a layer to the engine is run.
+const LOST_LAYER_ATTEMPTS: u32 = 2;
+
+/// Whether an engine error is containerd's lost-parent race.
+fn is_lost_layer(error: &str) -> bool {
+    error.contains("failed to prepare extraction snapshot")
+        || (error.contains("parent snapshot") && error.contains("does not exist"))
+}
+
+/// One `docker buildx build`: its progress filtered to the user's terminal
+/// and written whole to `log_file`.
+fn run_buildx_once(
+    engine: &Engine,
+    args: &[String],
+    multi: bool,
+    log_file: &mut fs::File,
+    verbose: bool,
+) -> Result<(std::process::ExitStatus, ProgressFilter)> {
     let mut child = engine
         .cmd()
         .args(args)
@@ -786,21 +842,7 @@ fn run_buildx(
     let status = child.wait().map_err(|e| engine.spawn_error(e))?;
     let stdout = out_thread.join().unwrap_or_default();
     let _ = log_file.write_all(&stdout);
-    let elapsed = start.elapsed();
-    if interrupted.load(Ordering::SeqCst) {
-        return Err(Error::Interrupted);
-    }
-    if !status.success() {
-        return Err(Error::BuildFailed {
-            code: filter.failed_build_code,
-            log: log.to_path_buf(),
-        });
-    }
-    Ok(BuildOutcome {
-        elapsed,
-        log: log.to_path_buf(),
-        cache_problems: filter.cache_problems,
-    })
+    Ok((status, filter))
 }
 
 /// The `docker run` arguments that run `run`'s binary in its runner image:
@@ -1051,6 +1093,31 @@ mod tests {
         f.line("#9 4.0 find: missing argument to `-exec'", false);
         f.line("#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 1", false);
         assert_eq!(f.failed_build_code, None);
+    }
+
+    #[test]
+    fn a_layer_lost_by_the_engine_is_told_apart_from_other_failures() {
+        // As the docker engine 26 printed it for a runner image's FROM.
+        let mut f = ProgressFilter::default();
+        f.line(
+            "#13 [runner-aarch64-unknown-linux-gnu 1/3] FROM docker.io/green-cross/debian:bookworm",
+            false,
+        );
+        let lost = "ERROR: failed to prepare extraction snapshot \"extract-524663876-KuZx sha256:730e\": parent snapshot sha256:7a81 does not exist: not found";
+        assert_eq!(
+            f.line(&format!("#13 {lost}"), false).as_deref(),
+            Some(&*format!("#13 {lost}"))
+        );
+        assert!(f.lost_layer && f.failed_build_code.is_none());
+        let mut f = ProgressFilter::default();
+        f.line("ERROR: failed to solve: failed to prepare extraction snapshot \"extract-524663876-KuZx sha256:730e\": parent snapshot sha256:7a81 does not exist: not found", false);
+        assert!(f.lost_layer, "the final line alone tells it too");
+        // Any other failure is not retried.
+        let mut f = ProgressFilter::default();
+        f.line("#5 [sysroot-x 1/3] RUN apt-get update", false);
+        f.line("#5 ERROR: process \"/bin/sh -c apt-get update\" did not complete successfully: exit code: 100", false);
+        f.line("ERROR: failed to solve: process \"/bin/sh -c apt-get update\" did not complete successfully: exit code: 100", false);
+        assert!(!f.lost_layer);
     }
 
     #[test]
