@@ -902,7 +902,13 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             base
         };
 
-        let packages = sorted(m.packages.iter().cloned());
+        let lld = m.lld && zig.is_none();
+        let packages = sorted(
+            m.packages
+                .iter()
+                .cloned()
+                .chain(lld.then(|| "lld".to_string())),
+        );
         let mut target_packages: Vec<String> = m.target_packages.clone();
         if mode == ToolchainMode::Distro && std == StdSource::Multiarch {
             target_packages.push("libstd-rust-web-dev".into());
@@ -985,6 +991,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let release = settings.release_for(&r.triple);
         let mut build_env = BTreeMap::new();
         let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
+        if lld {
+            rustflags.extend(["-C".into(), "link-arg=-fuse-ld=lld".into()]);
+        }
         let crt_static = release.crt_static.unwrap_or(r.crt_static);
         if crt_static != r.crt_static || r.crt_static {
             rustflags.push("-C".into());
@@ -1200,6 +1209,17 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             cargo.extend(inv.trailing.iter().cloned());
         }
         let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &r.triple, inv, ws);
+        // `-fuse-ld=lld` makes a cross gcc look for `<prefix>ld.lld` on PATH
+        // (the plain name only in its own directories).
+        let mut setup = m.setup.clone();
+        if let Some(prefix) = m
+            .linker
+            .as_deref()
+            .and_then(|l| l.strip_suffix("gcc"))
+            .filter(|p| lld && !p.is_empty())
+        {
+            setup.insert(0, format!("ln -sf ld.lld /usr/bin/{prefix}ld.lld"));
+        }
 
         targets.push(TargetPlan {
             triple: r.triple.clone(),
@@ -1208,7 +1228,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             install,
             std,
             zig: zig.clone(),
-            setup: m.setup.clone(),
+            setup,
             sysroot_env,
             build_env,
             fetch,

@@ -77,6 +77,14 @@ pub struct ModeRecipe {
     /// zig's target (e.g. `aarch64-macos`): zig becomes linker, CC and AR.
     pub zig: Option<String>,
     pub linker: Option<String>,
+    /// Link with LLVM's lld through the C compiler (`-fuse-ld=lld`, the
+    /// `lld` package) where the C toolchain links (not zig). GNU ld takes
+    /// seconds on a large debug binary, lld a fraction of that; Rust's own
+    /// x86_64 Linux toolchain links with lld since 1.90. Target rustflags
+    /// given by the user come after, so `-C link-arg=-fuse-ld=bfd` there
+    /// brings GNU ld back.
+    #[serde(default)]
+    pub lld: bool,
     pub cc: Option<String>,
     pub cxx: Option<String>,
     pub ar: Option<String>,

@@ -735,3 +735,24 @@ fn cross_variables_without_meaning_here_say_so() {
         );
     }
 }
+
+#[test]
+fn glibc_targets_link_with_lld_unless_zig_links_and_user_flags_come_after() {
+    let d = workspace("", "");
+    let key = "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS";
+    let t = arm64_plan(d.path(), &[]);
+    assert_eq!(t["build_env"][key], "-C link-arg=-fuse-ld=lld");
+    let packages = t["install"]["packages"].as_array().unwrap();
+    assert!(packages.iter().any(|p| p == "lld"), "{packages:?}");
+    // The last -fuse-ld wins: a user's choice of linker stands.
+    let t = arm64_plan(d.path(), &[(key, "-C link-arg=-fuse-ld=bfd")]);
+    assert_eq!(
+        t["build_env"][key],
+        "-C link-arg=-fuse-ld=lld -C link-arg=-fuse-ld=bfd"
+    );
+    // zig links by itself: no lld.
+    let t = arm64_plan(d.path(), &[("CROSS_BUILD_ZIG", "2.17")]);
+    assert!(t["build_env"].get(key).is_none(), "{}", t["build_env"]);
+    let packages = t["install"]["packages"].as_array().unwrap();
+    assert!(!packages.iter().any(|p| p == "lld"), "{packages:?}");
+}

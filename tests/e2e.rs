@@ -139,6 +139,11 @@ fn check_artifact(root: &Path, triple: &str) {
     assert!(p.is_file(), "{triple}: no artifact at {}", p.display());
     let ft = file_type(&p);
     let bin = p.to_str().unwrap();
+    if triple.ends_with("-linux-gnu") || triple.ends_with("-linux-gnueabihf") {
+        // glibc targets link with lld, which signs the .comment section.
+        let (_, comment) = run("readelf", &["-p", ".comment", bin]);
+        assert!(comment.contains("LLD"), "{triple}: {comment}");
+    }
     match triple {
         "x86_64-unknown-linux-gnu" => {
             assert!(
