@@ -1315,6 +1315,21 @@ fn deps_commands(
         Some(i) => cargo[..i].to_vec(),
         None => cargo.to_vec(),
     };
+    // How much cargo says changes nothing it builds: `-v` must not make a
+    // new dependencies layer.
+    let mut i = 0;
+    while i < build.len() {
+        let a = build[i].as_str();
+        let quiet_or_verbose = matches!(a, "--verbose" | "--quiet" | "-q")
+            || (a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c == 'v'));
+        if quiet_or_verbose || a.starts_with("--color=") {
+            build.remove(i);
+        } else if a == "--color" {
+            build.drain(i..(i + 2).min(build.len()));
+        } else {
+            i += 1;
+        }
+    }
     if let Some(i) = build.iter().position(|a| a == "--target-dir") {
         build[i + 1] = DEPS_DIR.into();
     }

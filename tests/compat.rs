@@ -756,3 +756,26 @@ fn glibc_targets_link_with_lld_unless_zig_links_and_user_flags_come_after() {
     let packages = t["install"]["packages"].as_array().unwrap();
     assert!(!packages.iter().any(|p| p == "lld"), "{packages:?}");
 }
+
+#[test]
+fn verbosity_and_colour_do_not_change_the_dependencies_layer() {
+    let d = workspace("", "");
+    let plain = plan(d.path(), &["build", "--target", ARM64], &[])["targets"][0].clone();
+    let loud = plan(
+        d.path(),
+        &["build", "-vv", "--color", "always", "--target", ARM64],
+        &[],
+    )["targets"][0]
+        .clone();
+    let cargo: Vec<&str> = loud["cargo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        cargo.contains(&"-vv") && cargo.contains(&"always"),
+        "{cargo:?}"
+    );
+    assert_eq!(loud["deps_build"], plain["deps_build"]);
+}
