@@ -55,6 +55,13 @@ pub enum Error {
     #[error("the build failed{}\n  the engine's full output is kept in {}\n  help: the lines above show the failing step; rerun with -v for every step", code_suffix(.code), .log.display())]
     BuildFailed { code: Option<i32>, log: PathBuf },
 
+    #[error("the engine could not fetch the image {image}: {reason}\n  the engine's full output is kept in {}\n  help: make {image} reachable from the engine (its registry, a mirror in the engine's registry-mirrors, or `docker pull` / `docker load` beforehand); to build from an image the engine already has, name it with `base-image` in Cross.toml or GREEN_CROSS_BASE_IMAGE and use distro mode (GREEN_CROSS_TOOLCHAIN=distro)", .log.display())]
+    ImageUnavailable {
+        image: String,
+        reason: String,
+        log: PathBuf,
+    },
+
     #[error("interrupted; no artifact was written")]
     Interrupted,
 

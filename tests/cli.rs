@@ -323,13 +323,17 @@ fn a_cross_symlink_is_green_cross_and_says_so() {
     assert_eq!(v.as_array().unwrap().len(), 9);
 }
 
-/// A stand-in for the docker CLI whose `buildx build` fails as the engine
-/// does when containerd loses an image layer mid-build (a race no test can
-/// provoke on demand), or with an ordinary engine error; it writes down
-/// every call.
-fn failing_engine(dir: &Path, error: &str) -> std::path::PathBuf {
+/// A stand-in for the docker CLI whose `buildx build` prints `lines` as the
+/// engine's progress and fails, as engines do in ways no test can provoke on
+/// demand (containerd losing an image layer mid-build, a registry out of
+/// reach); it writes down every call.
+fn failing_engine(dir: &Path, lines: &[&str]) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let script = dir.join("docker");
+    let progress: String = lines
+        .iter()
+        .map(|l| format!("    echo {} >&2\n", shell_words::quote(l)))
+        .collect();
     std::fs::write(
         &script,
         format!(
@@ -338,10 +342,7 @@ echo "$*" >> "$0.calls"
 case "$1 $2" in
 "buildx build")
     echo '#1 [internal] load build definition from Dockerfile' >&2
-    echo '#13 [toolchain 1/2] FROM docker.io/library/debian:bookworm' >&2
-    echo '#13 ERROR: {error}' >&2
-    echo 'ERROR: failed to solve: {error}' >&2
-    exit 1 ;;
+{progress}    exit 1 ;;
 "buildx inspect")
     printf 'Name: stand-in\nDriver: docker\nBuildKit version: v0.13.2\n' ;;
 *) exit 1 ;;
@@ -354,27 +355,45 @@ esac
     script
 }
 
+/// `green-cross build` on a copy of the fixture with `failing_engine`:
+/// its output, the stand-in's calls, and the build log.
+fn build_with_failing_engine(lines: &[&str]) -> (Output, String, String) {
+    let ws = fixture_copy();
+    let bin_dir = tempfile::tempdir().unwrap();
+    let engine = failing_engine(bin_dir.path(), lines);
+    let o = run_in(
+        ws.path(),
+        &[
+            "build",
+            "--builder",
+            "stand-in",
+            "--target",
+            "x86_64-unknown-linux-musl",
+        ],
+        &[("GREEN_CROSS_ENGINE", engine.to_str().unwrap())],
+    );
+    let calls = std::fs::read_to_string(bin_dir.path().join("docker.calls")).unwrap();
+    let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+    (o, calls, log)
+}
+
 #[test]
 fn a_layer_lost_by_the_engine_is_built_once_more_and_other_failures_are_not() {
     let lost = "failed to prepare extraction snapshot \"extract-1-Ab sha256:730e\": parent snapshot sha256:7a81 does not exist: not found";
-    for (error, builds) in [(lost, 2), ("failed to compute cache key: not found", 1)] {
-        let ws = fixture_copy();
-        let bin_dir = tempfile::tempdir().unwrap();
-        let engine = failing_engine(bin_dir.path(), error);
-        let o = run_in(
-            ws.path(),
-            &[
-                "build",
-                "--builder",
-                "stand-in",
-                "--target",
-                "x86_64-unknown-linux-musl",
-            ],
-            &[("GREEN_CROSS_ENGINE", engine.to_str().unwrap())],
-        );
+    let from = "#13 [toolchain 1/2] FROM docker.io/library/debian:bookworm";
+    let run = "#14 [sysroot-x 1/1] RUN apt-get update";
+    for (vertex, error, builds) in [
+        (from, lost, 2),
+        (run, "failed to compute cache key: not found", 1),
+    ] {
+        let id = vertex.split_whitespace().next().unwrap();
+        let (o, calls, log) = build_with_failing_engine(&[
+            vertex,
+            &format!("{id} ERROR: {error}"),
+            &format!("ERROR: failed to solve: {error}"),
+        ]);
         let (_, err) = text(&o);
         assert_eq!(o.status.code(), Some(101), "{err}");
-        let calls = std::fs::read_to_string(bin_dir.path().join("docker.calls")).unwrap();
         let n = calls
             .lines()
             .filter(|l| l.starts_with("buildx build"))
@@ -383,9 +402,35 @@ fn a_layer_lost_by_the_engine_is_built_once_more_and_other_failures_are_not() {
         let retried = err.contains("the engine lost an image layer while unpacking it");
         assert_eq!(retried, builds == 2, "{err}");
         // The log keeps every attempt.
-        let log =
-            std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
         assert_eq!(log.matches(" buildx build ").count(), builds, "{log}");
         assert!(err.contains("error: the build failed"), "{err}");
     }
+}
+
+#[test]
+fn an_image_the_engine_cannot_fetch_is_named_with_what_to_do() {
+    let reason = "failed to do request: Head \"https://registry.invalid/v2/library/rust/manifests/1.99.1-slim-bookworm\": dial tcp: lookup registry.invalid: no such host";
+    let (o, calls, _) = build_with_failing_engine(&[
+        "#2 [internal] load metadata for docker.io/library/rust:1.99.1-slim-bookworm",
+        &format!("#2 ERROR: {reason}"),
+        &format!(
+            "ERROR: failed to solve: rust:1.99.1-slim-bookworm: failed to resolve source metadata for docker.io/library/rust:1.99.1-slim-bookworm: {reason}"
+        ),
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(101), "{err}");
+    assert_eq!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("buildx build"))
+            .count(),
+        1
+    );
+    assert!(
+        err.contains(&format!(
+            "error: the engine could not fetch the image docker.io/library/rust:1.99.1-slim-bookworm: {reason}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("GREEN_CROSS_BASE_IMAGE"), "{err}");
 }

@@ -533,6 +533,10 @@ struct ProgressFilter {
     /// containerd image store (containerd/containerd#3787,
     /// moby/buildkit#6521) that the same build, run again, gets past.
     lost_layer: bool,
+    /// vertex id -> image, for the steps that resolve or pull an image.
+    image_vertex: BTreeMap<String, String>,
+    /// An image the engine could not fetch, and the engine's reason.
+    unfetched_image: Option<(String, String)>,
 }
 
 impl ProgressFilter {
@@ -548,7 +552,16 @@ impl ProgressFilter {
                 return (verbose || line.starts_with("ERROR")).then(|| line.to_string());
             }
         };
+        if let Some(image) = body.strip_prefix("[internal] load metadata for ") {
+            self.image_vertex.insert(id, image.trim().to_string());
+            return verbose.then(|| line.to_string());
+        }
         if let Some(stage_step) = body.strip_prefix('[') {
+            if let Some((_, image)) = stage_step.split_once("] FROM ") {
+                let image = image.split_whitespace().next().unwrap_or_default();
+                self.image_vertex
+                    .insert(id.clone(), image.split('@').next().unwrap_or(image).into());
+            }
             if let Some((stage, step)) = stage_step.split_once(' ') {
                 // Only the RUN step of a build stage is cargo's (not its WORKDIR).
                 let is_run = step
@@ -613,6 +626,13 @@ impl ProgressFilter {
                 self.failed_other = true;
             }
             self.lost_layer |= is_lost_layer(body);
+            if let Some(image) = self.image_vertex.get(&id)
+                && !is_lost_layer(body)
+                && self.unfetched_image.is_none()
+            {
+                let reason = body.trim_start_matches("ERROR:").trim();
+                self.unfetched_image = Some((image.clone(), reason.to_string()));
+            }
             return Some(line.to_string());
         }
         if let Some(stage) = self.setup_vertex.get(&id) {
@@ -785,6 +805,13 @@ fn run_buildx(
                 "warning: the engine lost an image layer while unpacking it (a known race in the containerd image store); building once more"
             );
             continue;
+        }
+        if let (None, Some((image, reason))) = (filter.failed_build_code, filter.unfetched_image) {
+            return Err(Error::ImageUnavailable {
+                image,
+                reason,
+                log: log.to_path_buf(),
+            });
         }
         return Err(Error::BuildFailed {
             code: filter.failed_build_code,
@@ -1093,6 +1120,53 @@ mod tests {
         f.line("#9 4.0 find: missing argument to `-exec'", false);
         f.line("#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 1", false);
         assert_eq!(f.failed_build_code, None);
+    }
+
+    #[test]
+    fn an_image_the_engine_cannot_fetch_is_named() {
+        let mut f = ProgressFilter::default();
+        f.line(
+            "#2 [internal] load metadata for docker.io/library/rust:1.99.1-slim-bookworm",
+            false,
+        );
+        f.line(
+            "#3 [internal] load metadata for docker.io/tonistiigi/xx:1.6.1@sha256:9234",
+            false,
+        );
+        f.line("#2 ERROR: failed to do request: Head: no such host", false);
+        f.line(
+            "#3 ERROR: failed to do request: Head: no such host (second)",
+            false,
+        );
+        assert_eq!(
+            f.unfetched_image,
+            Some((
+                "docker.io/library/rust:1.99.1-slim-bookworm".into(),
+                "failed to do request: Head: no such host".into()
+            ))
+        );
+        // A layer pulled for a stage's FROM; the digest is left out.
+        let mut f = ProgressFilter::default();
+        f.line(
+            "#7 [xx 1/1] FROM docker.io/tonistiigi/xx:1.6.1@sha256:9234",
+            false,
+        );
+        f.line(
+            "#7 ERROR: failed to copy: httpReadSeeker: failed open: unexpected status code 502",
+            false,
+        );
+        assert_eq!(
+            f.unfetched_image.unwrap().0,
+            "docker.io/tonistiigi/xx:1.6.1"
+        );
+        // Failing steps are not images.
+        let mut f = ProgressFilter::default();
+        f.line("#5 [sysroot-x 1/3] RUN apt-get update", false);
+        f.line(
+            "#5 ERROR: process did not complete successfully: exit code: 100",
+            false,
+        );
+        assert_eq!(f.unfetched_image, None);
     }
 
     #[test]
