@@ -5,8 +5,9 @@
 #
 # Ways:
 #   cargo    cargo on the host
-#   image    cargo inside green-cross's own toolchain image (its toolchain
-#            stage, loaded into the engine), the workspace bind-mounted
+#   image    cargo inside green-cross's own image for the target (its
+#            sysroot stage, loaded into the engine) with the environment of
+#            its build step, the workspace bind-mounted
 #   cross    cross 0.2.5 (from crates.io), with that same image as its
 #            `image` in Cross.toml (cross brings the host's toolchain)
 #   gc       green-cross
@@ -55,13 +56,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The toolchain image: green-cross's own toolchain stage, loaded.
+# The toolchain image: green-cross's own stages up to the target's sysroot
+# (Rust, the C toolchain and linker), loaded; cargo runs in it with the
+# environment of green-cross's build step (its rustflags: lld).
 image="green-cross-bench/toolchain:distro"
 mkdir -p "$work/probe"
-"$gc" dockerfile --target "$target" --manifest-path "$repo/tests/fixtures/hello-cross/Cargo.toml" >"$work/probe/Dockerfile"
-docker buildx build --quiet --load --tag "$image" --target toolchain \
+fixture_manifest="$repo/tests/fixtures/hello-cross/Cargo.toml"
+"$gc" dockerfile --target "$target" --manifest-path "$fixture_manifest" >"$work/probe/Dockerfile"
+docker buildx build --quiet --load --tag "$image" --target "sysroot-$target" \
     --secret id=green-cross-ca,src=/etc/ssl/certs/ca-certificates.crt \
     --file "$work/probe/Dockerfile" "$work/probe" >/dev/null
+"$gc" plan --target "$target" --manifest-path "$fixture_manifest" | python3 -c '
+import json, sys
+for k, v in json.load(sys.stdin)["targets"][0]["build_env"].items():
+    print(f"{k}={v}")' >"$work/build.env"
 
 now() { date +%s.%N; }
 # time_it CMD...: prints seconds; fails loudly if CMD fails.
@@ -78,6 +86,7 @@ median() { sort -g | awk '{a[NR]=$1} END {m=(NR+1)/2; if (NR%2) print a[m]; else
 run_cargo() { CARGO_HOME="$work/home-cargo" cargo build --locked --target "$target"; }
 run_image() {
     docker run --rm -v "$ws:$ws" -w "$ws" -v "$work/home-image:/usr/local/cargo" \
+        --env-file "$work/build.env" \
         -v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
         -e CARGO_HTTP_CAINFO=/etc/ssl/certs/ca-certificates.crt \
         "$image" cargo build --locked --target "$target"
