@@ -1212,11 +1212,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         // `-fuse-ld=lld` makes a cross gcc look for `<prefix>ld.lld` on PATH
         // (the plain name only in its own directories).
         let mut setup = m.setup.clone();
-        if let Some(prefix) = m
-            .linker
-            .as_deref()
-            .and_then(|l| l.strip_suffix("gcc"))
-            .filter(|p| lld && !p.is_empty())
+        if lld
+            && let Some(prefix) = m
+                .linker
+                .as_deref()
+                .and_then(|l| l.strip_suffix("gcc"))
+                .filter(|p| !p.is_empty())
         {
             setup.insert(0, format!("ln -sf ld.lld /usr/bin/{prefix}ld.lld"));
         }
@@ -1304,6 +1305,13 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
 /// arguments after `--`, and [`DEPS_DIR`] as the target dir. Then
 /// `cargo clean` of the workspace's packages for the same target and
 /// profile.
+/// A cargo flag that changes only what cargo prints (verbosity, colour).
+fn is_output_flag(a: &str) -> bool {
+    matches!(a, "--verbose" | "--quiet" | "-q")
+        || a.starts_with("--color=")
+        || (a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c == 'v'))
+}
+
 fn deps_commands(
     cargo: &[String],
     runs_binaries: bool,
@@ -1311,23 +1319,16 @@ fn deps_commands(
     inv: &Invocation,
     ws: &Workspace,
 ) -> (Vec<String>, Vec<String>) {
-    let mut build: Vec<String> = match cargo.iter().position(|a| a == "--") {
-        Some(i) => cargo[..i].to_vec(),
-        None => cargo.to_vec(),
-    };
-    // How much cargo says changes nothing it builds: `-v` must not make a
-    // new dependencies layer.
-    let mut i = 0;
-    while i < build.len() {
-        let a = build[i].as_str();
-        let quiet_or_verbose = matches!(a, "--verbose" | "--quiet" | "-q")
-            || (a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c == 'v'));
-        if quiet_or_verbose || a.starts_with("--color=") {
-            build.remove(i);
-        } else if a == "--color" {
-            build.drain(i..(i + 2).min(build.len()));
-        } else {
-            i += 1;
+    // Up to `--`; how much cargo says changes nothing it builds, so `-v`
+    // must not make a new dependencies layer.
+    let end = cargo.iter().position(|a| a == "--").unwrap_or(cargo.len());
+    let mut build: Vec<String> = Vec::with_capacity(end);
+    let mut args = cargo[..end].iter();
+    while let Some(a) = args.next() {
+        if a == "--color" {
+            args.next();
+        } else if !is_output_flag(a) {
+            build.push(a.clone());
         }
     }
     if let Some(i) = build.iter().position(|a| a == "--target-dir") {

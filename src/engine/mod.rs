@@ -625,9 +625,10 @@ impl ProgressFilter {
             if !self.build_vertex.contains_key(&id) || self.failed_build_code.is_none() {
                 self.failed_other = true;
             }
-            self.lost_layer |= is_lost_layer(body);
+            let lost = is_lost_layer(body);
+            self.lost_layer |= lost;
             if let Some(image) = self.image_vertex.get(&id)
-                && !is_lost_layer(body)
+                && !lost
                 && self.unfetched_image.is_none()
             {
                 let reason = body.trim_start_matches("ERROR:").trim();
