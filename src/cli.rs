@@ -249,6 +249,34 @@ pub enum OwnCommand {
         /// Target triples; none: the ones the configuration names.
         targets: Vec<String>,
     },
+    /// Manage the buildx builder green-cross builds with.
+    Builder {
+        #[command(subcommand)]
+        command: BuilderCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuilderCommand {
+    /// Create a docker-container builder (BuildKit in a container, on the
+    /// host's network) that can export build cache to any registry; select
+    /// it with --builder NAME or BUILDX_BUILDER=NAME.
+    Create {
+        /// The builder's name.
+        #[arg(long, default_value = crate::engine::builder::DEFAULT_NAME)]
+        name: String,
+        /// The BuildKit image to run (default: buildx's, moby/buildkit), e.g.
+        /// a copy in a registry the engine can reach.
+        #[arg(long, value_name = "REF")]
+        image: Option<String>,
+        /// A buildkitd.toml for the builder (registry mirrors, CAs,
+        /// insecure registries).
+        #[arg(long, value_name = "FILE")]
+        config: Option<String>,
+        /// Make it the current builder for every docker buildx command.
+        #[arg(long = "use")]
+        use_it: bool,
+    },
 }
 
 /// The names clap handles; anything else is a cargo subcommand.
@@ -259,6 +287,7 @@ pub fn is_own(first: &str) -> bool {
             | "dockerfile"
             | "plan"
             | "matrix"
+            | "builder"
             | "help"
             | "--help"
             | "-h"

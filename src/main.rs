@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use green_cross::cli::{Invocation, Own, OwnCommand, is_own};
+use green_cross::cli::{BuilderCommand, Invocation, Own, OwnCommand, is_own};
 use green_cross::config::{CaBundle, CargoMetadata, CrossToml, Env, Settings, Sources};
 use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
@@ -141,6 +141,41 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
                     .collect()
             };
             println!("{}", recipes.matrix(&targets)?);
+            Ok(0)
+        }
+        OwnCommand::Builder {
+            command:
+                BuilderCommand::Create {
+                    name,
+                    image,
+                    config,
+                    use_it,
+                },
+        } => {
+            let engine = Engine::detect(env)?;
+            let request = engine::builder::CreateRequest {
+                name,
+                image,
+                config,
+                use_it,
+            };
+            let select = format!(
+                "build with it: green-cross build --builder {0} ... (or BUILDX_BUILDER={0})",
+                request.name
+            );
+            match engine.create_builder(&request)? {
+                engine::builder::Created::New { buildkit } => eprintln!(
+                    "     Created the docker-container builder `{}`{}\n  {select}",
+                    request.name,
+                    buildkit
+                        .map(|v| format!(" (BuildKit {v})"))
+                        .unwrap_or_default()
+                ),
+                engine::builder::Created::Existing { driver } => eprintln!(
+                    "     The builder `{}` exists already (driver {driver}); left as it is\n  {select}",
+                    request.name
+                ),
+            }
             Ok(0)
         }
         OwnCommand::Plan { json: _, args } => {

@@ -434,3 +434,76 @@ fn an_image_the_engine_cannot_fetch_is_named_with_what_to_do() {
     );
     assert!(err.contains("GREEN_CROSS_BASE_IMAGE"), "{err}");
 }
+
+/// A stand-in for the docker CLI that knows buildx builders by a file per
+/// name: `buildx create` makes one (with `--bootstrap`, as a BuildKit that
+/// starts), `buildx inspect NAME` answers for it; every call is written down.
+fn builder_engine(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("docker");
+    std::fs::write(
+        &script,
+        r##"#!/bin/sh
+echo "$*" >> "$0.calls"
+case "$1 $2" in
+"buildx inspect")
+    [ -f "$0.builder-$3" ] || { echo "ERROR: no builder \"$3\" found" >&2; exit 1; }
+    printf 'Name: %s\nDriver: docker-container\nBuildKit version: v0.13.2\n' "$3" ;;
+"buildx create")
+    touch "$0.builder-$4"
+    echo "#1 [internal] booting buildkit" >&2
+    echo "$4" ;;
+*) exit 1 ;;
+esac
+"##,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn builder_create_makes_a_docker_container_builder_once() {
+    let bin_dir = tempfile::tempdir().unwrap();
+    let engine = builder_engine(bin_dir.path());
+    let env = [("GREEN_CROSS_ENGINE", engine.to_str().unwrap())];
+    let o = run_in(
+        &fixture(),
+        &[
+            "builder",
+            "create",
+            "--image",
+            "mirror.test/moby/buildkit:v0.13.2",
+            "--use",
+        ],
+        &env,
+    );
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("Created the docker-container builder `green-cross` (BuildKit v0.13.2)"),
+        "{err}"
+    );
+    assert!(err.contains("--builder green-cross"), "{err}");
+    // A second time: the builder is there, and left alone.
+    let o = run_in(&fixture(), &["builder", "create"], &env);
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("The builder `green-cross` exists already (driver docker-container)"),
+        "{err}"
+    );
+    let calls = std::fs::read_to_string(bin_dir.path().join("docker.calls")).unwrap();
+    let creates: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.starts_with("buildx create"))
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "buildx create --name green-cross --driver docker-container --driver-opt network=host \
+          --driver-opt image=mirror.test/moby/buildkit:v0.13.2 --use --bootstrap"
+        ],
+        "{calls}"
+    );
+}

@@ -919,3 +919,42 @@ fn builds_run_on_the_engine_docker_host_or_builder_names_and_artifacts_come_back
         show(&o)
     );
 }
+
+/// The builders `docker buildx ls` lists, by name.
+fn builder_names() -> Vec<String> {
+    let (ok, out) = run("docker", &["buildx", "ls", "--format", "{{.Name}}"]);
+    assert!(ok, "{out}");
+    out.lines().map(|l| l.trim().to_string()).collect()
+}
+
+#[test]
+#[ignore = "needs a Docker engine and the local registry: run ci/test.sh"]
+fn builder_create_names_a_buildkit_image_the_engine_cannot_pull_and_leaves_no_builder() {
+    // An image that is not in the local registry fails to pull on any
+    // machine: the engine's answer is real, and so is buildx's leftover.
+    let registry =
+        std::env::var("GREEN_CROSS_E2E_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into());
+    let image = format!("{registry}/green-cross-e2e/no-such-buildkit:1");
+    let name = "green-cross-e2e-unpullable";
+    assert!(!builder_names().iter().any(|n| n == name));
+    let o = green_cross(
+        &fixture(),
+        &["builder", "create", "--name", name, "--image", &image],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(
+        err.contains(&format!(
+            "error: could not create the docker-container builder `{name}`: "
+        )),
+        "{err}"
+    );
+    // The engine's own reason, then what to do.
+    assert!(err.contains(&format!("{image}: not found")), "{err}");
+    assert!(err.contains("name it with --image"), "{err}");
+    assert!(err.contains("containerd-snapshotter"), "{err}");
+    assert!(
+        !builder_names().iter().any(|n| n == name),
+        "a builder that did not start was left behind"
+    );
+}

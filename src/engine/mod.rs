@@ -2,6 +2,7 @@
 //! It checks the engine, prepares the build contexts, runs
 //! `docker buildx build`, filters its output and keeps all of it.
 
+pub mod builder;
 pub mod host;
 
 use std::collections::BTreeMap;
@@ -243,7 +244,7 @@ impl Engine {
         (out.status.success() && !status.contains("io.containerd.snapshotter")).then(|| {
             "the active builder (docker driver) cannot export build cache: the engine does not use the containerd image store\n  \
              help: turn the store on (\"features\": {\"containerd-snapshotter\": true} in /etc/docker/daemon.json, then restart dockerd), \
-             or select a docker-container builder with BUILDX_BUILDER / --builder (docker buildx create --driver docker-container --use)".to_string()
+             or build with a docker-container builder: `green-cross builder create` makes one, then --builder green-cross or BUILDX_BUILDER=green-cross".to_string()
         })
     }
 }
