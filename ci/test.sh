@@ -28,4 +28,12 @@ bash ci/lint-actions.sh
 # The end-to-end tests are #[ignore]d for a plain `cargo test` on a machine
 # without an engine; here they must run. One test at a time: each build
 # already uses both cores.
+# Afterwards, whatever the outcome, every image with green-cross's label is
+# removed: the tests load runner and `dockerfile` images for each temporary
+# workspace and target, and nothing else would. The build cache stays.
+remove_test_images() {
+    docker image ls --quiet --filter label=dev.green-cross.image | sort -u |
+        xargs -r docker image rm --force >/dev/null 2>&1 || true
+}
+trap remove_test_images EXIT
 cargo test --locked --no-fail-fast -- --include-ignored --test-threads=1

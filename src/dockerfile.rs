@@ -341,7 +341,9 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     // runner (test): qemu-user or wine, for the build step to run binaries.
     let build_from = match &t.runner {
         Some(r) => {
-            runner_stage(out, triple, r);
+            // The build step runs the tests here, so the dependencies
+            // stage is below.
+            runner_stage(out, &format!("deps-{triple}"), triple, r);
             format!("runner-{triple}")
         }
         None => format!("deps-{triple}"),
@@ -420,10 +422,9 @@ fn cargo_env(t: &TargetPlan) -> String {
     s
 }
 
-/// A `runner-<triple>` stage: qemu-user or wine on top of the target's
-/// dependencies stage.
-fn runner_stage(out: &mut String, triple: &str, r: &RunnerPlan) {
-    let _ = writeln!(out, "FROM deps-{triple} AS runner-{triple}");
+/// A `runner-<triple>` stage: qemu-user or wine on top of `from`.
+fn runner_stage(out: &mut String, from: &str, triple: &str, r: &RunnerPlan) {
+    let _ = writeln!(out, "FROM {from} AS runner-{triple}");
     copy_files(out, &r.files);
     install_and_setup(out, r.install.as_ref(), &r.setup);
     env_block(out, &r.env);
@@ -485,8 +486,17 @@ pub fn render(plan: &BuildPlan) -> String {
         target_stages(&mut out, plan, t);
     }
     if let Some(image) = plan.run.as_ref().and_then(|r| r.image.as_ref()) {
-        // `run`: the image the binary runs in, loaded into the engine.
-        runner_stage(&mut out, &plan.targets[0].triple, &image.runner);
+        // `run`: the image the binary runs in, loaded into the engine. The
+        // binary comes from the target dir, so the image needs the
+        // target's libraries and not its compiled dependencies: on the
+        // sysroot, it stays the same image when dependencies change.
+        let triple = &plan.targets[0].triple;
+        runner_stage(
+            &mut out,
+            &format!("sysroot-{triple}"),
+            triple,
+            &image.runner,
+        );
     }
     // Straight from each build step, not through artifacts-<triple> (kept
     // for `docker buildx build --target artifacts-<triple>` by hand): every

@@ -958,3 +958,69 @@ fn builder_create_names_a_buildkit_image_the_engine_cannot_pull_and_leaves_no_bu
         "a builder that did not start was left behind"
     );
 }
+
+/// The layers of an image in the local engine (its id changes with the
+/// time of every build; its layers only with their contents).
+fn image_layers(reference: &str) -> String {
+    let (ok, out) = run(
+        "docker",
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            reference,
+        ],
+    );
+    assert!(ok, "{out}");
+    out.trim().to_string()
+}
+
+#[test]
+#[ignore = "needs a Docker engine and the base image: run ci/test.sh"]
+fn the_runner_image_of_run_is_labelled_and_stays_the_same_when_dependencies_change() {
+    let t = "x86_64-unknown-linux-gnu";
+    let ws = fixture_copy();
+    // A command as the runner: `run` goes through a runner image.
+    std::fs::write(
+        ws.path().join("Cross.toml"),
+        format!("[target.{t}]\nrunner = \"env\"\n"),
+    )
+    .unwrap();
+    let p = green_cross(ws.path(), &["plan", "run", "--target", t]);
+    assert!(p.status.success(), "{}", show(&p));
+    let plan: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let tag = plan["run"]["image"]["tag"].as_str().unwrap().to_string();
+
+    let o = green_cross_run(ws.path(), &["run", "--target", t, "--", "--exit=0"], "");
+    assert!(o.status.success(), "{}", show(&o));
+    let first = image_layers(&tag);
+    let (ok, labels) = run(
+        "docker",
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Labels}}",
+            &tag,
+        ],
+    );
+    assert!(ok, "{labels}");
+    assert!(
+        labels.contains("\"dev.green-cross.image\":\"green-cross-runner\""),
+        "{labels}"
+    );
+
+    // Dependencies built otherwise: a new dependencies layer, the same runner image
+    // (it used to be built on the dependencies, and every change of them
+    // left a whole toolchain image behind).
+    let manifest = ws.path().join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str("\n[profile.dev.package.itoa]\nopt-level = 1\n");
+    std::fs::write(&manifest, text).unwrap();
+    let o = green_cross_run(ws.path(), &["run", "--target", t, "--", "--exit=0"], "");
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(image_layers(&tag), first);
+    let (ok, out) = run("docker", &["image", "rm", &tag]);
+    assert!(ok, "{out}");
+}

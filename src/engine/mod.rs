@@ -422,6 +422,25 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
     })
 }
 
+/// The label of every image green-cross loads into the engine (runner
+/// images, `dockerfile` images and their bases), valued with the image's
+/// repository: `docker image prune -a --filter label=dev.green-cross.image`
+/// removes them all (the next build that needs one makes it again).
+pub const IMAGE_LABEL: &str = "dev.green-cross.image";
+
+/// Load the build's image into the engine under `tag`, labelled as
+/// green-cross's own.
+fn load_args(tag: &str) -> [String; 5] {
+    let repository = tag.rsplit_once(':').map_or(tag, |(r, _)| r);
+    [
+        "--load".into(),
+        "--tag".into(),
+        tag.into(),
+        "--label".into(),
+        format!("{IMAGE_LABEL}={repository}"),
+    ]
+}
+
 /// What a `docker buildx build` produces.
 #[derive(Debug, Clone, Copy)]
 pub enum Export<'a> {
@@ -474,13 +493,10 @@ pub fn buildx_args(
             "--output".into(),
             format!("type=local,dest={}", out_dir.display()),
         ]),
-        Export::Load { stage, tag } => a.extend([
-            "--target".into(),
-            stage.into(),
-            "--load".into(),
-            "--tag".into(),
-            tag.into(),
-        ]),
+        Export::Load { stage, tag } => {
+            a.extend(["--target".into(), stage.into()]);
+            a.extend(load_args(tag));
+        }
     }
     if plan.targets.iter().any(|t| t.fresh) {
         let now = std::time::SystemTime::now()
@@ -727,7 +743,7 @@ pub fn custom_image_args(c: &CustomImage, build_opts: &[String]) -> Vec<String> 
         a.push("--build-arg".into());
         a.push(format!("{k}={v}"));
     }
-    a.extend(["--load".into(), "--tag".into(), c.tag.clone()]);
+    a.extend(load_args(&c.tag));
     a.extend(build_opts.iter().cloned());
     a.push(c.context.display().to_string());
     a
@@ -1244,6 +1260,29 @@ mod tests {
                 "run --rm --init -i -t --env RUST_LOG=debug --volume /w:/w --volume /t:/t "
             ),
             "{a:?}"
+        );
+    }
+
+    #[test]
+    fn loaded_images_carry_green_cross_s_label_with_their_repository() {
+        assert_eq!(
+            load_args("green-cross-runner:t-0").join(" "),
+            "--load --tag green-cross-runner:t-0 --label dev.green-cross.image=green-cross-runner"
+        );
+        let c = CustomImage {
+            base_stage: "sysroot-t".into(),
+            base_tag: "green-cross-base:t-0".into(),
+            file: "Dockerfile.t".into(),
+            context: "/w".into(),
+            build_args: BTreeMap::new(),
+            tag: "green-cross-custom:t-0".into(),
+        };
+        let args = custom_image_args(&c, &[]).join(" ");
+        assert!(
+            args.ends_with(
+                "--load --tag green-cross-custom:t-0 --label dev.green-cross.image=green-cross-custom /w"
+            ),
+            "{args}"
         );
     }
 
