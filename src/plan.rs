@@ -1057,6 +1057,13 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 build_env.insert(k, v);
             }
         }
+        place_rustflags(
+            &rustflags,
+            &rustflags_key,
+            input.env,
+            ws.config_build_rustflags.as_deref(),
+            &mut build_env,
+        );
         let passthrough = resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings);
         let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
         let mut program_env = passthrough.clone();
@@ -1584,6 +1591,61 @@ fn resolve_passthrough(
         }
     }
     out
+}
+
+/// Make cargo use the target's own rustflags (the recipe's, lld,
+/// crt-static) together with the user's. cargo takes the first that is set
+/// of CARGO_ENCODED_RUSTFLAGS, RUSTFLAGS, the target's rustflags (the
+/// environment's and the configuration files' joined) and build.rustflags,
+/// and drops the rest; so green-cross's flags go first into the one the
+/// user's flags are in. `build_env` already holds the user's variables
+/// passed through as they are, and the target's rustflags (green-cross's,
+/// then the user's CARGO_TARGET_<TRIPLE>_RUSTFLAGS).
+fn place_rustflags(
+    ours: &[String],
+    target_key: &str,
+    env: &Env,
+    config_build: Option<&[String]>,
+    build_env: &mut BTreeMap<String, String>,
+) {
+    if ours.is_empty() {
+        return;
+    }
+    let joined = |first: String, sep: &str, then: &str| {
+        if then.is_empty() {
+            first
+        } else {
+            format!("{first}{sep}{then}")
+        }
+    };
+    if let Some(encoded) = env.get("CARGO_ENCODED_RUSTFLAGS") {
+        build_env.insert(
+            "CARGO_ENCODED_RUSTFLAGS".into(),
+            joined(ours.join("\x1f"), "\x1f", encoded),
+        );
+    } else if let Some(flags) = env.get("RUSTFLAGS") {
+        build_env.insert(
+            "RUSTFLAGS".into(),
+            joined(ours.join(" "), " ", flags.trim()),
+        );
+    } else if !env.contains_key(target_key) {
+        // build.rustflags, which cargo would drop for the target's.
+        let build = env
+            .get("CARGO_BUILD_RUSTFLAGS")
+            .map(|f| f.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .or_else(|| config_build.map(<[String]>::to_vec))
+            .unwrap_or_default();
+        if !build.is_empty() {
+            build_env.insert(
+                target_key.to_string(),
+                ours.iter()
+                    .chain(&build)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+    }
 }
 
 /// Variables passed to the build step without being named in

@@ -47,6 +47,40 @@ pub struct Workspace {
     pub git_branch: Option<String>,
     /// The repository's default branch (`origin/HEAD`), when git knows it.
     pub git_default_branch: Option<String>,
+    /// `build.rustflags` of the workspace's `.cargo/config.toml`, when cargo
+    /// uses them for every target (no `rustflags` in its `[target]`
+    /// tables): see [`config_build_rustflags`].
+    pub config_build_rustflags: Option<Vec<String>>,
+}
+
+/// `build.rustflags` of a cargo configuration file, when cargo would use
+/// them for every target: cargo takes a target's own rustflags over
+/// `build.rustflags` and drops the latter, so a file with `rustflags` in a
+/// `[target]` table gives none here. green-cross sets target rustflags of
+/// its own (through the environment), which would make cargo drop these
+/// where it would not without green-cross. A file cargo cannot read gives
+/// none; cargo reports it.
+pub fn config_build_rustflags(text: &str) -> Option<Vec<String>> {
+    let doc: toml::Table = text.parse().ok()?;
+    let targets_have_flags = doc
+        .get("target")
+        .and_then(toml::Value::as_table)
+        .is_some_and(|t| {
+            t.values()
+                .any(|v| v.as_table().is_some_and(|t| t.contains_key("rustflags")))
+        });
+    if targets_have_flags {
+        return None;
+    }
+    match doc.get("build")?.get("rustflags")? {
+        toml::Value::String(s) => Some(s.split_whitespace().map(String::from).collect()),
+        toml::Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_str().map(String::from))
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    }
+    .filter(|f| !f.is_empty())
 }
 
 /// A workspace member as `run` sees it.
@@ -211,6 +245,7 @@ mod tests {
         Workspace {
             git_branch: None,
             git_default_branch: None,
+            config_build_rustflags: None,
             root: "/w".into(),
             target_dir: "/w/target".into(),
             workdir: workdir.into(),
@@ -267,6 +302,28 @@ mod tests {
         // A root package (dir "") contains every directory.
         let w4 = ws("src", vec![pkg("root", "", &["root"], None)]);
         assert_eq!(select_binary(&w4, None, &[]).unwrap(), "root");
+    }
+
+    #[test]
+    fn build_rustflags_count_only_when_no_target_table_has_its_own() {
+        let flags = |t: &str| config_build_rustflags(t);
+        assert_eq!(
+            flags("[build]\nrustflags = [\"--cfg\", \"a b\"]\n"),
+            Some(vec!["--cfg".into(), "a b".into()])
+        );
+        assert_eq!(
+            flags("[build]\nrustflags = \"-C  target-cpu=native \"\n[target.x]\nlinker = \"cc\"\n"),
+            Some(vec!["-C".into(), "target-cpu=native".into()])
+        );
+        assert_eq!(
+            flags(
+                "[build]\nrustflags = [\"-Dwarnings\"]\n[target.'cfg(unix)']\nrustflags = [\"-Cx\"]\n"
+            ),
+            None
+        );
+        assert_eq!(flags("[build]\njobs = 2\n"), None);
+        assert_eq!(flags("[build]\nrustflags = []\n"), None);
+        assert_eq!(flags("[build\n"), None);
     }
 
     #[test]

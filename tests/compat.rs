@@ -129,16 +129,19 @@ fn cargo_and_rustc_variables_pass_through_by_themselves() {
     )["targets"][0]
         .clone();
     let env = &t["build_env"];
-    assert_eq!(env["RUSTFLAGS"], "-C target-cpu=native");
     // The environment wins over Cross.toml's release settings.
     assert_eq!(env["CARGO_PROFILE_RELEASE_LTO"], "thin");
     // The target's own rustflags come after the recipe's (crt-static).
     let flags = env["CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS"]
         .as_str()
         .unwrap();
-    assert!(
-        flags.contains("+crt-static") && flags.ends_with(" -C debuginfo=1"),
-        "{flags}"
+    let recipe = flags.strip_suffix(" -C debuginfo=1").unwrap_or_default();
+    assert!(recipe.contains("+crt-static"), "{flags}");
+    // RUSTFLAGS hides every target rustflags from cargo: the recipe's go
+    // first in it.
+    assert_eq!(
+        env["RUSTFLAGS"],
+        format!("{recipe} -C target-cpu=native").as_str()
     );
     assert!(
         env.get("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS")
@@ -778,4 +781,44 @@ fn verbosity_and_colour_do_not_change_the_dependencies_layer() {
         "{cargo:?}"
     );
     assert_eq!(loud["deps_build"], plain["deps_build"]);
+}
+
+#[test]
+fn the_target_s_own_rustflags_join_the_user_s_from_whichever_source_cargo_reads() {
+    let d = workspace("", "");
+    let key = "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS";
+    let ours = "-C link-arg=-fuse-ld=lld";
+    let env_of = |env: &[(&str, &str)]| arm64_plan(d.path(), env)["build_env"].clone();
+    // cargo takes CARGO_ENCODED_RUSTFLAGS, else RUSTFLAGS, else the target's
+    // rustflags, else build.rustflags: the first one set hides the rest.
+    let e = env_of(&[("RUSTFLAGS", "-D warnings")]);
+    assert_eq!(e["RUSTFLAGS"], format!("{ours} -D warnings").as_str());
+    let e = env_of(&[("RUSTFLAGS", "")]);
+    assert_eq!(e["RUSTFLAGS"], ours);
+    let e = env_of(&[
+        ("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1fa b"),
+        ("RUSTFLAGS", "-D warnings"),
+    ]);
+    assert_eq!(
+        e["CARGO_ENCODED_RUSTFLAGS"],
+        "-C\x1flink-arg=-fuse-ld=lld\x1f--cfg\x1fa b"
+    );
+    assert_eq!(e["RUSTFLAGS"], "-D warnings");
+    // build.rustflags from the environment or the workspace's
+    // .cargo/config.toml, which cargo drops for target rustflags.
+    let e = env_of(&[("CARGO_BUILD_RUSTFLAGS", "--cfg from_env")]);
+    assert_eq!(e[key], format!("{ours} --cfg from_env").as_str());
+    std::fs::create_dir(d.path().join(".cargo")).unwrap();
+    let config = d.path().join(".cargo/config.toml");
+    std::fs::write(&config, "[build]\nrustflags = [\"--cfg\", \"from_file\"]\n").unwrap();
+    assert_eq!(env_of(&[])[key], format!("{ours} --cfg from_file").as_str());
+    // ... unless cargo would take a target's own rustflags anyway.
+    let e = env_of(&[(key, "--cfg mine")]);
+    assert_eq!(e[key], format!("{ours} --cfg mine").as_str());
+    std::fs::write(
+        &config,
+        "[build]\nrustflags = [\"--cfg\", \"from_file\"]\n[target.'cfg(unix)']\nrustflags = []\n",
+    )
+    .unwrap();
+    assert_eq!(env_of(&[])[key], ours);
 }

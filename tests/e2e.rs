@@ -1024,3 +1024,52 @@ fn the_runner_image_of_run_is_labelled_and_stays_the_same_when_dependencies_chan
     let (ok, out) = run("docker", &["image", "rm", &tag]);
     assert!(ok, "{out}");
 }
+
+#[test]
+#[ignore = "needs a Docker engine and the base image: run ci/test.sh"]
+fn rustflags_from_the_environment_or_cargo_config_join_the_target_s_own() {
+    // With RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS set, cargo ignores every
+    // target rustflags, and build.rustflags when a target has its own:
+    // green-cross's (here lld) must still reach rustc, and so must the
+    // user's (here a RUNPATH, seen in the binary).
+    let t = "x86_64-unknown-linux-gnu";
+    let ws = fixture_copy();
+    let bin = ws.path().join(format!("target/{t}/debug/hello-cross"));
+    let check = |how: &str, env: &[(&str, &str)]| {
+        let o = green_cross_command(ws.path(), &["build", "--target", t])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{how}: {}", show(&o));
+        let (_, comment) = run("readelf", &["-p", ".comment", bin.to_str().unwrap()]);
+        assert!(comment.contains("LLD"), "{how}: {comment}");
+        let (_, dynamic) = run("readelf", &["-d", bin.to_str().unwrap()]);
+        assert!(
+            dynamic.contains(&format!("[/green-cross-e2e/{how}]")),
+            "{how}: {dynamic}"
+        );
+        let (ok, out) = run(bin.to_str().unwrap(), &[]);
+        assert!(ok, "{how}: {out}");
+    };
+    check(
+        "rustflags",
+        &[(
+            "RUSTFLAGS",
+            "-C link-arg=-Wl,-rpath,/green-cross-e2e/rustflags",
+        )],
+    );
+    check(
+        "encoded",
+        &[(
+            "CARGO_ENCODED_RUSTFLAGS",
+            "-C\x1flink-arg=-Wl,-rpath,/green-cross-e2e/encoded",
+        )],
+    );
+    std::fs::create_dir_all(ws.path().join(".cargo")).unwrap();
+    std::fs::write(
+        ws.path().join(".cargo/config.toml"),
+        "[build]\nrustflags = [\"-C\", \"link-arg=-Wl,-rpath,/green-cross-e2e/config\"]\n",
+    )
+    .unwrap();
+    check("config", &[]);
+}

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::plan::Host;
-use crate::workspace::{Member, Package, Workspace, skeleton};
+use crate::workspace::{Member, Package, Workspace, config_build_rustflags, skeleton};
 
 /// Facts about the host's Rust toolchain.
 pub fn host_facts() -> Result<Host> {
@@ -129,9 +129,15 @@ pub fn load_workspace(
         abs.strip_prefix(&root).ok().map(Path::to_path_buf)
     });
     let (git_branch, git_default_branch) = git_branches(&root);
+    // cargo reads `config` when both files are there.
+    let config_build_rustflags = [".cargo/config", ".cargo/config.toml"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(root.join(f)).ok())
+        .and_then(|text| config_build_rustflags(&text));
     Ok(Workspace {
         git_branch,
         git_default_branch,
+        config_build_rustflags,
         skeleton: skeleton(&root, &members, &extra),
         root,
         target_dir,

@@ -78,6 +78,7 @@ pub fn app_workspace(root: &Path, branch: Option<&str>) -> green_cross::workspac
     Workspace {
         git_branch: branch.map(str::to_string),
         git_default_branch: branch.map(str::to_string),
+        config_build_rustflags: None,
         root: root.to_path_buf(),
         target_dir: root.join("target"),
         workdir: PathBuf::new(),
