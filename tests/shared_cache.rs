@@ -14,7 +14,7 @@ mod common;
 use common::{fixture, fixture_copy_of, green_cross_command, show};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 const TARGET: &str = "x86_64-unknown-linux-gnu";
 
@@ -23,10 +23,15 @@ fn registry() -> String {
 }
 
 fn green_cross(dir: &Path, args: &[&str]) -> Output {
+    green_cross_env(dir, args, &[])
+}
+
+fn green_cross_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     green_cross_command(dir, args)
         .env_remove("GREEN_CROSS_CACHE")
         .env_remove("GITHUB_HEAD_REF")
         .env_remove("GITHUB_REF_NAME")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -124,6 +129,7 @@ fn a_fresh_builder_imports_compiled_dependencies_from_the_registry() {
     prune_change_and_rebuild(
         ws.path(),
         &["build", "--target", TARGET, "--cache", &cache],
+        &[],
         nanos,
     );
     let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
@@ -139,7 +145,7 @@ fn a_fresh_builder_imports_compiled_dependencies_from_the_registry() {
 /// back whole from the cache, build step included); then the rebuild must
 /// import the dependencies: only the workspace's own crates (the ones cargo
 /// shows with their path) compile.
-fn prune_change_and_rebuild(ws: &Path, args: &[&str], nanos: u128) {
+fn prune_change_and_rebuild(ws: &Path, args: &[&str], env: &[(&str, &str)], nanos: u128) {
     let p = Command::new("docker")
         .args(["buildx", "prune", "-af"])
         .output()
@@ -153,7 +159,7 @@ fn prune_change_and_rebuild(ws: &Path, args: &[&str], nanos: u128) {
         format!("{text}\npub const CHANGED: u128 = {nanos};\n"),
     )
     .unwrap();
-    let o = green_cross(ws, args);
+    let o = green_cross_env(ws, args, env);
     assert!(o.status.success(), "{}", show(&o));
     let lines = compiled(&o);
     assert!(
@@ -196,6 +202,106 @@ fn a_local_cache_directory_carries_compiled_dependencies_too() {
         show(&o)
     );
     runs(ws.path());
-    prune_change_and_rebuild(ws.path(), &["build", "--target", TARGET], nanos);
+    prune_change_and_rebuild(ws.path(), &["build", "--target", TARGET], &[], nanos);
+    runs(ws.path());
+}
+
+/// The GitHub Actions cache service of tests/support/actions-cache.py on a
+/// port of its own, stopped when dropped: BuildKit's `type=gha` speaks to
+/// it as to GitHub's.
+struct ActionsCache {
+    child: Child,
+    url: String,
+    token: String,
+    dir: tempfile::TempDir,
+}
+
+impl ActionsCache {
+    fn start() -> ActionsCache {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/actions-cache.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = |what: &str| {
+            let line = lines.next().unwrap().unwrap();
+            line.strip_prefix(what)
+                .unwrap_or_else(|| panic!("expected {what}: {line}"))
+                .to_string()
+        };
+        let url = next("url ");
+        let token = next("token ");
+        ActionsCache {
+            child,
+            url,
+            token,
+            dir,
+        }
+    }
+
+    /// The keys of the committed entries.
+    fn keys(&self) -> Vec<String> {
+        let text =
+            std::fs::read_to_string(self.dir.path().join("entries.json")).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["key"].as_str().map(String::from))
+            .collect()
+    }
+}
+
+impl Drop for ActionsCache {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn the_github_actions_cache_carries_compiled_dependencies_too() {
+    let service = ActionsCache::start();
+    let env = [
+        ("ACTIONS_CACHE_URL", service.url.as_str()),
+        ("ACTIONS_RUNTIME_TOKEN", service.token.as_str()),
+        ("GITHUB_REF_NAME", "main"),
+    ];
+    let ws = fixture_copy_of(&fixture());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let args = ["build", "--target", TARGET, "--cache", "gha"];
+    let o = green_cross_env(ws.path(), &args, &env);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("warning:"),
+        "{}",
+        show(&o)
+    );
+    // The layers, and the index of the target's scope (default tag template:
+    // {triple}-{toolchain}-{branch}).
+    let keys = service.keys();
+    let scope = format!("index-{TARGET}-distro-main-");
+    assert!(
+        keys.iter().any(|k| k.starts_with(&scope)),
+        "no {scope}*: {keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .filter(|k| k.starts_with("buildkit-blob-"))
+            .count()
+            > 2,
+        "{keys:?}"
+    );
+    runs(ws.path());
+    prune_change_and_rebuild(ws.path(), &args, &env, nanos);
     runs(ws.path());
 }
