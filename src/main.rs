@@ -379,7 +379,14 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         }
         return Ok(0);
     }
-    let engine = Engine::detect(env)?.with_builder(inv.builder.clone());
+    // BUILDX_BUILDER as --builder: buildx refuses it when it names a docker
+    // context other than the current one, which green-cross switches to.
+    let builder = inv.builder.clone().or_else(|| {
+        env.get("BUILDX_BUILDER")
+            .filter(|b| !b.trim().is_empty())
+            .cloned()
+    });
+    let engine = Engine::detect(env)?.with_builder(builder);
     // The engine is checked when a build fails for a reason other than
     // cargo, to say why in words: a working engine costs no extra calls.
     let explain = |e: Error| match e {
