@@ -249,6 +249,15 @@ pub enum OwnCommand {
         /// Target triples; none: the ones the configuration names.
         targets: Vec<String>,
     },
+    /// Check the engine, the builder, its cache export, the configuration
+    /// and the images builds start from, and say what to do about each
+    /// problem. Exits 1 when something would stop a build.
+    Doctor {
+        /// The buildx builder or docker context to check (else
+        /// BUILDX_BUILDER, else the current one).
+        #[arg(long, value_name = "NAME")]
+        builder: Option<String>,
+    },
     /// Manage the buildx builder green-cross builds with.
     Builder {
         #[command(subcommand)]
@@ -288,6 +297,7 @@ pub fn is_own(first: &str) -> bool {
             | "plan"
             | "matrix"
             | "builder"
+            | "doctor"
             | "help"
             | "--help"
             | "-h"

@@ -178,6 +178,7 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
             }
             Ok(0)
         }
+        OwnCommand::Doctor { builder } => doctor(env, builder),
         OwnCommand::Plan { json: _, args } => {
             let inv = build_invocation(args)?;
             let plan = make_plan(&inv, env)?;
@@ -188,6 +189,72 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `green-cross doctor`: one line per finding; 1 when one would stop a
+/// build.
+fn doctor(env: &Env, builder: Option<String>) -> Result<i32> {
+    use engine::doctor::{Check, Status};
+    let mut failed = false;
+    let mut say = |c: Check| {
+        println!("{c}");
+        failed |= c.status == Status::Fail;
+    };
+    let engine = match Engine::detect(env) {
+        Ok(e) => e,
+        Err(e) => {
+            say(Check::new(Status::Fail, "docker CLI", e.to_string()));
+            return Ok(1);
+        }
+    };
+    say(Check::new(
+        Status::Ok,
+        "docker CLI",
+        engine.program.display().to_string(),
+    ));
+    let builder = builder.or_else(|| {
+        env.get("BUILDX_BUILDER")
+            .filter(|b| !b.trim().is_empty())
+            .cloned()
+    });
+    let engine = engine.with_builder(builder);
+    // The workspace here, if any: its configuration, and the images its
+    // build for the default targets starts from.
+    let mut images: Vec<String> = Vec::new();
+    match build_invocation(vec![]).and_then(|inv| make_plan(&inv, env)) {
+        Ok(plan) => {
+            images.extend(plan.xx_image.iter().cloned());
+            for t in &plan.toolchains {
+                if !images.contains(&t.image) {
+                    images.push(t.image.clone());
+                }
+            }
+            let targets: Vec<&str> = plan.targets.iter().map(|t| t.triple.as_str()).collect();
+            say(Check::new(
+                Status::Ok,
+                "workspace",
+                format!(
+                    "{} ({} mode; default targets: {})",
+                    plan.workspace_root.display(),
+                    plan.mode.as_str(),
+                    targets.join(", ")
+                ),
+            ));
+        }
+        Err(e @ Error::Metadata { .. }) => say(Check::new(
+            Status::Warn,
+            "workspace",
+            format!(
+                "none here, so no configuration or image was checked ({})",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
+        )),
+        Err(e) => say(Check::new(Status::Fail, "workspace", e.to_string())),
+    }
+    for c in engine.doctor(env, &images) {
+        say(c);
+    }
+    Ok(i32::from(failed))
 }
 
 /// `green-cross dockerfile --target T` takes `build`'s arguments.

@@ -266,6 +266,55 @@ fn no_engine_says_what_to_start() {
 }
 
 #[test]
+fn doctor_names_what_stops_a_build_and_exits_1() {
+    let o = run_in(
+        &fixture(),
+        &["doctor"],
+        &[("GREEN_CROSS_ENGINE", "/nonexistent/docker")],
+    );
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(
+            "   error  docker CLI: the container engine `/nonexistent/docker` was not found"
+        ),
+        "{out}"
+    );
+    let o = run_in(
+        &fixture(),
+        &["doctor"],
+        &[
+            ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+            ("GREEN_CROSS_TOOLCHAIN", "distro"),
+        ],
+    );
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    // The workspace is read without an engine; the builder is not there.
+    assert!(
+        out.contains("      ok  workspace: ") && out.contains("(distro mode; default targets: "),
+        "{out}"
+    );
+    assert!(
+        out.contains("   error  builder: no Docker engine answers at DOCKER_HOST=unix:///nonexistent/docker.sock"),
+        "{out}"
+    );
+    assert!(out.contains("help: start the Docker engine"), "{out}");
+    // A configuration green-cross cannot read is an error too.
+    let ws = fixture_copy();
+    std::fs::write(ws.path().join("Cross.toml"), "[build\n").unwrap();
+    let o = run_in(
+        ws.path(),
+        &["doctor"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("   error  workspace: "), "{out}");
+    assert!(out.contains("Cross.toml"), "{out}");
+}
+
+#[test]
 fn missing_engine_binary_and_podman_are_explained() {
     let o = run_in(
         &fixture(),

@@ -1095,3 +1095,40 @@ fn rustflags_from_the_environment_or_cargo_config_join_the_target_s_own() {
     .unwrap();
     check("config", &[]);
 }
+
+#[test]
+#[ignore = "needs a Docker engine and the base image: run ci/test.sh"]
+fn doctor_finds_the_builder_its_cache_export_and_the_base_image() {
+    let o = green_cross(&fixture(), &["doctor"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(out.contains("      ok  builder: `"), "{out}");
+    assert!(
+        out.contains("      ok  cache export: the builder can export build cache"),
+        "{out}"
+    );
+    let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
+        .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
+    assert!(
+        out.contains(&format!("      ok  image {base}: in the engine")),
+        "{out}"
+    );
+    // An image the engine does not have: a warning with what to do, not a
+    // failure (a build would pull it).
+    let o = green_cross_command(&fixture(), &["doctor"])
+        .env("GREEN_CROSS_BASE_IMAGE", "green-cross-e2e/absent:1")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        out.contains(
+            " warning  image green-cross-e2e/absent:1: not in the engine: the first build pulls it"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("help: where its registry is out of reach"),
+        "{out}"
+    );
+}

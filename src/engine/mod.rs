@@ -3,6 +3,7 @@
 //! `docker buildx build`, filters its output and keeps all of it.
 
 pub mod builder;
+pub mod doctor;
 pub mod host;
 
 use std::collections::BTreeMap;
