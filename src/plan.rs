@@ -1305,13 +1305,6 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     })
 }
 
-/// The dependencies stage's commands, from the build step's cargo command:
-/// the same cargo subcommand and arguments (so that dependencies compile
-/// with the same features, profile and flags, and the build step finds
-/// them fresh), `--no-run` where the build step runs binaries, no
-/// arguments after `--`, and [`DEPS_DIR`] as the target dir. Then
-/// `cargo clean` of the workspace's packages for the same target and
-/// profile.
 /// A cargo flag that changes only what cargo prints (verbosity, colour).
 fn is_output_flag(a: &str) -> bool {
     matches!(a, "--verbose" | "--quiet" | "-q")
@@ -1319,6 +1312,13 @@ fn is_output_flag(a: &str) -> bool {
         || (a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c == 'v'))
 }
 
+/// The dependencies stage's commands, from the build step's cargo command:
+/// the same cargo subcommand and arguments (so that dependencies compile
+/// with the same features, profile and flags, and the build step finds
+/// them fresh) without the flags that change only what cargo prints,
+/// `--no-run` where the build step runs binaries, no arguments after `--`,
+/// and [`DEPS_DIR`] as the target dir. Then `cargo clean` of the
+/// workspace's packages for the same target and profile.
 fn deps_commands(
     cargo: &[String],
     runs_binaries: bool,
