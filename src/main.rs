@@ -191,6 +191,17 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
     }
 }
 
+/// The builder named by --builder, else by BUILDX_BUILDER: taken by
+/// green-cross rather than left to buildx, which refuses it when it names a
+/// docker context other than the current one (green-cross switches to it).
+fn builder_choice(named: Option<String>, env: &Env) -> Option<String> {
+    named.or_else(|| {
+        env.get("BUILDX_BUILDER")
+            .filter(|b| !b.trim().is_empty())
+            .cloned()
+    })
+}
+
 /// `green-cross doctor`: one line per finding; 1 when one would stop a
 /// build.
 fn doctor(env: &Env, builder: Option<String>) -> Result<i32> {
@@ -212,12 +223,7 @@ fn doctor(env: &Env, builder: Option<String>) -> Result<i32> {
         "docker CLI",
         engine.program.display().to_string(),
     ));
-    let builder = builder.or_else(|| {
-        env.get("BUILDX_BUILDER")
-            .filter(|b| !b.trim().is_empty())
-            .cloned()
-    });
-    let engine = engine.with_builder(builder);
+    let engine = engine.with_builder(builder_choice(builder, env));
     // The workspace here, if any: its configuration, and the images its
     // build for the default targets starts from.
     let mut images: Vec<String> = Vec::new();
@@ -446,14 +452,7 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         }
         return Ok(0);
     }
-    // BUILDX_BUILDER as --builder: buildx refuses it when it names a docker
-    // context other than the current one, which green-cross switches to.
-    let builder = inv.builder.clone().or_else(|| {
-        env.get("BUILDX_BUILDER")
-            .filter(|b| !b.trim().is_empty())
-            .cloned()
-    });
-    let engine = Engine::detect(env)?.with_builder(builder);
+    let engine = Engine::detect(env)?.with_builder(builder_choice(inv.builder.clone(), env));
     // The engine is checked when a build fails for a reason other than
     // cargo, to say why in words: a working engine costs no extra calls.
     let explain = |e: Error| match e {

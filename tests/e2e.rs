@@ -860,46 +860,41 @@ fn builds_run_on_the_engine_docker_host_or_builder_names_and_artifacts_come_back
         );
         assert!(ok, "{out}");
     }
-    append_to_greet(ws.path(), "pub const VIA_BUILDER: u8 = 2;");
-    std::fs::remove_dir_all(ws.path().join("target")).unwrap();
-    let o = green_cross_command(ws.path(), &["build", "--target", t, "--builder", ctx])
-        .env_remove("DOCKER_HOST")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", show(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("Compiling greet"),
-        "{}",
-        show(&o)
+    // A change, a build through the context's builder (named by `args` or
+    // `env`): the workspace compiles there and the artifact comes back.
+    let build_via_context = |change: &str, args: &[&str], env: &[(&str, &str)]| {
+        append_to_greet(ws.path(), change);
+        std::fs::remove_dir_all(ws.path().join("target")).unwrap();
+        let o = green_cross_command(ws.path(), args)
+            .env_remove("DOCKER_HOST")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", show(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("Compiling greet"),
+            "{}",
+            show(&o)
+        );
+        assert!(
+            ws.path()
+                .join(format!("target/{t}/debug/hello-cross"))
+                .is_file()
+        );
+        assert!(!engine_cache_mentions(None, None, &cache_id));
+    };
+    build_via_context(
+        "pub const VIA_BUILDER: u8 = 2;",
+        &["build", "--target", t, "--builder", ctx],
+        &[],
     );
-    assert!(
-        ws.path()
-            .join(format!("target/{t}/debug/hello-cross"))
-            .is_file()
-    );
-    assert!(!engine_cache_mentions(None, None, &cache_id));
-
     // BUILDX_BUILDER naming the context, as --builder does (buildx alone
     // refuses another context's builder).
-    append_to_greet(ws.path(), "pub const VIA_BUILDX_BUILDER: u8 = 4;");
-    std::fs::remove_dir_all(ws.path().join("target")).unwrap();
-    let o = green_cross_command(ws.path(), &["build", "--target", t])
-        .env_remove("DOCKER_HOST")
-        .env("BUILDX_BUILDER", ctx)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", show(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("Compiling greet"),
-        "{}",
-        show(&o)
+    build_via_context(
+        "pub const VIA_BUILDX_BUILDER: u8 = 4;",
+        &["build", "--target", t],
+        &[("BUILDX_BUILDER", ctx)],
     );
-    assert!(
-        ws.path()
-            .join(format!("target/{t}/debug/hello-cross"))
-            .is_file()
-    );
-    assert!(!engine_cache_mentions(None, None, &cache_id));
 
     // DOCKER_HOST=ssh://: the same engine, through sshd (the docker CLI
     // runs `docker system dial-stdio` there).
