@@ -49,6 +49,9 @@ pub struct Invocation {
     /// `--builder NAME`: the buildx builder (else BUILDX_BUILDER, else the
     /// current one).
     pub builder: Option<String>,
+    /// `--message-format json*`: cargo's messages go to stdout, with host
+    /// paths, for tools to read.
+    pub json_messages: bool,
 }
 
 /// Flags that take a value and that green-cross must not mistake for the
@@ -61,7 +64,6 @@ const VALUE_FLAGS: &[&str] = &[
     "--exclude",
     "-j",
     "--jobs",
-    "--message-format",
     "--color",
     "--config",
     "-Z",
@@ -136,6 +138,11 @@ impl Invocation {
                     let f = take(&mut it)?;
                     inv.features.push(f.clone());
                     inv.cargo_args.push(format!("--features={f}"));
+                }
+                "--message-format" => {
+                    let f = take(&mut it)?;
+                    inv.json_messages |= f.split(',').any(|f| f.starts_with("json"));
+                    inv.cargo_args.push(format!("--message-format={f}"));
                 }
                 "-v" | "--verbose" => {
                     inv.verbose += 1;

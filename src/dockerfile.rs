@@ -7,12 +7,15 @@ use std::fmt::Write as _;
 use crate::config::ToolchainMode;
 use crate::plan::{
     BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, DEPS_DIR, DEPS_ID, FRESH_ARG, OUT_STAGE, Outputs,
-    PackageInstall, PreBuildPlan, RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan,
-    ToolchainStage, ZigStage,
+    PackageInstall, PreBuildPlan, REPORT_DIR, RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR,
+    TargetPlan, ToolchainStage, ZigStage,
 };
 use crate::target::{ImageFlavour, StdSource};
 
 const CA: &str = "/run/secrets/green-cross-ca";
+/// The fetch's second `--target`: the triple of the machine the build runs
+/// on, as its rustc says (cargo takes `--target` more than once).
+const FETCH_HOST: &str = "--target \"$(rustc -vV | sed -n 's/^host: //p')\"";
 const ZIG_VENV: &str = "/opt/green-cross/zig";
 /// Where the build step leaves its outputs for the artifacts stage. Not a
 /// directory of its own at the root: to copy a directory out of a new layer,
@@ -309,7 +312,10 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     out.push('\n');
 
     // deps: fetched from the skeleton with network, then compiled without,
-    // into this layer, so that a registry cache carries them.
+    // into this layer, so that a registry cache carries them. The fetch
+    // names the build machine's own triple too: build scripts and proc
+    // macros compile for it, and their dependencies (`libc` under
+    // `cfg(unix)` for a Windows target, ...) are not the target's.
     let _ = writeln!(out, "FROM sysroot-{triple} AS deps-{triple}");
     let _ = writeln!(out, "WORKDIR {}", t.deps_workdir);
     let skeleton = format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw");
@@ -317,7 +323,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         out,
         &[skeleton.clone(), secret_mount()],
         &[format!(
-            "if [ -f {CA} ]; then export CARGO_HTTP_CAINFO={CA}; fi; {}",
+            "if [ -f {CA} ]; then export CARGO_HTTP_CAINFO={CA}; fi; {} {FETCH_HOST}",
             join_q(&t.fetch)
         )],
     );
@@ -362,13 +368,17 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         "if [ -d {DEPS_DIR} ] && ! grep -qxF \"$(cat {DEPS_ID})\" {ids} 2>/dev/null; then cp -a {DEPS_DIR}/. {TARGET_DIR}/ && cat {DEPS_ID} >> {ids} || echo \"green-cross: compiled dependencies were not copied; cargo builds them\" >&2; fi; "
     );
     first.push_str(&cargo_env(t));
-    first.push_str("; ");
-    first.push_str(&join_q(&t.cargo));
-    // cargo's own exit status is announced with a marker, so that a failure
-    // of cargo is told apart from a failure of the steps after it.
+    // cargo's exit status goes to the report, and is announced with a
+    // marker; the step itself succeeds, so that the other targets' builds
+    // go on and their artifacts are exported.
+    let report = format!("{OUT_DIR}/{REPORT_DIR}/{triple}");
+    let _ = write!(first, "; mkdir -p {report}; {}", join_q(&t.cargo));
+    if t.json_messages {
+        let _ = write!(first, " > {report}/messages");
+    }
     let _ = write!(
         first,
-        "; status=$?; if [ $status -ne 0 ]; then echo \"{CARGO_STATUS_MARKER}$status\" >&2; exit $status; fi"
+        "; status=$?; echo $status > {report}/status; if [ $status -ne 0 ]; then echo \"{CARGO_STATUS_MARKER}$status\" >&2; fi"
     );
     let out_dir = format!("{OUT_DIR}/{triple}");
     let mut cmds = vec![first];
@@ -378,13 +388,13 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
             let dest = format!("{out_dir}/{}", plan.profile_dir);
             cmds.push(format!("mkdir -p {dest}"));
             cmds.push(format!(
-                "if [ -d {dir} ]; then find {dir} -maxdepth 1 -type f ! -name '*.d' ! -name '.*' -exec sh -c 'cp -p \"$@\" {dest}/' sh {{}} +; fi"
+                "if [ $status -eq 0 ] && [ -d {dir} ]; then find {dir} -maxdepth 1 -type f ! -name '*.d' ! -name '.*' -exec sh -c 'cp -p \"$@\" {dest}/' sh {{}} +; fi"
             ));
         }
         Outputs::Doc => {
             cmds.push(format!("mkdir -p {out_dir}"));
             cmds.push(format!(
-                "if [ -d {TARGET_DIR}/{triple}/doc ]; then cp -pR {TARGET_DIR}/{triple}/doc {out_dir}/doc; fi"
+                "if [ $status -eq 0 ] && [ -d {TARGET_DIR}/{triple}/doc ]; then cp -pR {TARGET_DIR}/{triple}/doc {out_dir}/doc; fi"
             ));
         }
         Outputs::Nothing => cmds.push(format!("mkdir -p {out_dir}")),

@@ -52,8 +52,8 @@ pub enum Error {
     #[error("{message}\n  help: {help}")]
     Engine { message: String, help: String },
 
-    #[error("the build failed{}\n  the engine's full output is kept in {}\n  help: the lines above show the failing step; rerun with -v for every step", code_suffix(.code), .log.display())]
-    BuildFailed { code: Option<i32>, log: PathBuf },
+    #[error("the build failed\n  the engine's full output is kept in {}\n  help: the lines above show the failing step; rerun with -v for every step", .log.display())]
+    BuildFailed { log: PathBuf },
 
     #[error("the engine could not fetch the image {image}: {reason}\n  the engine's full output is kept in {}\n  help: make {image} reachable from the engine (its registry, a mirror in the engine's registry-mirrors, or `docker pull` / `docker load` beforehand); to build from an image the engine already has, name it with `base-image` in Cross.toml or GREEN_CROSS_BASE_IMAGE and use distro mode (GREEN_CROSS_TOOLCHAIN=distro)", .log.display())]
     ImageUnavailable {
@@ -81,19 +81,12 @@ fn fmt_suggestion(s: &Option<String>) -> String {
     }
 }
 
-fn code_suffix(code: &Option<i32>) -> String {
-    match code {
-        Some(c) => format!(" (cargo exited with code {c})"),
-        None => String::new(),
-    }
-}
-
 impl Error {
-    /// The process exit code for this error: cargo's own code when cargo
-    /// failed inside the build, 130 for Ctrl-C, 101 otherwise.
+    /// The process exit code for this error: 130 for Ctrl-C, 101
+    /// otherwise (a failing cargo is not an error of green-cross's: its
+    /// code is returned as the build's outcome).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::BuildFailed { code: Some(c), .. } => *c,
             Error::Interrupted => 130,
             _ => EXIT_OWN_ERROR,
         }

@@ -11,5 +11,6 @@ pub mod engine;
 pub mod error;
 pub mod fingerprint;
 pub mod plan;
+pub mod report;
 pub mod target;
 pub mod workspace;

@@ -11,7 +11,8 @@ use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
 use green_cross::plan::{BuildPlan, PlanInput, plan};
 use green_cross::target::Recipes;
-use green_cross::{artifacts, dockerfile, fingerprint};
+use green_cross::{artifacts, dockerfile, fingerprint, report};
+use std::io::Write as _;
 
 fn main() -> ExitCode {
     // CROSS_DEBUG turns on green-cross's debug output, as it does cross's.
@@ -441,22 +442,22 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         for t in &triples {
             eprintln!("      Fresh {t} (fingerprint)");
         }
+        if inv.json_messages {
+            replay_messages(plan);
+        }
         let elapsed = started.elapsed();
         eprintln!(
             "    Finished in {:.1}s (nothing changed since the last build)",
             elapsed.as_secs_f64()
         );
-        if !placed.is_empty() {
-            let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
-            print!("{}", artifacts::summary(&placed, &base, elapsed));
-        }
+        print_summary(plan, inv, &placed, elapsed);
         return Ok(0);
     }
     let engine = Engine::detect(env)?.with_builder(builder_choice(inv.builder.clone(), env));
     // The engine is checked when a build fails for a reason other than
     // cargo, to say why in words: a working engine costs no extra calls.
     let explain = |e: Error| match e {
-        Error::BuildFailed { code: None, .. } => engine.check(env).err().unwrap_or(e),
+        Error::BuildFailed { .. } => engine.check(env).err().unwrap_or(e),
         e => e,
     };
     if plan.targets.iter().any(|t| t.custom.is_some())
@@ -489,46 +490,30 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         .map_err(|e| Error::io("create a temporary directory in", &plan.target_dir, e))?;
     let log = plan.target_dir.join("green-cross").join("last-build.log");
     let interrupted = engine::interrupt_flag();
-    eprintln!("{header}");
-    for t in &plan.targets {
-        if let Some(c) = &t.custom {
-            eprintln!(
-                "   Building {}'s Dockerfile ({})",
-                t.triple,
-                c.file.display()
-            );
-            engine::build_custom_image(
-                &engine,
-                plan,
-                &contexts,
-                c,
-                &log,
-                inv.verbose > 0,
-                &interrupted,
-            )
-            .map_err(explain)?;
-        }
-    }
-    let outcome = engine::build(
-        &engine,
+    let session = Session {
+        engine: &engine,
         plan,
-        &contexts,
-        engine::Export::Local(out.path()),
-        &log,
-        inv.verbose > 0,
-        &interrupted,
-    )
-    .map_err(explain)?;
-    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        return Err(Error::Interrupted);
-    }
+        contexts: &contexts,
+        log: &log,
+        verbose: inv.verbose > 0,
+        interrupted: &interrupted,
+    };
+    eprintln!("{header}");
+    build_custom_images(&session).map_err(explain)?;
+    let (outcome, reports) = build_and_report(&session, out.path()).map_err(explain)?;
     for p in &outcome.cache_problems {
         eprintln!("warning: {p}");
     }
-    let placed = artifacts::place(plan, out.path())?;
-    // Kept only for a build whose cache export, if any, went through, so
-    // that the next build tries the export again.
+    let succeeded = succeeded_plan(plan, &reports);
+    let placed = artifacts::place(&succeeded, out.path())?;
+    if inv.json_messages {
+        print_messages(plan, &reports);
+    }
+    let failures = report::failure_lines(&reports, &outcome.failed_tests);
+    // Kept only for a build that fully succeeded and whose cache export, if
+    // any, went through, so that the next build tries again.
     if let Some(d) = &fingerprint
+        && failures.is_empty()
         && outcome.cache_problems.is_empty()
         && let Err(e) = fingerprint::save(plan, d, &placed)
     {
@@ -539,11 +524,12 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         outcome.elapsed.as_secs_f64(),
         outcome.log.display()
     );
+    if !failures.is_empty() {
+        print_summary(plan, inv, &placed, outcome.elapsed);
+        return Ok(report_failures(&reports, &failures, &outcome.log));
+    }
     let Some(run) = &plan.run else {
-        if !placed.is_empty() {
-            let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
-            print!("{}", artifacts::summary(&placed, &base, outcome.elapsed));
-        }
+        print_summary(plan, inv, &placed, outcome.elapsed);
         return Ok(0);
     };
     // `run`: stdout belongs to the program, so no summary.
@@ -573,6 +559,190 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         .unwrap_or(&run.binary);
     eprintln!("     Running `{}`", shown.display());
     engine::run_binary(&engine, run, &plan.workspace_root, &plan.target_dir)
+}
+
+/// What every engine call of one build shares.
+struct Session<'a> {
+    engine: &'a Engine,
+    plan: &'a BuildPlan,
+    contexts: &'a engine::Contexts,
+    log: &'a Path,
+    verbose: bool,
+    interrupted: &'a std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// `dockerfile`: each target's own Dockerfile, built and loaded first.
+fn build_custom_images(s: &Session) -> Result<()> {
+    for t in &s.plan.targets {
+        if let Some(c) = &t.custom {
+            eprintln!(
+                "   Building {}'s Dockerfile ({})",
+                t.triple,
+                c.file.display()
+            );
+            engine::build_custom_image(
+                s.engine,
+                s.plan,
+                s.contexts,
+                c,
+                s.log,
+                s.verbose,
+                s.interrupted,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The build, exported to `out_dir`, and each target's report. A target
+/// whose failure BuildKit served from its cache (an earlier run's, maybe
+/// out of memory or killed) is built once more without the cache, so that
+/// a failure is always this run's own and cargo's errors are shown.
+fn build_and_report(
+    s: &Session,
+    out_dir: &Path,
+) -> Result<(engine::BuildOutcome, Vec<report::TargetReport>)> {
+    let run = |engine: &Engine| {
+        let outcome = engine::build(
+            engine,
+            s.plan,
+            s.contexts,
+            engine::Export::Local(out_dir),
+            s.log,
+            s.verbose,
+            s.interrupted,
+        )?;
+        if s.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::Interrupted);
+        }
+        let reports = report::read(s.plan, out_dir);
+        Ok((outcome, reports))
+    };
+    let (outcome, reports) = run(s.engine)?;
+    let stale: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.succeeded() && outcome.cached_builds.contains(&r.triple))
+        .map(|r| r.triple.as_str())
+        .collect();
+    if stale.is_empty() {
+        return Ok((outcome, reports));
+    }
+    eprintln!(
+        "   Rebuilding {} (its failure came from the build cache)",
+        stale.join(", ")
+    );
+    let mut engine = s.engine.clone();
+    for t in stale {
+        engine.build_opts.push("--no-cache-filter".into());
+        engine.build_opts.push(format!("build-{t}"));
+    }
+    let _ = std::fs::remove_dir_all(out_dir.join(green_cross::plan::REPORT_DIR));
+    run(&engine)
+}
+
+/// `plan` with only the targets that succeeded.
+fn succeeded_plan(plan: &BuildPlan, reports: &[report::TargetReport]) -> BuildPlan {
+    let mut p = plan.clone();
+    p.targets.retain(|t| {
+        reports
+            .iter()
+            .any(|r| r.triple == t.triple && r.succeeded())
+    });
+    p
+}
+
+/// The artifacts placed: on stdout, unless stdout carries cargo's messages.
+fn print_summary(
+    plan: &BuildPlan,
+    inv: &Invocation,
+    placed: &[artifacts::Artifact],
+    elapsed: std::time::Duration,
+) {
+    if placed.is_empty() {
+        return;
+    }
+    let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
+    let text = artifacts::summary(placed, &base, elapsed);
+    if inv.json_messages {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+}
+
+/// cargo's messages of every target on stdout, with host paths, and one
+/// `build-finished`; each target's kept for the next fresh build.
+fn print_messages(plan: &BuildPlan, reports: &[report::TargetReport]) {
+    let map = report::path_map(plan);
+    let mut out = std::io::stdout().lock();
+    for r in reports {
+        let text = r
+            .messages
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        let lines = report::host_messages(&text, &map, false);
+        for l in &lines {
+            let _ = writeln!(out, "{l}");
+        }
+        let saved = report::saved_messages(&plan.target_dir, &r.triple);
+        let kept = saved
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| std::fs::write(&saved, lines.join("\n") + "\n"));
+        if let Err(e) = kept {
+            tracing::debug!(error = %e, "messages not kept");
+        }
+    }
+    let ok = reports.iter().all(report::TargetReport::succeeded);
+    let _ = writeln!(out, "{}", report::build_finished(ok));
+}
+
+/// A fresh build's messages: the last build's, every artifact fresh.
+fn replay_messages(plan: &BuildPlan) {
+    let mut out = std::io::stdout().lock();
+    for t in &plan.targets {
+        let saved = report::saved_messages(&plan.target_dir, &t.triple);
+        let text = std::fs::read_to_string(saved).unwrap_or_default();
+        for l in report::host_messages(&text, &[], true) {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    let _ = writeln!(out, "{}", report::build_finished(true));
+}
+
+/// Says which targets failed and how; the exit code is the first failed
+/// cargo's (101 when a step left no status).
+fn report_failures(reports: &[report::TargetReport], failures: &[String], log: &Path) -> i32 {
+    for f in failures {
+        eprintln!("error: {f}");
+    }
+    let ok: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.succeeded())
+        .map(|r| r.triple.as_str())
+        .collect();
+    let failed = reports.len() - ok.len();
+    if ok.is_empty() {
+        eprintln!(
+            "error: {failed} of {} target(s) failed\n  the engine's full output is kept in {}",
+            reports.len(),
+            log.display()
+        );
+    } else {
+        eprintln!(
+            "error: {failed} of {} targets failed; the artifacts of {} are in place\n  the engine's full output is kept in {}",
+            reports.len(),
+            ok.join(", "),
+            log.display()
+        );
+    }
+    reports
+        .iter()
+        .find(|r| !r.succeeded())
+        .and_then(|r| r.status)
+        .unwrap_or(green_cross::error::EXIT_OWN_ERROR)
 }
 
 #[cfg(test)]

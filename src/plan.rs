@@ -38,6 +38,12 @@ pub const OUT_STAGE: &str = "green-cross-out";
 /// Printed by the build step, followed by cargo's exit status, when cargo
 /// fails.
 pub const CARGO_STATUS_MARKER: &str = "green-cross: cargo exited with status ";
+/// The directory, at the root of the exported outputs, where each target's
+/// build step reports: `<triple>/status` (cargo's exit status) and, with
+/// `--message-format json*`, `<triple>/messages` (cargo's stdout). A
+/// failing cargo does not fail the step, so that one target's failure does
+/// not cancel the others' builds and their artifacts are still exported.
+pub const REPORT_DIR: &str = ".green-cross";
 /// `-Zbuild-std` as used for targets whose std is built from source.
 pub const BUILD_STD_FLAG: &str = "-Zbuild-std=std,panic_abort";
 
@@ -406,6 +412,12 @@ fn image_setting(v: &toml::Value, triple: &str) -> Result<(String, bool)> {
     }
 }
 
+/// What build scripts of C dependencies commonly run, on a Debian
+/// toolchain stage: openssl-src (perl with its modules, make), cmake
+/// (aws-lc-sys, zstd, libgit2 builds), pkg-config, and libclang for
+/// bindgen.
+const BUILD_TOOLS_DEBIAN: [&str; 5] = ["cmake", "libclang-dev", "make", "perl", "pkg-config"];
+
 /// The toolchain stage of a mode and image flavour, on `image` when the
 /// configuration names one for a target.
 fn toolchain_stage(
@@ -419,7 +431,7 @@ fn toolchain_stage(
         (ToolchainMode::Distro, _) => {
             // The same for every invocation, so that every build shares
             // one toolchain layer (and one registry cache entry).
-            let p = vec![
+            let mut p = vec![
                 "ca-certificates",
                 "cargo-web",
                 "rustc-web",
@@ -427,8 +439,8 @@ fn toolchain_stage(
                 "libc6-dev",
                 "rust-web-src",
                 "rust-web-clippy",
-                "pkg-config",
             ];
+            p.extend(BUILD_TOOLS_DEBIAN);
             let image = settings
                 .base_image
                 .clone()
@@ -436,7 +448,8 @@ fn toolchain_stage(
             ("toolchain", image, p, false)
         }
         (ToolchainMode::Rustup, ImageFlavour::Debian) => {
-            let p = vec!["clang", "lld", "pkg-config"];
+            let mut p = vec!["clang", "lld"];
+            p.extend(BUILD_TOOLS_DEBIAN);
             let image = settings
                 .base_image
                 .clone()
@@ -446,7 +459,7 @@ fn toolchain_stage(
         (ToolchainMode::Rustup, ImageFlavour::Alpine) => (
             "toolchain-alpine",
             rust_image(rust_version, flavour),
-            vec!["clang", "lld", "llvm", "pkgconf"],
+            vec!["clang", "lld", "llvm", "pkgconf", "make", "perl", "cmake"],
             true,
         ),
     };
@@ -536,6 +549,8 @@ pub struct TargetPlan {
     pub cargo: Vec<String>,
     /// Where cargo runs inside the build.
     pub workdir: String,
+    /// cargo's stdout is kept in the report (`--message-format json*`).
+    pub json_messages: bool,
     pub outputs: Outputs,
     /// The BuildKit cache mount id of cargo's target dir for this target.
     pub cache_id: String,
@@ -1245,6 +1260,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             deps_clean,
             cargo,
             workdir: workdir.clone(),
+            json_messages: inv.json_messages,
             outputs,
             cache_id: format!("green-cross-target-{ws_hash:016x}-{}", r.triple),
             release,
@@ -1309,6 +1325,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
 fn is_output_flag(a: &str) -> bool {
     matches!(a, "--verbose" | "--quiet" | "-q")
         || a.starts_with("--color=")
+        || a.starts_with("--message-format=")
         || (a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c == 'v'))
 }
 

@@ -6,7 +6,7 @@ pub mod builder;
 pub mod doctor;
 pub mod host;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -526,6 +526,11 @@ pub struct BuildOutcome {
     /// What went wrong with the shared cache, for warnings: the build
     /// succeeded without it.
     pub cache_problems: Vec<String>,
+    /// The targets whose build step BuildKit served from its cache (its
+    /// report is an earlier run's).
+    pub cached_builds: BTreeSet<String>,
+    /// The tests cargo reported as failed, per target.
+    pub failed_tests: BTreeMap<String, Vec<String>>,
 }
 
 /// Maps BuildKit's plain-progress vertex numbers to the stage they run.
@@ -537,6 +542,10 @@ struct ProgressFilter {
     cache_vertex: BTreeMap<String, String>,
     /// Failed cache imports and exports, as the user should read them.
     cache_problems: Vec<String>,
+    /// Targets whose build step was served from BuildKit's cache.
+    cached_builds: BTreeSet<String>,
+    /// `test NAME ... FAILED` lines of the build steps, per target.
+    failed_tests: BTreeMap<String, Vec<String>>,
     /// vertex id -> target triple, for the cargo steps of deps-<triple>.
     deps_vertex: BTreeMap<String, String>,
     /// vertex id -> stage, for the RUN steps that set up a toolchain,
@@ -680,6 +689,7 @@ impl ProgressFilter {
         }
         if let Some(triple) = self.build_vertex.get(&id) {
             if body == "CACHED" {
+                self.cached_builds.insert(triple.clone());
                 return Some(format!("      Fresh {triple} (cached)"));
             }
             if body == "..." || body.starts_with("DONE") {
@@ -693,6 +703,15 @@ impl ProgressFilter {
             if let Some(code) = text.strip_prefix(CARGO_STATUS_MARKER) {
                 self.failed_build_code = code.trim().parse().ok();
                 return None;
+            }
+            if let Some(name) = text
+                .strip_prefix("test ")
+                .and_then(|t| t.strip_suffix(" ... FAILED"))
+            {
+                self.failed_tests
+                    .entry(triple.clone())
+                    .or_default()
+                    .push(name.to_string());
             }
             return Some(if self.multi {
                 format!("[{triple}] {text}")
@@ -815,17 +834,20 @@ fn run_buildx(
                 elapsed: start.elapsed(),
                 log: log.to_path_buf(),
                 cache_problems: filter.cache_problems,
+                cached_builds: filter.cached_builds,
+                failed_tests: filter.failed_tests,
             });
         }
-        if filter.failed_build_code.is_none() && filter.lost_layer && attempt < LOST_LAYER_ATTEMPTS
-        {
+        // A failing cargo does not fail the build (its status is in the
+        // report), so what failed here is the engine's or a setup step's.
+        if filter.lost_layer && attempt < LOST_LAYER_ATTEMPTS {
             attempt += 1;
             eprintln!(
                 "warning: the engine lost an image layer while unpacking it (a known race in the containerd image store); building once more"
             );
             continue;
         }
-        if let (None, Some((image, reason))) = (filter.failed_build_code, filter.unfetched_image) {
+        if let Some((image, reason)) = filter.unfetched_image {
             return Err(Error::ImageUnavailable {
                 image,
                 reason,
@@ -833,7 +855,6 @@ fn run_buildx(
             });
         }
         return Err(Error::BuildFailed {
-            code: filter.failed_build_code,
             log: log.to_path_buf(),
         });
     }
