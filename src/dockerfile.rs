@@ -2,13 +2,14 @@
 //! for byte the same for the same plan. Package lists and environment are
 //! sorted by the planner; this module only lays them out.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::config::ToolchainMode;
 use crate::plan::{
-    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, DEPS_DIR, DEPS_ID, FRESH_ARG, OUT_STAGE, Outputs,
-    PackageInstall, PreBuildPlan, REPORT_DIR, RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR,
-    TargetPlan, ToolchainStage, ZigStage,
+    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, DEPS_DIR, DEPS_ID, FRESH_ARG, MACOS_SDK_CONTEXT,
+    MACOS_SDK_MOUNT, MACOS_STUBS, OUT_STAGE, Outputs, PackageInstall, PreBuildPlan, REPORT_DIR,
+    RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage, ZigStage,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -160,30 +161,91 @@ fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
 
 /// A zig cc/c++ wrapper that drops the flags zig does not take (rustc's
 /// `-arch`, the cc crate's `--target=`) and `-lgcc_s`, whose unwinder zig
-/// provides as libunwind (linked in its place for glibc targets).
+/// provides as libunwind (linked in its place for glibc targets). For
+/// macOS it adds the library and framework stubs, or the user's SDK when
+/// one is mounted (see [`crate::darwin`]).
 fn zig_wrapper(out: &mut String, zig_target: &str, tool: &str, name: &str) {
-    let gcc_s = if zig_target.contains("-linux-gnu") {
-        "-lgcc_s) set -- \"$@\" -lunwind ;;\n--target=*) ;;\n"
+    let macos = zig_target.contains("macos");
+    let (head, arms, tail) = if macos {
+        macos_wrapper_parts()
+    } else if zig_target.contains("-linux-gnu") {
+        (
+            String::new(),
+            "-lgcc_s) set -- \"$@\" -lunwind ;;\n--target=*) ;;\n".to_string(),
+            String::new(),
+        )
     } else {
-        "--target=*|-lgcc_s) ;;\n"
+        (
+            String::new(),
+            "--target=*|-lgcc_s) ;;\n".to_string(),
+            String::new(),
+        )
     };
     let _ = write!(
         out,
         "COPY --chmod=755 <<'EOF' /usr/local/bin/{name}\n\
 #!/bin/sh\n\
+{head}\
 skip=0\n\
 for a in \"$@\"; do\n\
   shift\n\
   if [ \"$skip\" = 1 ]; then skip=0; continue; fi\n\
   case \"$a\" in\n\
     -arch) skip=1 ;;\n\
-{gcc_s}\
+{arms}\
     *) set -- \"$@\" \"$a\" ;;\n\
   esac\n\
 done\n\
-exec {ZIG_VENV}/bin/python3 -m ziglang {tool} -target {zig_target} \"$@\"\n\
+exec {ZIG_VENV}/bin/python3 -m ziglang {tool} -target {zig_target} \"$@\"{tail}\n\
 EOF\n"
     );
+}
+
+/// The macOS parts of a zig wrapper: which SDK (the user's when mounted,
+/// else the stubs), the arguments dropped (`-dead_strip_dylibs` would drop
+/// every stub without symbols), the ones that need run-time lookup, and
+/// the search paths appended.
+fn macos_wrapper_parts() -> (String, String, String) {
+    let head = format!(
+        "sdk={MACOS_STUBS}; extra=\nif [ -d {MACOS_SDK_MOUNT}/usr/lib ]; then sdk={MACOS_SDK_MOUNT}; extra=\"{}\"; fi\n",
+        crate::darwin::sdk_link_args("$sdk")[2..].join(" ")
+    );
+    let arms = format!(
+        "--target=*|-lgcc_s|-dead_strip_dylibs|-Wl,-dead_strip_dylibs) ;;\n{}) [ \"$sdk\" = {MACOS_STUBS} ] && extra={}; set -- \"$@\" \"$a\" ;;\n",
+        crate::darwin::dynamic_lookup_triggers().join("|"),
+        crate::darwin::DYNAMIC_LOOKUP
+    );
+    let tail = format!(
+        " {} $extra",
+        crate::darwin::stub_link_args("$sdk").join(" ")
+    );
+    (head, arms, tail)
+}
+
+/// One RUN that writes files (absolute path, contents) with quoted
+/// heredocs: nothing in them is expanded.
+fn write_files(out: &mut String, files: &[(String, String)]) {
+    if files.is_empty() {
+        return;
+    }
+    let dirs: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|(p, _)| p.rsplit_once('/').map(|(d, _)| d))
+        .collect();
+    out.push_str("RUN <<'GREEN_CROSS_EOF'\nset -e\n");
+    let _ = writeln!(
+        out,
+        "mkdir -p {}",
+        dirs.into_iter().map(q).collect::<Vec<_>>().join(" ")
+    );
+    for (path, contents) in files {
+        let _ = write!(out, "cat > {} <<'GREEN_CROSS_FILE'\n{contents}", q(path));
+        if !contents.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("GREEN_CROSS_FILE\n");
+    }
+    out.push_str("GREEN_CROSS_EOF\n");
 }
 
 /// COPY heredocs that write support files into a stage.
@@ -288,6 +350,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         zig_wrapper(out, zt, "c++", &format!("green-cross-zig-cxx-{triple}"));
     }
     install_and_setup(out, t.install.as_ref(), &t.setup);
+    write_files(out, &t.sysroot_files);
     if t.std == StdSource::Rustup {
         run(out, &[], &[format!("rustup target add {triple}")]);
     }
@@ -329,9 +392,16 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     );
     // A dependency that does not build from the skeleton is left to the
     // build step, which reports it with the real sources.
+    let sdk = t
+        .macos_sdk
+        .as_ref()
+        .map(|_| format!("--mount=type=bind,from={MACOS_SDK_CONTEXT},target={MACOS_SDK_MOUNT}"));
     run(
         out,
-        &["--network=none".into(), skeleton],
+        &[Some("--network=none".into()), Some(skeleton), sdk.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
         &[
             format!(
                 "{}; {{ {} || echo \"green-cross: some dependencies did not build from the skeleton; the build step builds them\" >&2; }}",
@@ -407,6 +477,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
             t.cache_id
         ),
     ];
+    mounts.extend(sdk);
     for v in &t.volumes {
         // Writes land in the build's copy, never on the host.
         mounts.push(format!(

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod darwin;
 pub mod dockerfile;
 pub mod engine;
 pub mod error;

@@ -38,6 +38,13 @@ pub const OUT_STAGE: &str = "green-cross-out";
 /// Printed by the build step, followed by cargo's exit status, when cargo
 /// fails.
 pub const CARGO_STATUS_MARKER: &str = "green-cross: cargo exited with status ";
+/// Where the sysroot stage of a macOS target keeps the stubs of the
+/// libraries and frameworks a Mac has (see [`crate::darwin`]).
+pub const MACOS_STUBS: &str = "/opt/green-cross/macos-sdk";
+/// The named build context that carries the user's macOS SDK.
+pub const MACOS_SDK_CONTEXT: &str = "green-cross-macos-sdk";
+/// Where the user's macOS SDK is mounted in the compile steps.
+pub const MACOS_SDK_MOUNT: &str = "/opt/green-cross/user-sdk";
 /// The directory, at the root of the exported outputs, where each target's
 /// build step reports: `<triple>/status` (cargo's exit status) and, with
 /// `--message-format json*`, `<triple>/messages` (cargo's stdout). A
@@ -523,6 +530,13 @@ pub struct TargetPlan {
     pub std: StdSource,
     /// zig's target, when zig links.
     pub zig: Option<String>,
+    /// Files the sysroot stage writes (absolute path, contents): the macOS
+    /// library and framework stubs.
+    pub sysroot_files: Vec<(String, String)>,
+    /// The user's macOS SDK on this machine (SDKROOT), handed to BuildKit as
+    /// the named context [`MACOS_SDK_CONTEXT`] and mounted at
+    /// [`MACOS_SDK_MOUNT`] in the compile steps.
+    pub macos_sdk: Option<PathBuf>,
     /// Shell commands from the recipe, run once in the sysroot stage.
     pub setup: Vec<String>,
     /// ENV of the sysroot stage: linker, C toolchain, pkg-config.
@@ -631,6 +645,14 @@ fn rust_image(version: &str, flavour: ImageFlavour) -> String {
         ImageFlavour::Debian => format!("rust:{v}slim-bookworm"),
         ImageFlavour::Alpine => format!("rust:{v}alpine"),
     }
+}
+
+/// The macOS stubs for a zig target, at their place under [`MACOS_STUBS`].
+fn macos_stub_files(zig_target: &str) -> Vec<(String, String)> {
+    crate::darwin::stub_files(zig_target)
+        .into_iter()
+        .map(|(p, c)| (format!("{MACOS_STUBS}/{p}"), c))
+        .collect()
 }
 
 fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -1001,6 +1023,18 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 "/opt/green-cross/zig-cache".into(),
             );
         }
+        // macOS: stubs of the libraries and frameworks a Mac has, or the
+        // user's SDK (SDKROOT on this machine) mounted into the compile
+        // steps only, never into a layer.
+        let macos = zig.as_deref().filter(|z| z.contains("macos"));
+        let sysroot_files = macos.map(macos_stub_files).unwrap_or_default();
+        let macos_sdk = macos
+            .and_then(|_| input.env.get("SDKROOT"))
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        if macos.is_some() {
+            sysroot_env.insert("SDKROOT".into(), MACOS_STUBS.into());
+        }
 
         // Release settings and rustflags: build step only.
         let release = settings.release_for(&r.triple);
@@ -1019,6 +1053,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         }
         if !rustflags.is_empty() {
             build_env.insert(format!("CARGO_TARGET_{up}_RUSTFLAGS"), rustflags.join(" "));
+        }
+        if macos_sdk.is_some() {
+            build_env.insert("SDKROOT".into(), MACOS_SDK_MOUNT.into());
         }
         let profile = inv.profile_name();
         let prof_up = profile.to_uppercase().replace('-', "_");
@@ -1251,6 +1288,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             install,
             std,
             zig: zig.clone(),
+            sysroot_files,
+            macos_sdk,
             setup,
             sysroot_env,
             build_env,

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::plan::{
-    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, CustomImage, FRESH_ARG, OUT_STAGE, RunPlan,
-    RunnerImage, SKELETON_CONTEXT,
+    BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, CustomImage, FRESH_ARG, MACOS_SDK_CONTEXT,
+    OUT_STAGE, RunPlan, RunnerImage, SKELETON_CONTEXT,
 };
 use crate::workspace::SkeletonFile;
 
@@ -365,6 +365,18 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
                 });
             }
         }
+        if let Some(sdk) = &t.macos_sdk
+            && !sdk.join("usr/lib").is_dir()
+        {
+            return Err(Error::InvalidSetting {
+                key: "SDKROOT".into(),
+                value: sdk.display().to_string(),
+                message: format!(
+                    "not a macOS SDK (no usr/lib in it); point SDKROOT at a MacOSX.sdk directory, or unset it to link {} with green-cross's stubs of the system libraries",
+                    t.triple
+                ),
+            });
+        }
         for v in &t.volumes {
             if !v.path.is_dir() {
                 return Err(Error::InvalidSetting {
@@ -475,6 +487,10 @@ pub fn buildx_args(
     for v in volumes {
         a.push("--build-context".into());
         a.push(format!("{}={}", v.context, v.path.display()));
+    }
+    if let Some(sdk) = plan.targets.iter().find_map(|t| t.macos_sdk.as_ref()) {
+        a.push("--build-context".into());
+        a.push(format!("{MACOS_SDK_CONTEXT}={}", sdk.display()));
     }
     a.extend(build_opts.iter().cloned());
     // The shared cache: read by every build of the plan, written by the
