@@ -4,12 +4,14 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use crate::config::ToolchainMode;
 use crate::plan::{
     BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, DEPS_DIR, DEPS_ID, FRESH_ARG, MACOS_SDK_CONTEXT,
     MACOS_SDK_MOUNT, MACOS_STUBS, OUT_STAGE, Outputs, PackageInstall, PreBuildPlan, REPORT_DIR,
     RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage, ZigStage,
+    outside_context,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -471,12 +473,26 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     }
     let mut mounts = vec![
         "--network=none".into(),
-        format!("--mount=type=bind,target={SRC_DIR},rw"),
+        format!(
+            "--mount=type=bind,target={},rw",
+            q(Path::new(SRC_DIR)
+                .join(&plan.workspace_prefix)
+                .to_string_lossy()
+                .trim_end_matches('/'))
+        ),
         format!(
             "--mount=type=cache,target={TARGET_DIR},id={},sharing=locked",
             t.cache_id
         ),
     ];
+    // Path dependencies outside the workspace, at their relative place.
+    for (i, o) in plan.outside.iter().enumerate() {
+        mounts.push(format!(
+            "--mount=type=bind,from={},target={},rw",
+            outside_context(i),
+            q(&Path::new(SRC_DIR).join(&o.rel).to_string_lossy())
+        ));
+    }
     mounts.extend(sdk);
     for v in &t.volumes {
         // Writes land in the build's copy, never on the host.

@@ -165,6 +165,10 @@ pub fn scan(plan: &BuildPlan) -> Result<Vec<Stamp>> {
     for v in volumes {
         walk(&v.path, &v.context, &[], &mut out)?;
     }
+    for (i, o) in plan.outside.iter().enumerate() {
+        let skip = [o.dir.join("target"), o.dir.join(".git")];
+        walk(&o.dir, &crate::plan::outside_context(i), &skip, &mut out)?;
+    }
     if let Some(ca) = &plan.ca_bundle {
         // Followed: the secret is read through links.
         let m = fs::metadata(ca).map_err(|e| Error::io("read", ca, e))?;

@@ -12,7 +12,7 @@ use crate::cli::Invocation;
 use crate::config::{BuildStd, Env, PreBuild, ReleaseSettings, Settings, ToolchainMode};
 use crate::error::{Error, Result};
 use crate::target::{ImageFlavour, Recipe, Recipes, Runner, StdSource, env_lower, env_upper};
-use crate::workspace::{SkeletonFile, Workspace, stable_hash};
+use crate::workspace::{OutsidePackage, SkeletonFile, Workspace, stable_hash};
 
 /// tonistiigi/xx, pinned by digest.
 pub const XX_IMAGE: &str =
@@ -597,6 +597,16 @@ pub struct BuildPlan {
     pub zig_stages: Vec<ZigStage>,
     pub targets: Vec<TargetPlan>,
     pub workspace_root: PathBuf,
+    /// The directory on the host that is [`SRC_DIR`] inside the build: the
+    /// workspace root, or the directory that holds it and its path
+    /// dependencies outside it.
+    pub mount_root: PathBuf,
+    /// The workspace root's path below `mount_root`.
+    pub workspace_prefix: PathBuf,
+    /// Path dependencies outside the workspace root, each handed to
+    /// BuildKit as a named context ([`outside_context`]) and mounted at
+    /// its place below [`SRC_DIR`].
+    pub outside: Vec<OutsidePackage>,
     pub target_dir: PathBuf,
     /// The skeleton handed to BuildKit as the named context `green-cross-skeleton`.
     pub skeleton: Vec<SkeletonFile>,
@@ -879,13 +889,13 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         "doc" => Outputs::Doc,
         _ => Outputs::Nothing,
     };
-    let workdir = Path::new(SRC_DIR)
+    let workdir = ws_dir(ws)
         .join(&ws.workdir)
         .to_string_lossy()
         .trim_end_matches('/')
         .to_string();
 
-    let deps_workdir = skeleton_dir_for(&ws.skeleton, &ws.workdir);
+    let deps_workdir = skeleton_dir_for(&ws.skeleton, &ws.prefix.join(&ws.workdir));
     let mut targets = Vec::new();
     let mut run = None;
     let mut zig_stages: Vec<ZigStage> = Vec::new();
@@ -1230,7 +1240,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             TARGET_DIR.into(),
         ]);
         if let Some(mp) = &ws.manifest {
-            let p = Path::new(SRC_DIR).join(mp);
+            let p = ws_dir(ws).join(mp);
             cargo.push(format!("--manifest-path={}", p.to_string_lossy()));
             fetch.push(format!("--manifest-path={}", p.to_string_lossy()));
         }
@@ -1352,6 +1362,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         zig_stages,
         targets,
         workspace_root: ws.root.clone(),
+        mount_root: ws.mount_root(),
+        workspace_prefix: ws.prefix.clone(),
+        outside: ws.outside.clone(),
         target_dir: ws.target_dir.clone(),
         skeleton: ws.skeleton.clone(),
         ca_bundle: input.ca_bundle.clone(),
@@ -1418,16 +1431,34 @@ fn deps_commands(
     if let Some(mp) = &ws.manifest {
         clean.push(format!(
             "--manifest-path={}",
-            Path::new(SRC_DIR).join(mp).to_string_lossy()
+            ws_dir(ws).join(mp).to_string_lossy()
         ));
     }
-    let mut names: Vec<&str> = ws.packages.iter().map(|p| p.name.as_str()).collect();
+    // Path dependencies outside the workspace are stubs in the skeleton
+    // too.
+    let mut names: Vec<&str> = ws
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .chain(ws.outside.iter().map(|p| p.name.as_str()))
+        .collect();
     names.sort_unstable();
     names.dedup();
     for n in names {
         clean.extend(["-p".to_string(), n.to_string()]);
     }
     (build, clean)
+}
+
+/// The workspace root inside the build.
+fn ws_dir(ws: &Workspace) -> PathBuf {
+    Path::new(SRC_DIR).join(&ws.prefix)
+}
+
+/// The named build context of the `i`th path dependency outside the
+/// workspace.
+pub fn outside_context(i: usize) -> String {
+    format!("green-cross-path-{i}")
 }
 
 /// The directory, under [`SRC_DIR`], where the dependencies stage runs

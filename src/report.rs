@@ -55,7 +55,7 @@ pub fn path_map(plan: &BuildPlan) -> Vec<(String, String)> {
         ),
         (
             SRC_DIR.to_string(),
-            plan.workspace_root.to_string_lossy().into_owned(),
+            plan.mount_root.to_string_lossy().into_owned(),
         ),
     ];
     map.sort_by_key(|(inside, _)| std::cmp::Reverse(inside.len()));

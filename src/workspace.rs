@@ -51,6 +51,53 @@ pub struct Workspace {
     /// uses them for every target (no `rustflags` in its `[target]`
     /// tables): see [`config_build_rustflags`].
     pub config_build_rustflags: Option<Vec<String>>,
+    /// The root's path below the directory that holds it and every path
+    /// dependency outside it (their nearest common ancestor): empty when
+    /// no path dependency is outside the root. Inside the build, that
+    /// ancestor is [`crate::plan::SRC_DIR`], so relative paths between
+    /// them (`path = "../../shared/lib"`) hold there too.
+    pub prefix: PathBuf,
+    /// Path dependencies outside the root, at their place below that
+    /// ancestor. The skeleton's paths are relative to the ancestor too.
+    pub outside: Vec<OutsidePackage>,
+}
+
+/// A path dependency outside the workspace root (a monorepo's shared crate).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutsidePackage {
+    pub name: String,
+    /// Its directory on the host.
+    pub dir: PathBuf,
+    /// Its directory below the common ancestor (see [`Workspace::prefix`]).
+    pub rel: PathBuf,
+}
+
+impl Workspace {
+    /// The directory that holds the root and every path dependency: the
+    /// root itself unless some path dependency is outside it.
+    pub fn mount_root(&self) -> PathBuf {
+        let mut root = self.root.clone();
+        for _ in self.prefix.components() {
+            root.pop();
+        }
+        root
+    }
+}
+
+/// The nearest directory that holds `root` and every one of `dirs`, and
+/// `root`'s path below it.
+pub fn common_ancestor(root: &Path, dirs: &[PathBuf]) -> (PathBuf, PathBuf) {
+    let mut base = root.to_path_buf();
+    while !dirs.iter().all(|d| d.starts_with(&base)) {
+        if !base.pop() {
+            break;
+        }
+    }
+    let prefix = root
+        .strip_prefix(&base)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    (base, prefix)
 }
 
 /// `build.rustflags` of a cargo configuration file, when cargo would use
@@ -158,10 +205,21 @@ pub struct Member {
     pub targets: Vec<(PathBuf, bool)>,
 }
 
-/// The skeleton of a workspace: pure, from the members cargo reported.
-pub fn skeleton(root: &Path, members: &[Member], extra_files: &[PathBuf]) -> Vec<SkeletonFile> {
-    let rel = |p: &Path| p.strip_prefix(root).ok().map(Path::to_path_buf);
-    let mut out = vec![SkeletonFile::Copy(PathBuf::from("Cargo.toml"))];
+/// The skeleton of a workspace: pure, from the members cargo reported
+/// (and the path dependencies outside the workspace), relative to `base`,
+/// the directory that holds them all, whose workspace manifest is at
+/// `root_manifest`.
+pub fn skeleton(
+    base: &Path,
+    root_manifest: &Path,
+    members: &[Member],
+    extra_files: &[PathBuf],
+) -> Vec<SkeletonFile> {
+    let rel = |p: &Path| p.strip_prefix(base).ok().map(Path::to_path_buf);
+    let mut out: Vec<SkeletonFile> = rel(root_manifest)
+        .map(SkeletonFile::Copy)
+        .into_iter()
+        .collect();
     for f in extra_files {
         if let Some(r) = rel(f) {
             out.push(SkeletonFile::Copy(r));
@@ -223,6 +281,7 @@ mod tests {
         ];
         let s = skeleton(
             root,
+            &root.join("Cargo.toml"),
             &members,
             &["/w/Cargo.lock".into(), "/w/Cargo.toml".into()],
         );
@@ -253,6 +312,8 @@ mod tests {
             has_lockfile: true,
             skeleton: vec![],
             packages,
+            prefix: PathBuf::new(),
+            outside: vec![],
         }
     }
 
@@ -324,6 +385,35 @@ mod tests {
         assert_eq!(flags("[build]\njobs = 2\n"), None);
         assert_eq!(flags("[build]\nrustflags = []\n"), None);
         assert_eq!(flags("[build\n"), None);
+    }
+
+    #[test]
+    fn the_common_ancestor_holds_the_root_and_every_outside_directory() {
+        let (base, prefix) = common_ancestor(
+            Path::new("/m/apps/ws"),
+            &["/m/shared/units".into(), "/m/apps/lib".into()],
+        );
+        assert_eq!(
+            (base.as_path(), prefix.as_path()),
+            (Path::new("/m"), Path::new("apps/ws"))
+        );
+        let (base, prefix) = common_ancestor(Path::new("/m/ws"), &[]);
+        assert_eq!(
+            (base.as_path(), prefix.as_path()),
+            (Path::new("/m/ws"), Path::new(""))
+        );
+        let ws = Workspace {
+            prefix: "apps/ws".into(),
+            ..super::tests::ws("", vec![])
+        };
+        assert_eq!(
+            Workspace {
+                root: "/m/apps/ws".into(),
+                ..ws
+            }
+            .mount_root(),
+            Path::new("/m")
+        );
     }
 
     #[test]

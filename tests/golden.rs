@@ -501,3 +501,54 @@ fn bench_runs_like_test_with_the_bench_profile() {
         Some("thin")
     );
 }
+
+/// A monorepo: the workspace in `apps/ws`, a path dependency in
+/// `shared/units`. Inside the build their common directory is /src, so the
+/// relative path between them holds; the dependency is its own context,
+/// mounted at its place, and its stub is cleaned from the dependencies
+/// layer like the workspace's own packages.
+#[test]
+fn path_dependencies_outside_the_workspace_keep_their_relative_place() {
+    use green_cross::workspace::{OutsidePackage, SkeletonFile};
+    let mut ws = common::app_workspace(Path::new("/m/apps/ws"), Some("main"));
+    ws.prefix = "apps/ws".into();
+    ws.outside = vec![OutsidePackage {
+        name: "units".into(),
+        dir: "/m/shared/units".into(),
+        rel: "shared/units".into(),
+    }];
+    ws.skeleton = vec![
+        SkeletonFile::Copy("apps/ws/Cargo.lock".into()),
+        SkeletonFile::Copy("apps/ws/Cargo.toml".into()),
+        SkeletonFile::Copy("shared/units/Cargo.toml".into()),
+        SkeletonFile::StubMain("apps/ws/src/main.rs".into()),
+        SkeletonFile::StubLib("shared/units/src/lib.rs".into()),
+    ];
+    let recipes = Recipes::embedded().unwrap();
+    let p = try_make_in(
+        &ws,
+        "build --target aarch64-unknown-linux-gnu",
+        "distro",
+        "",
+        &recipes,
+    )
+    .unwrap();
+    assert_eq!(p.mount_root, Path::new("/m"));
+    let t = &p.targets[0];
+    assert_eq!(t.workdir, "/src/apps/ws");
+    assert_eq!(t.deps_workdir, "/src/apps/ws");
+    assert!(
+        t.deps_clean
+            .ends_with(&["-p".into(), "app".into(), "-p".into(), "units".into()])
+    );
+    let text = green_cross::dockerfile::render(&p);
+    assert!(
+        text.contains("--mount=type=bind,target=/src/apps/ws,rw"),
+        "{text}"
+    );
+    assert!(
+        text.contains("--mount=type=bind,from=green-cross-path-0,target=/src/shared/units,rw"),
+        "{text}"
+    );
+    assert!(text.contains("WORKDIR /src/apps/ws\n"), "{text}");
+}

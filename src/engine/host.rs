@@ -6,7 +6,9 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::plan::Host;
-use crate::workspace::{Member, Package, Workspace, config_build_rustflags, skeleton};
+use crate::workspace::{
+    Member, OutsidePackage, Package, Workspace, common_ancestor, config_build_rustflags, skeleton,
+};
 
 /// Facts about the host's Rust toolchain.
 pub fn host_facts() -> Result<Host> {
@@ -47,9 +49,11 @@ pub fn load_workspace(
         }
         None => md.target_directory.clone().into_std_path_buf(),
     };
-    let members: Vec<Member> = md
+    let outside_packages = outside_path_packages(&root, &md)?;
+    let mut members: Vec<Member> = md
         .workspace_packages()
-        .iter()
+        .into_iter()
+        .chain(outside_packages.iter())
         .map(|p| Member {
             manifest: p.manifest_path.clone().into_std_path_buf(),
             targets: p
@@ -128,6 +132,28 @@ pub fn load_workspace(
         let abs = abs.canonicalize().unwrap_or(abs);
         abs.strip_prefix(&root).ok().map(Path::to_path_buf)
     });
+    let outside_dirs: Vec<PathBuf> = outside_packages
+        .iter()
+        .filter_map(|p| {
+            p.manifest_path
+                .parent()
+                .map(|d| d.as_std_path().to_path_buf())
+        })
+        .collect();
+    let (base, prefix) = common_ancestor(&root, &outside_dirs);
+    let outside = outside_packages
+        .iter()
+        .zip(&outside_dirs)
+        .map(|(p, dir)| OutsidePackage {
+            name: p.name.to_string(),
+            rel: dir
+                .strip_prefix(&base)
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            dir: dir.clone(),
+        })
+        .collect();
+    members.sort_by(|a, b| a.manifest.cmp(&b.manifest));
     let (git_branch, git_default_branch) = git_branches(&root);
     // cargo reads `config` when both files are there.
     let config_build_rustflags = [".cargo/config", ".cargo/config.toml"]
@@ -138,7 +164,9 @@ pub fn load_workspace(
         git_branch,
         git_default_branch,
         config_build_rustflags,
-        skeleton: skeleton(&root, &members, &extra),
+        skeleton: skeleton(&base, &root.join("Cargo.toml"), &members, &extra),
+        prefix,
+        outside,
         root,
         target_dir,
         workdir,
@@ -146,6 +174,57 @@ pub fn load_workspace(
         has_lockfile,
         packages,
     })
+}
+
+/// The path dependencies of the workspace that lie outside its root, and
+/// theirs, each once: cargo reads them from there, so the build needs them
+/// at the same place relative to the workspace.
+fn outside_path_packages(
+    root: &Path,
+    md: &cargo_metadata::Metadata,
+) -> Result<Vec<cargo_metadata::Package>> {
+    let mut found: Vec<cargo_metadata::Package> = Vec::new();
+    let mut todo: Vec<PathBuf> = path_dependencies(md.workspace_packages().into_iter());
+    while let Some(dir) = todo.pop() {
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let known = found.iter().any(|p| {
+            p.manifest_path
+                .parent()
+                .is_some_and(|d| d.as_std_path() == dir)
+        });
+        if dir.starts_with(root) || known {
+            continue;
+        }
+        let manifest = dir.join("Cargo.toml");
+        let dep = cargo_metadata::MetadataCommand::new()
+            .no_deps()
+            .manifest_path(&manifest)
+            .exec()
+            .map_err(|e| Error::Metadata {
+                message: format!("path dependency {}: {e}", manifest.display()),
+            })?;
+        let Some(pkg) = dep
+            .packages
+            .into_iter()
+            .find(|p| p.manifest_path.as_std_path() == manifest)
+        else {
+            continue;
+        };
+        todo.extend(path_dependencies(std::iter::once(&pkg)));
+        found.push(pkg);
+    }
+    found.sort_by(|a, b| a.manifest_path.cmp(&b.manifest_path));
+    Ok(found)
+}
+
+/// The directories of the `path` dependencies of `packages`.
+fn path_dependencies<'a>(
+    packages: impl Iterator<Item = &'a cargo_metadata::Package>,
+) -> Vec<PathBuf> {
+    packages
+        .flat_map(|p| &p.dependencies)
+        .filter_map(|d| d.path.as_ref().map(|p| p.as_std_path().to_path_buf()))
+        .collect()
 }
 
 /// The current branch and the default branch (`origin/HEAD`) of the git

@@ -416,7 +416,7 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
         }
         match f {
             SkeletonFile::Copy(p) => {
-                let src = plan.workspace_root.join(p);
+                let src = plan.mount_root.join(p);
                 fs::copy(&src, &dest).map_err(|e| Error::io("copy", &src, e))?;
             }
             SkeletonFile::StubMain(_) => {
@@ -487,6 +487,14 @@ pub fn buildx_args(
     for v in volumes {
         a.push("--build-context".into());
         a.push(format!("{}={}", v.context, v.path.display()));
+    }
+    for (i, o) in plan.outside.iter().enumerate() {
+        a.push("--build-context".into());
+        a.push(format!(
+            "{}={}",
+            crate::plan::outside_context(i),
+            o.dir.display()
+        ));
     }
     if let Some(sdk) = plan.targets.iter().find_map(|t| t.macos_sdk.as_ref()) {
         a.push("--build-context".into());

@@ -95,5 +95,7 @@ pub fn app_workspace(root: &Path, branch: Option<&str>) -> green_cross::workspac
             bins: vec!["app".into()],
             default_run: None,
         }],
+        prefix: PathBuf::new(),
+        outside: vec![],
     }
 }
