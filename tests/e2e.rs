@@ -405,6 +405,110 @@ fn a_failing_build_returns_cargos_code_keeps_the_log_and_writes_no_artifact() {
 
 #[test]
 #[ignore = "needs a Docker engine: run ci/test.sh"]
+fn one_target_that_fails_to_compile_leaves_the_other_targets_artifacts_in_place() {
+    let ws = fixture_copy();
+    append_to_greet(
+        ws.path(),
+        "#[cfg(windows)]\ncompile_error!(\"greet does not build for windows\");\n",
+    );
+    let linux = "x86_64-unknown-linux-gnu";
+    let windows = "x86_64-pc-windows-gnu";
+    let args = ["build", "--release", "--target", linux, "--target", windows];
+    let o = green_cross(ws.path(), &args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(err.contains("greet does not build for windows"), "{err}");
+    assert!(
+        err.contains(&format!("error: {windows}: cargo exited with code 101")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("the artifacts of {linux} are in place")),
+        "{err}"
+    );
+    assert!(!err.contains("ERROR: failed to solve"), "{err}");
+    check_artifact(ws.path(), linux);
+    let exe = ws
+        .path()
+        .join("target")
+        .join(windows)
+        .join("release/hello-cross.exe");
+    assert!(!exe.exists(), "no artifact for the target that failed");
+    assert_no_temporary_output(ws.path());
+
+    // The same inputs again: BuildKit has the failed step in its cache; it
+    // is built afresh, so cargo's error is this run's own and shown again.
+    let o = green_cross(ws.path(), &args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(
+        err.contains(&format!(
+            "Rebuilding {windows} (its failure came from the build cache)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("greet does not build for windows"), "{err}");
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn message_format_json_is_cargo_s_on_stdout_with_host_paths_fresh_builds_included() {
+    let ws = fixture_copy();
+    let t = "x86_64-unknown-linux-gnu";
+    let o = green_cross(ws.path(), &["build", "--release", "--target", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    stamp(ws.path());
+    let args = ["build", "--release", "--target", t, "--message-format=json"];
+    let o = green_cross(ws.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    // The output flag does not make a new dependencies layer.
+    assert!(!err.contains("Compiling itoa"), "{err}");
+    let messages = |o: &Output| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let executable = |msgs: &[serde_json::Value]| -> (std::path::PathBuf, bool) {
+        let a = msgs
+            .iter()
+            .find(|m| m["reason"] == "compiler-artifact" && m["executable"].is_string())
+            .unwrap_or_else(|| panic!("no executable in {msgs:?}"));
+        let manifest = Path::new(a["manifest_path"].as_str().unwrap());
+        assert!(manifest.is_file(), "{}", manifest.display());
+        (a["executable"].as_str().unwrap().into(), a["fresh"] == true)
+    };
+    let msgs = messages(&o);
+    let (exe, fresh) = executable(&msgs);
+    assert!(!fresh, "{msgs:?}");
+    assert_eq!(
+        exe,
+        ws.path().join("target").join(t).join("release/hello-cross")
+    );
+    let (ok, out) = run(exe.to_str().unwrap(), &[]);
+    assert!(
+        ok && out.contains(&expected_line("x86_64", "linux")),
+        "{out}"
+    );
+    assert_eq!(msgs.last().unwrap()["reason"], "build-finished");
+    assert_eq!(msgs.last().unwrap()["success"], true);
+
+    // Nothing changed: no engine call, and cargo's messages all the same.
+    let o = green_cross(ws.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("(fingerprint)"),
+        "{}",
+        show(&o)
+    );
+    let msgs = messages(&o);
+    assert_eq!(executable(&msgs), (exe, true));
+    assert_eq!(msgs.last().unwrap()["reason"], "build-finished");
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
 fn ctrl_c_during_a_build_leaves_no_artifact_and_no_temporary_output() {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
@@ -530,8 +634,13 @@ fn test_runs_natively_and_under_wine_and_a_failing_test_fails_the_command() {
         let o = green_cross(ws.path(), &["test", "--target", t]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(101), "{}", show(&o));
-        assert!(err.contains("failing::the_answer_is_41"), "{t}:\n{err}");
-        assert!(err.contains("cargo exited with code 101"), "{t}:\n{err}");
+        assert!(
+            err.contains(&format!(
+                "error: {t}: tests failed: failing::the_answer_is_41"
+            )),
+            "{t}:\n{err}"
+        );
+        assert!(!err.contains("ERROR: failed to solve"), "{t}:\n{err}");
     }
 
     // run: the .exe runs under wine in the runner image.
@@ -568,8 +677,13 @@ fn test_runs_under_qemu_user_and_a_failing_test_fails_the_command() {
     let o = green_cross(ws.path(), &["test", "--target", targets[0]]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(101), "{}", show(&o));
-    assert!(err.contains("failing::the_answer_is_41"), "{err}");
-    assert!(err.contains("cargo exited with code 101"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: {}: tests failed: failing::the_answer_is_41",
+            targets[0]
+        )),
+        "{err}"
+    );
 
     // --no-run builds the tests and runs none.
     let o = green_cross(ws.path(), &["test", "--no-run", "--target", targets[0]]);
