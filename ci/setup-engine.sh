@@ -59,6 +59,7 @@ apt_update() { if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; 
 need_pkgs=()
 for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap file wine64 wine \
          libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross curl \
+         libstdc++6-arm64-cross llvm \
          gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
@@ -93,7 +94,7 @@ PIN
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         docker-registry qemu-user-static debootstrap file wine64 wine curl \
         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross \
-        gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client >/dev/null
+        libstdc++6-arm64-cross llvm gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client >/dev/null
     for cmd_pkg in iptables:iptables node:nodejs npm:npm; do
         command -v "${cmd_pkg%%:*}" >/dev/null \
             || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${cmd_pkg#*:}" >/dev/null

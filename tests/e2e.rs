@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{fixture, fixture_copy_of, fixture_named, green_cross_command, show};
+use common::{fixture, fixture_copy_of, fixture_named, green_cross_command, run_wine, show};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -245,44 +245,6 @@ fn check_artifact(root: &Path, triple: &str) {
 /// Run a Windows executable under wine, in a fresh prefix, from a temporary
 /// directory that also holds a `bcryptprimitives.dll` shim built from
 /// docker/wine (wine 8 lacks that DLL, which Rust's std imports).
-fn run_wine(exe: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/wine");
-    let dll = dir.path().join("bcryptprimitives.dll");
-    let (ok, out) = run(
-        "x86_64-w64-mingw32-gcc",
-        &[
-            "-shared",
-            "-O2",
-            "-o",
-            dll.to_str().unwrap(),
-            support.join("bcryptprimitives.c").to_str().unwrap(),
-            support.join("bcryptprimitives.def").to_str().unwrap(),
-            "-ladvapi32",
-        ],
-    );
-    assert!(ok, "building the wine shim: {out}");
-    let local = dir.path().join("app.exe");
-    std::fs::copy(exe, &local).unwrap();
-    let wine = ["/usr/lib/wine/wine64", "/usr/bin/wine64"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or("wine");
-    let prefix = tempfile::tempdir().unwrap();
-    let o = Command::new(wine)
-        .arg(&local)
-        .current_dir(dir.path())
-        .env("WINEPREFIX", prefix.path())
-        .env("WINEARCH", "win64")
-        .env("WINEDEBUG", "-all")
-        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-        .env_remove("DISPLAY")
-        .output()
-        .expect("wine runs");
-    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&o.stderr));
-    (o.status.success(), s)
-}
 
 #[test]
 #[ignore = "needs a Docker engine: run ci/test.sh"]

@@ -99,3 +99,44 @@ pub fn app_workspace(root: &Path, branch: Option<&str>) -> green_cross::workspac
         outside: vec![],
     }
 }
+
+/// Run a Windows executable under wine, with the shim of a DLL that wine 8
+/// lacks, built here with MinGW; (success, stdout and stderr).
+pub fn run_wine(exe: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/wine");
+    let dll = dir.path().join("bcryptprimitives.dll");
+    let o = Command::new("x86_64-w64-mingw32-gcc")
+        .args([
+            "-shared",
+            "-O2",
+            "-o",
+            dll.to_str().unwrap(),
+            support.join("bcryptprimitives.c").to_str().unwrap(),
+            support.join("bcryptprimitives.def").to_str().unwrap(),
+            "-ladvapi32",
+        ])
+        .output()
+        .expect("x86_64-w64-mingw32-gcc runs");
+    assert!(o.status.success(), "building the wine shim: {}", show(&o));
+    let local = dir.path().join("app.exe");
+    std::fs::copy(exe, &local).unwrap();
+    let wine = ["/usr/lib/wine/wine64", "/usr/bin/wine64"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("wine");
+    let prefix = tempfile::tempdir().unwrap();
+    let o = Command::new(wine)
+        .arg(&local)
+        .current_dir(dir.path())
+        .env("WINEPREFIX", prefix.path())
+        .env("WINEARCH", "win64")
+        .env("WINEDEBUG", "-all")
+        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+        .env_remove("DISPLAY")
+        .output()
+        .expect("wine runs");
+    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&o.stderr));
+    (o.status.success(), s)
+}

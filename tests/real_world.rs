@@ -1,0 +1,151 @@
+//! End-to-end on a workspace like the ones users have (tests/fixtures/
+//! real-world): the `libc` crate, ring (C and assembly), rusqlite with its
+//! bundled SQLite, a C and a C++ file through the cc crate, openssl
+//! `vendored`, tokio, rustls with its default provider (aws-lc-rs),
+//! core-foundation on macOS, and a path dependency outside the workspace
+//! root. Built for the five mission targets in one invocation, each
+//! artifact run (natively, under qemu-user, under wine) or, for macOS,
+//! checked for the load commands a Mac needs.
+//!
+//! This is the longest suite (every target compiles OpenSSL, AWS-LC and
+//! SQLite from source): ci/real-world.sh runs it; `cargo test` skips it as
+//! ignored.
+
+mod common;
+
+use common::{green_cross_command, run_wine, show};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-gnu",
+    "armv7-unknown-linux-musleabihf",
+    "x86_64-pc-windows-gnu",
+    "aarch64-apple-darwin",
+];
+
+/// A copy of the fixture's whole tree (the workspace and the shared crate
+/// beside it), so that the path dependency keeps its relative place.
+fn fixture_tree() -> tempfile::TempDir {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-world");
+    let dir = tempfile::tempdir().unwrap();
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", src.display()))
+        .arg(dir.path())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let _ = std::fs::remove_dir_all(dir.path().join("ws/target"));
+    dir
+}
+
+fn output(program: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&o.stderr));
+    (o.status.success(), s)
+}
+
+fn artifact(ws: &Path, triple: &str) -> PathBuf {
+    let name = if triple.contains("windows") {
+        "real-world.exe"
+    } else {
+        "real-world"
+    };
+    let p = ws.join("target").join(triple).join("release").join(name);
+    assert!(p.is_file(), "{triple}: no artifact at {}", p.display());
+    p
+}
+
+/// Every check of the program passed, on the architecture it was built for.
+fn assert_all_checks(triple: &str, arch_os: &str, ok: bool, out: &str) {
+    assert!(
+        ok && out.contains(&format!("real-world: all checks passed on {arch_os}")),
+        "{triple}:\n{out}"
+    );
+    for check in [
+        "libc:", "ring:", "openssl:", "sqlite:", "c:", "cpp:", "tokio:", "rustls:", "units:",
+    ] {
+        assert!(out.contains(check), "{triple}: no `{check}` line:\n{out}");
+    }
+}
+
+fn run_linux(triple: &str, bin: &Path) {
+    let b = bin.to_str().unwrap();
+    let (ok, out) = match triple {
+        "x86_64-unknown-linux-musl" => output(b, &[]),
+        "aarch64-unknown-linux-gnu" => {
+            output("qemu-aarch64-static", &["-L", "/usr/aarch64-linux-gnu", b])
+        }
+        "armv7-unknown-linux-musleabihf" => output("qemu-arm-static", &[b]),
+        _ => unreachable!(),
+    };
+    let arch = match triple {
+        "x86_64-unknown-linux-musl" => "x86_64",
+        "aarch64-unknown-linux-gnu" => "aarch64",
+        _ => "arm",
+    };
+    assert_all_checks(triple, &format!("{arch}-linux"), ok, &out);
+}
+
+fn run_windows(exe: &Path) {
+    let (ok, out) = run_wine(exe.to_str().unwrap());
+    let out = out.replace("\r\n", "\n");
+    assert_all_checks("x86_64-pc-windows-gnu", "x86_64-windows", ok, &out);
+}
+
+/// The Mach-O loads what a Mac has, from where a Mac has it.
+fn check_macos(bin: &Path) {
+    let (ok, ft) = output("file", &["-b", bin.to_str().unwrap()]);
+    assert!(
+        ok && ft.contains("Mach-O 64-bit") && ft.contains("arm64"),
+        "{ft}"
+    );
+    let (ok, dylibs) = output(
+        "llvm-objdump",
+        &["--macho", "--dylibs-used", bin.to_str().unwrap()],
+    );
+    assert!(ok, "{dylibs}");
+    for lib in [
+        "/usr/lib/libSystem.B.dylib",
+        "/usr/lib/libiconv.2.dylib",
+        "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation",
+    ] {
+        assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
+    }
+    // Nothing from the build machine.
+    for line in dylibs.lines().skip(1) {
+        let path = line.trim().split(" (").next().unwrap_or_default();
+        assert!(
+            path.starts_with("/usr/lib/") || path.starts_with("/System/Library/"),
+            "{path} is not on a Mac:\n{dylibs}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "the longest suite: run ci/real-world.sh"]
+fn real_world_workspace_builds_and_runs_for_the_five_mission_targets() {
+    let tree = fixture_tree();
+    let ws = tree.path().join("ws");
+    let mut args = vec!["build", "--release", "--locked"];
+    for t in TARGETS {
+        args.extend(["--target", t]);
+    }
+    let o = green_cross_command(&ws, &args).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    for t in TARGETS {
+        let bin = artifact(&ws, t);
+        match t {
+            "x86_64-pc-windows-gnu" => run_windows(&bin),
+            "aarch64-apple-darwin" => check_macos(&bin),
+            _ => run_linux(t, &bin),
+        }
+    }
+}
