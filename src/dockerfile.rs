@@ -16,6 +16,9 @@ use crate::plan::{
 use crate::target::{ImageFlavour, StdSource};
 
 const CA: &str = "/run/secrets/green-cross-ca";
+/// rustup and apk trust the CA bundle, when one was handed in, through
+/// OpenSSL's and rustls-native-certs' SSL_CERT_FILE.
+const SSL_CA: &str = "if [ -f /run/secrets/green-cross-ca ]; then export SSL_CERT_FILE=/run/secrets/green-cross-ca; fi;";
 /// The fetch's second `--target`: the triple of the machine the build runs
 /// on, as its rustc says (cargo takes `--target` more than once).
 const FETCH_HOST: &str = "--target \"$(rustc -vV | sed -n 's/^host: //p')\"";
@@ -131,10 +134,25 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
         (ToolchainMode::Rustup, ImageFlavour::Alpine) => {
             run(
                 out,
-                &[],
-                &[format!("apk add --no-cache {}", join_q(&t.packages))],
+                &[secret_mount()],
+                &[format!(
+                    "{SSL_CA} apk add --no-cache {}",
+                    join_q(&t.packages)
+                )],
             );
         }
+    }
+    if !t.rustup_components.is_empty() {
+        // The image's own toolchain, by the version it was made with.
+        out.push_str("ENV RUSTUP_TOOLCHAIN=${RUST_VERSION}\n");
+        run(
+            out,
+            &[secret_mount()],
+            &[format!(
+                "{SSL_CA} rustup component add {}",
+                join_q(&t.rustup_components)
+            )],
+        );
     }
     out.push('\n');
 }
@@ -264,29 +282,23 @@ fn copy_files(out: &mut String, files: &[(String, String)]) {
 /// The package install and the setup commands of a sysroot or runner stage.
 fn install_and_setup(out: &mut String, install: Option<&PackageInstall>, setup: &[String]) {
     if let Some(install) = install {
-        let (cmds, needs_ca) = install_commands(install);
-        let mounts = if needs_ca {
-            vec![secret_mount()]
-        } else {
-            vec![]
-        };
-        run(out, &mounts, &cmds);
+        run(out, &[secret_mount()], &install_commands(install));
     }
     if !setup.is_empty() {
         run(out, &[], setup);
     }
 }
 
-fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
+/// The commands of a package install; each kind reads the CA bundle
+/// (apt through its option, apk through SSL_CERT_FILE).
+fn install_commands(install: &PackageInstall) -> Vec<String> {
     let mut cmds = Vec::new();
-    let mut needs_ca = false;
     match install {
         PackageInstall::Apt {
             deb_arch,
             packages,
             target_packages,
         } => {
-            needs_ca = true;
             cmds.push(apt_ca_prefix());
             if let Some(arch) = deb_arch {
                 cmds.push(format!("dpkg --add-architecture {}", q(arch)));
@@ -306,7 +318,6 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
             packages,
             target_packages,
         } => {
-            needs_ca = true;
             cmds.push(apt_ca_prefix());
             cmds.push(APT_UPDATE.into());
             if !packages.is_empty() {
@@ -324,6 +335,7 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
             packages,
             target_packages,
         } => {
+            cmds.push(format!("{SSL_CA} true"));
             if !packages.is_empty() {
                 cmds.push(format!("apk add --no-cache {}", join_q(packages)));
             }
@@ -338,7 +350,7 @@ fn install_commands(install: &PackageInstall) -> (Vec<String>, bool) {
             }
         }
     }
-    (cmds, needs_ca)
+    cmds
 }
 
 fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
@@ -354,7 +366,18 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     install_and_setup(out, t.install.as_ref(), &t.setup);
     write_files(out, &t.sysroot_files);
     if t.std == StdSource::Rustup {
-        run(out, &[], &[format!("rustup target add {triple}")]);
+        run(
+            out,
+            &[secret_mount()],
+            &[format!("{SSL_CA} rustup target add {triple}")],
+        );
+    }
+    if t.std == StdSource::BuildStd && plan.mode == ToolchainMode::Rustup {
+        run(
+            out,
+            &[secret_mount()],
+            &[format!("{SSL_CA} rustup component add rust-src")],
+        );
     }
     env_block(out, &t.sysroot_env);
     if t.zig.is_some() {

@@ -136,6 +136,11 @@ pub struct ToolchainStage {
     pub packages: Vec<String>,
     /// Copy tonistiigi/xx's helpers in.
     pub xx: bool,
+    /// On an official Rust image: rustup components to add, and the
+    /// image's own toolchain pinned with RUSTUP_TOOLCHAIN (so that a
+    /// rust-toolchain.toml naming `stable` or `1.95` does not make rustup
+    /// install a second toolchain without the target's std).
+    pub rustup_components: Vec<String>,
 }
 
 /// How the build step runs binaries for the target (`test`): the tools a
@@ -470,12 +475,21 @@ fn toolchain_stage(
             true,
         ),
     };
+    // The official images install rustup's minimal profile: no clippy.
+    let official =
+        image.is_none() && (flavour == ImageFlavour::Alpine || settings.base_image.is_none());
+    let rustup_components = if mode == ToolchainMode::Rustup && official {
+        vec!["clippy".to_string()]
+    } else {
+        vec![]
+    };
     ToolchainStage {
         name: name.into(),
         image: image.unwrap_or(default_image),
         flavour,
         packages: sorted(packages.into_iter().map(str::to_string)),
         xx,
+        rustup_components,
     }
 }
 
