@@ -1203,3 +1203,34 @@ fn doctor_finds_the_builder_its_cache_export_and_the_base_image() {
         "{out}"
     );
 }
+
+/// A crate that uses the `libc` crate (which links `-liconv` on Apple
+/// targets) and CoreFoundation, built for macOS with no Apple SDK: the
+/// binary's load commands name the libraries where a Mac has them. No
+/// warning about `xcrun` either.
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn macos_links_iconv_and_frameworks_at_a_mac_s_install_paths_without_an_sdk() {
+    let ws = fixture_copy_of(&fixture_named("macos-libs"));
+    let t = "aarch64-apple-darwin";
+    let o = green_cross(ws.path(), &["build", "--release", "--target", t]);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("xcrun"),
+        "{}",
+        show(&o)
+    );
+    let bin = ws.path().join("target").join(t).join("release/cfapp");
+    let (ok, dylibs) = run(
+        "llvm-objdump",
+        &["--macho", "--dylibs-used", bin.to_str().unwrap()],
+    );
+    assert!(ok, "{dylibs}");
+    for lib in [
+        "/usr/lib/libiconv.2.dylib",
+        "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation",
+        "/usr/lib/libSystem.B.dylib",
+    ] {
+        assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
+    }
+}
