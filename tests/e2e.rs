@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{fixture, fixture_copy_of, fixture_named, green_cross_command, run_wine, show};
+use common::{fixture, fixture_copy_of, fixture_named, green_cross_command, run, run_wine, show};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -99,16 +99,6 @@ fn assert_ran(o: &Output, expected_first_line: &str) {
 }
 
 const RUN_ARGS: [&str; 4] = ["--", "a b", "--echo-stdin", "--exit=3"];
-
-fn run(program: &str, args: &[&str]) -> (bool, String) {
-    let o = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&o.stderr));
-    (o.status.success(), s)
-}
 
 fn file_type(p: &Path) -> String {
     run("file", &["-b", p.to_str().unwrap()]).1

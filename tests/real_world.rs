@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{green_cross_command, run_wine, show};
+use common::{green_cross_command, run, run_wine, show};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -40,16 +40,6 @@ fn fixture_tree() -> tempfile::TempDir {
     assert!(ok);
     let _ = std::fs::remove_dir_all(dir.path().join("ws/target"));
     dir
-}
-
-fn output(program: &str, args: &[&str]) -> (bool, String) {
-    let o = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"));
-    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
-    s.push_str(&String::from_utf8_lossy(&o.stderr));
-    (o.status.success(), s)
 }
 
 fn artifact(ws: &Path, triple: &str) -> PathBuf {
@@ -79,11 +69,11 @@ fn assert_all_checks(triple: &str, arch_os: &str, ok: bool, out: &str) {
 fn run_linux(triple: &str, bin: &Path) {
     let b = bin.to_str().unwrap();
     let (ok, out) = match triple {
-        "x86_64-unknown-linux-musl" => output(b, &[]),
+        "x86_64-unknown-linux-musl" => run(b, &[]),
         "aarch64-unknown-linux-gnu" => {
-            output("qemu-aarch64-static", &["-L", "/usr/aarch64-linux-gnu", b])
+            run("qemu-aarch64-static", &["-L", "/usr/aarch64-linux-gnu", b])
         }
-        "armv7-unknown-linux-musleabihf" => output("qemu-arm-static", &[b]),
+        "armv7-unknown-linux-musleabihf" => run("qemu-arm-static", &[b]),
         _ => unreachable!(),
     };
     let arch = match triple {
@@ -102,12 +92,12 @@ fn run_windows(exe: &Path) {
 
 /// The Mach-O loads what a Mac has, from where a Mac has it.
 fn check_macos(bin: &Path) {
-    let (ok, ft) = output("file", &["-b", bin.to_str().unwrap()]);
+    let (ok, ft) = run("file", &["-b", bin.to_str().unwrap()]);
     assert!(
         ok && ft.contains("Mach-O 64-bit") && ft.contains("arm64"),
         "{ft}"
     );
-    let (ok, dylibs) = output(
+    let (ok, dylibs) = run(
         "llvm-objdump",
         &["--macho", "--dylibs-used", bin.to_str().unwrap()],
     );

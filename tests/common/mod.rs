@@ -140,3 +140,14 @@ pub fn run_wine(exe: &str) -> (bool, String) {
     s.push_str(&String::from_utf8_lossy(&o.stderr));
     (o.status.success(), s)
 }
+
+/// Run a program; (success, stdout and stderr).
+pub fn run(program: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&o.stderr));
+    (o.status.success(), s)
+}
