@@ -233,11 +233,16 @@ pub fn stub_link_args(dir: &str) -> Vec<String> {
 /// 0.14 would look for the absolute `-L` directory inside it. No
 /// [`DYNAMIC_LOOKUP`]: the SDK's stubs export every symbol.
 pub fn sdk_link_args(sdkroot: &str) -> Vec<String> {
-    let sdkroot = sdkroot.trim_end_matches('/');
     let mut args = search_args(sdkroot);
-    args.push("-idirafter".into());
-    args.push(format!("{sdkroot}/usr/include"));
+    args.extend(sdk_header_args(sdkroot));
     args
+}
+
+/// The SDK's headers, searched after zig's own libc headers: what
+/// [`sdk_link_args`] adds to the search paths the stubs use too.
+pub fn sdk_header_args(sdkroot: &str) -> [String; 2] {
+    let sdkroot = sdkroot.trim_end_matches('/');
+    ["-idirafter".into(), format!("{sdkroot}/usr/include")]
 }
 
 fn search_args(root: &str) -> Vec<String> {

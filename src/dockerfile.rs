@@ -228,7 +228,7 @@ EOF\n"
 fn macos_wrapper_parts() -> (String, String, String) {
     let head = format!(
         "sdk={MACOS_STUBS}; extra=\nif [ -d {MACOS_SDK_MOUNT}/usr/lib ]; then sdk={MACOS_SDK_MOUNT}; extra=\"{}\"; fi\n",
-        crate::darwin::sdk_link_args("$sdk")[2..].join(" ")
+        crate::darwin::sdk_header_args("$sdk").join(" ")
     );
     let arms = format!(
         "--target=*|-lgcc_s|-dead_strip_dylibs|-Wl,-dead_strip_dylibs) ;;\n{}) [ \"$sdk\" = {MACOS_STUBS} ] && extra={}; set -- \"$@\" \"$a\" ;;\n",
@@ -421,12 +421,11 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         .macos_sdk
         .as_ref()
         .map(|_| format!("--mount=type=bind,from={MACOS_SDK_CONTEXT},target={MACOS_SDK_MOUNT}"));
+    let mut deps_mounts = vec!["--network=none".to_string(), skeleton];
+    deps_mounts.extend(sdk.clone());
     run(
         out,
-        &[Some("--network=none".into()), Some(skeleton), sdk.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>(),
+        &deps_mounts,
         &[
             format!(
                 "{}; {{ {} || echo \"green-cross: some dependencies did not build from the skeleton; the build step builds them\" >&2; }}",
