@@ -9,13 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" = 0 ]; then
-    bash ci/setup-engine.sh
-else
-    sudo --preserve-env=GREEN_CROSS_BASE_IMAGE,GREEN_CROSS_DEBIAN_MIRROR bash ci/setup-engine.sh
-fi
-docker info >/dev/null || { echo "ci/real-world.sh: the Docker engine is not running" >&2; exit 1; }
-export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:bookworm}"
+. ci/engine-env.sh
 start=$(date +%s)
 cargo test --locked --test real_world -- --include-ignored --test-threads=1
 echo "ci/real-world.sh: passed in $(( $(date +%s) - start )) s"

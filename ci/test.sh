@@ -6,14 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" = 0 ]; then
-    bash ci/setup-engine.sh
-else
-    sudo --preserve-env=GREEN_CROSS_BASE_IMAGE,GREEN_CROSS_DEBIAN_MIRROR bash ci/setup-engine.sh
-fi
-docker info >/dev/null || { echo "ci/test.sh: the Docker engine is not running" >&2; exit 1; }
+. ci/engine-env.sh
 
-export GREEN_CROSS_E2E_BASE_IMAGE="${GREEN_CROSS_BASE_IMAGE:-green-cross/debian:bookworm}"
 # The registry ci/setup-engine.sh runs, for the shared-cache test (which
 # prunes the builder's cache: cargo runs its test binary, shared_cache,
 # after e2e's).
