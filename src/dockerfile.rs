@@ -324,10 +324,15 @@ fn install_commands(install: &PackageInstall) -> Vec<String> {
                 cmds.push(apt_install(packages));
             }
             if !target_packages.is_empty() {
+                // xx-apt-get runs its own `apt-get update` (after adding
+                // the architecture): apt reads the CA from its config. A
+                // failed RUN commits nothing, so the file goes on success.
+                cmds.push(apt_ca_conf());
                 cmds.push(format!(
                     "TARGETPLATFORM={platform} xx-apt-get install -y {}",
                     join_q(target_packages)
                 ));
+                cmds.push(format!("rm -f {APT_CA_CONF}"));
             }
         }
         PackageInstall::XxApk {
@@ -550,6 +555,17 @@ fn runner_stage(out: &mut String, from: &str, triple: &str, r: &RunnerPlan) {
     out.push('\n');
 }
 
+/// apt's configuration file that points it at the CA secret, for steps
+/// whose apt-get runs are not ours to give `-o` options (xx-apt-get,
+/// pre-build); removed at the end of the step.
+const APT_CA_CONF: &str = "/etc/apt/apt.conf.d/99green-cross-ca";
+
+fn apt_ca_conf() -> String {
+    format!(
+        "if [ -f {CA} ]; then printf 'Acquire::https::CAInfo \"%s\";\\n' {CA} > {APT_CA_CONF}; fi"
+    )
+}
+
 /// `pre-build`: the user's commands (or script) at the end of the sysroot
 /// stage, with network, CROSS_TARGET and CROSS_DEB_ARCH exported, and apt
 /// pointed at the CA secret for the length of the step only.
@@ -562,10 +578,7 @@ fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
             serde_json::to_string(path).expect("a string serialises")
         );
     }
-    let conf = "/etc/apt/apt.conf.d/99green-cross-ca";
-    let mut first = format!(
-        "if [ -f {CA} ]; then printf 'Acquire::https::CAInfo \"%s\";\\n' {CA} > {conf}; fi; export"
-    );
+    let mut first = format!("{}; export", apt_ca_conf());
     for (k, v) in &p.env {
         let _ = write!(first, " {k}={}", q(v));
     }
@@ -575,7 +588,7 @@ fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
     }
     let _ = write!(
         first,
-        "; {{ {}; }}; status=$?; rm -f {conf}; exit $status",
+        "; {{ {}; }}; status=$?; rm -f {APT_CA_CONF}; exit $status",
         body.join(" && ")
     );
     run(out, &[secret_mount()], &[first]);

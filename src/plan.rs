@@ -1037,6 +1037,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 );
             }
         }
+        if let Some(pc) = &m.pkg_config {
+            sysroot_env.insert(format!("PKG_CONFIG_{lo}"), pc.clone());
+        }
         sysroot_env.insert("PKG_CONFIG_ALLOW_CROSS".into(), "1".into());
         if std == StdSource::BuildStd {
             sysroot_env.insert("RUSTC_BOOTSTRAP".into(), "1".into());

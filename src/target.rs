@@ -72,8 +72,14 @@ pub struct ModeRecipe {
     /// distro mode.
     #[serde(default)]
     pub target_packages: Vec<String>,
-    /// distro mode: the Debian architecture (dpkg --add-architecture).
+    /// The Debian architecture of the target (`arm64`, `armhf`): distro
+    /// mode installs target packages as `name:<deb-arch>`; both modes export
+    /// it to pre-build as CROSS_DEB_ARCH and point pkg-config at the
+    /// target's multiarch directory.
     pub deb_arch: Option<String>,
+    /// A pkg-config for the target's sysroot (xx-clang makes
+    /// `<triple>-pkg-config` on Alpine): set as PKG_CONFIG_<target>.
+    pub pkg_config: Option<String>,
     /// zig's target (e.g. `aarch64-macos`): zig becomes linker, CC and AR.
     pub zig: Option<String>,
     pub linker: Option<String>,

@@ -500,6 +500,50 @@ fn packages_are_installed_for_the_target_architecture() {
     );
 }
 
+/// Rustup mode: xx-apt-get installs `libssl-dev:arm64` under Debian's
+/// multiarch directory and xx-clang writes `<triple>-pkg-config` for an
+/// Alpine sysroot; the pkg-config crate finds them through
+/// PKG_CONFIG_PATH_<target> and PKG_CONFIG_<target>, and pre-build sees
+/// CROSS_DEB_ARCH as it does in distro mode and in cross's images.
+#[test]
+fn rustup_mode_points_pkg_config_at_the_targets_packages() {
+    let d = workspace(
+        "[build]\npackages = [\"libssl-dev\"]\npre-build = [\"echo $CROSS_DEB_ARCH\"]\n",
+        "",
+    );
+    let rustup = [("GREEN_CROSS_TOOLCHAIN", "rustup")];
+    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &rustup);
+    // xx-apt-get's own `apt-get update` reads the CA from apt's config.
+    assert!(
+        text.contains(
+            "99green-cross-ca; fi \\\n && TARGETPLATFORM=linux/arm64 xx-apt-get install -y binutils g++ gcc libc6-dev libssl-dev \\\n && rm -f /etc/apt/apt.conf.d/99green-cross-ca\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "PKG_CONFIG_PATH_aarch64_unknown_linux_gnu=/usr/lib/aarch64-linux-gnu/pkgconfig"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("export CROSS_DEB_ARCH=arm64 "), "{text}");
+    let (text, _) = dockerfile(
+        d.path(),
+        &["--target", "armv7-unknown-linux-musleabihf"],
+        &rustup,
+    );
+    assert!(
+        text.contains("xx-apk add --no-cache g++ gcc libssl-dev musl-dev"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "PKG_CONFIG_armv7_unknown_linux_musleabihf=armv7-alpine-linux-musleabihf-pkg-config"
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn unknown_keys_name_file_table_and_the_closest_key() {
     let d = workspace("[target.aarch64-unknown-linux-gnu]\npre_build = []\n", "");
