@@ -783,6 +783,22 @@ fn runner_plan(
     }
 }
 
+/// Distro mode builds with the base image's Rust (Debian's packages): a
+/// toolchain asked for with `+toolchain` or pinned by a rust-toolchain file
+/// is not the one that builds, which the user hears about (both alike).
+fn distro_toolchain_warning(inv: &Invocation, ws: &Workspace) -> Option<String> {
+    let (asked, channel) = match (&inv.toolchain, &ws.pinned_toolchain) {
+        (Some(tc), _) => (format!("`+{tc}`"), tc),
+        (None, Some(p)) if p.channel != "stable" => {
+            (format!("{} (channel `{}`)", p.file, p.channel), &p.channel)
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "{asked} is not honoured in distro mode: it builds with the base image's Rust (Debian's rustc), not {channel}\n  help: GREEN_CROSS_TOOLCHAIN=rustup builds with {channel}; or name an image that has it in `[build] base-image`"
+    ))
+}
+
 pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let inv = input.invocation;
     let settings = input.settings;
@@ -795,12 +811,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         .map(|t| input.recipes.get(t))
         .collect::<Result<_>>()?;
 
+    if mode == ToolchainMode::Distro {
+        warnings.extend(distro_toolchain_warning(inv, input.workspace));
+    }
     let rust_version = match (&inv.toolchain, mode) {
-        (Some(tc), ToolchainMode::Distro) => {
-            return Err(Error::Usage(format!(
-                "`+{tc}` cannot be honoured in distro mode, which uses the base image's Rust\n  help: drop `+{tc}`, or use GREEN_CROSS_TOOLCHAIN=rustup"
-            )));
-        }
         (Some(tc), ToolchainMode::Rustup) => {
             let ok = tc == "stable"
                 || tc
@@ -813,7 +827,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             }
             tc.clone()
         }
-        (None, _) => input.host.rustc_version.clone(),
+        _ => input.host.rustc_version.clone(),
     };
 
     // zig: the recipe's, or `zig` from the configuration for glibc targets.

@@ -60,6 +60,31 @@ pub struct Workspace {
     /// Path dependencies outside the root, at their place below that
     /// ancestor. The skeleton's paths are relative to the ancestor too.
     pub outside: Vec<OutsidePackage>,
+    /// The toolchain the root's `rust-toolchain.toml` (or legacy
+    /// `rust-toolchain`) pins, if it names a channel.
+    pub pinned_toolchain: Option<PinnedToolchain>,
+}
+
+/// A channel named by a rust-toolchain file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinnedToolchain {
+    /// The file's name (`rust-toolchain.toml`).
+    pub file: String,
+    pub channel: String,
+}
+
+/// The channel a rust-toolchain file names: `[toolchain] channel` of the
+/// TOML form, or the legacy form's single line (`1.80`, `nightly-2026-01-01`).
+pub fn toolchain_channel(text: &str) -> Option<String> {
+    if let Ok(doc) = text.parse::<toml::Table>() {
+        return doc
+            .get("toolchain")?
+            .get("channel")?
+            .as_str()
+            .map(str::to_string);
+    }
+    let line = text.trim();
+    (!line.is_empty() && !line.contains(char::is_whitespace)).then(|| line.to_string())
 }
 
 /// A path dependency outside the workspace root (a monorepo's shared crate).
@@ -314,7 +339,23 @@ mod tests {
             packages,
             prefix: PathBuf::new(),
             outside: vec![],
+            pinned_toolchain: None,
         }
+    }
+
+    #[test]
+    fn toolchain_channel_reads_both_forms_of_the_file() {
+        let toml = "[toolchain]\nchannel = \"1.80\"\ncomponents = [\"clippy\"]\n";
+        assert_eq!(toolchain_channel(toml).as_deref(), Some("1.80"));
+        assert_eq!(
+            toolchain_channel("[toolchain]\npath = \"/opt/rust\"\n"),
+            None
+        );
+        assert_eq!(
+            toolchain_channel("nightly-2026-01-01\n").as_deref(),
+            Some("nightly-2026-01-01")
+        );
+        assert_eq!(toolchain_channel("\n"), None);
     }
 
     fn pkg(name: &str, dir: &str, bins: &[&str], default_run: Option<&str>) -> Package {

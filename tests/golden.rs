@@ -11,7 +11,7 @@ use green_cross::config::{CrossToml, Env, Settings};
 use green_cross::dockerfile::render;
 use green_cross::plan::{BuildPlan, Host, PlanInput, plan};
 use green_cross::target::Recipes;
-use green_cross::workspace::{Package, SkeletonFile, Workspace};
+use green_cross::workspace::{Package, PinnedToolchain, SkeletonFile, Workspace};
 
 fn workspace() -> Workspace {
     common::app_workspace(Path::new("/work/app"), Some("main"))
@@ -276,7 +276,7 @@ fn darwin_strip_is_refused_with_a_warning() {
 }
 
 #[test]
-fn distro_mode_refuses_plus_toolchain_and_rustup_mode_maps_it_to_an_image() {
+fn rustup_mode_maps_plus_toolchain_to_an_image_and_distro_mode_warns_about_it() {
     let recipes = Recipes::embedded().unwrap();
     let p = make(
         "+1.80 build --target aarch64-unknown-linux-gnu",
@@ -285,26 +285,37 @@ fn distro_mode_refuses_plus_toolchain_and_rustup_mode_maps_it_to_an_image() {
         &recipes,
     );
     assert_eq!(p.toolchains[0].image, "rust:1.80-slim-bookworm");
-    let inv = Invocation::parse(&shell_words::split("+1.80 build").unwrap()).unwrap();
-    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "distro".to_string())].into();
-    let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
-    let ws = workspace();
-    let h = host();
-    let err = plan(&PlanInput {
-        invocation: &inv,
-        workspace: &ws,
-        settings: &settings,
-        recipes: &recipes,
-        env: &env,
-        host: &h,
-        ca_bundle: None,
-    })
-    .unwrap_err();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    // Distro mode builds with Debian's rustc: `+1.80` and a pinned
+    // rust-toolchain file are both warned about, and the build goes on.
+    let p = make("+1.80 build", "distro", "", &recipes);
     assert!(
-        err.to_string()
-            .contains("cannot be honoured in distro mode"),
-        "{err}"
+        p.warnings
+            .iter()
+            .any(|w| w.starts_with("`+1.80` is not honoured in distro mode")
+                && w.contains("help: GREEN_CROSS_TOOLCHAIN=rustup builds with 1.80")),
+        "{:?}",
+        p.warnings
     );
+    let pinned = |channel: &str| Workspace {
+        pinned_toolchain: Some(PinnedToolchain {
+            file: "rust-toolchain.toml".into(),
+            channel: channel.into(),
+        }),
+        ..workspace()
+    };
+    let p = try_make_in(&pinned("1.80"), "build", "distro", "", &recipes).unwrap();
+    assert!(
+        p.warnings.iter().any(|w| w
+            .starts_with("rust-toolchain.toml (channel `1.80`) is not honoured in distro mode")),
+        "{:?}",
+        p.warnings
+    );
+    // `stable` pins nothing a stable Debian rustc does not give.
+    let p = try_make_in(&pinned("stable"), "build", "distro", "", &recipes).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    let p = try_make_in(&pinned("1.80"), "build", "rustup", "", &recipes).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
 
 #[test]

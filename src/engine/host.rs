@@ -7,7 +7,8 @@ use std::process::Command;
 use crate::error::{Error, Result};
 use crate::plan::Host;
 use crate::workspace::{
-    Member, OutsidePackage, Package, Workspace, common_ancestor, config_build_rustflags, skeleton,
+    Member, OutsidePackage, Package, PinnedToolchain, Workspace, common_ancestor,
+    config_build_rustflags, skeleton, toolchain_channel,
 };
 
 /// Facts about the host's Rust toolchain.
@@ -160,7 +161,18 @@ pub fn load_workspace(
         .iter()
         .find_map(|f| std::fs::read_to_string(root.join(f)).ok())
         .and_then(|text| config_build_rustflags(&text));
+    // rustup reads `rust-toolchain` when both are there.
+    let pinned_toolchain = ["rust-toolchain", "rust-toolchain.toml"]
+        .iter()
+        .find_map(|f| {
+            let text = std::fs::read_to_string(root.join(f)).ok()?;
+            Some(PinnedToolchain {
+                file: f.to_string(),
+                channel: toolchain_channel(&text)?,
+            })
+        });
     Ok(Workspace {
+        pinned_toolchain,
         git_branch,
         git_default_branch,
         config_build_rustflags,

@@ -97,6 +97,7 @@ pub fn app_workspace(root: &Path, branch: Option<&str>) -> green_cross::workspac
         }],
         prefix: PathBuf::new(),
         outside: vec![],
+        pinned_toolchain: None,
     }
 }
 
