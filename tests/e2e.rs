@@ -1174,6 +1174,15 @@ fn doctor_finds_the_builder_its_cache_export_and_the_base_image() {
         out.contains(&format!("      ok  image {base}: in the engine")),
         "{out}"
     );
+    // What the builder's cache holds, and what its garbage collector keeps.
+    let cache = out
+        .lines()
+        .find(|l| l.contains("  build cache: "))
+        .unwrap_or_else(|| panic!("no build cache line:\n{out}"));
+    assert!(
+        cache.contains("B held by `") && cache.contains("garbage collector keeps"),
+        "{out}"
+    );
     // An image the engine does not have: a warning with what to do, not a
     // failure (a build would pull it).
     let o = green_cross_command(&fixture(), &["doctor"])
