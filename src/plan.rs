@@ -1278,7 +1278,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if build_std {
             cargo.push(build_std_flag.clone());
         }
-        cargo.extend(inv.cargo_args.iter().cloned());
+        extend_with_user_args(&mut cargo, &inv.cargo_args);
         if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
             cargo.push("--no-run".into());
         }
@@ -1402,6 +1402,17 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         run,
         warnings,
     })
+}
+
+/// The user's cargo arguments after green-cross's own: `--locked` and
+/// `--offline`, which the build always gives, once (cargo refuses them
+/// twice). Arguments after `--` belong to the program and are kept.
+fn extend_with_user_args(cargo: &mut Vec<String>, user: &[String]) {
+    let end = user.iter().position(|a| a == "--").unwrap_or(user.len());
+    let ours = |a: &String| matches!(a.as_str(), "--locked" | "--offline") && cargo.contains(a);
+    let kept: Vec<String> = user[..end].iter().filter(|a| !ours(a)).cloned().collect();
+    cargo.extend(kept);
+    cargo.extend(user[end..].iter().cloned());
 }
 
 /// A cargo flag that changes only what cargo prints (verbosity, colour).

@@ -544,6 +544,42 @@ fn rustup_mode_points_pkg_config_at_the_targets_packages() {
     );
 }
 
+/// `cross build --locked` (CI's usual spelling): green-cross gives cargo
+/// `--locked` and `--offline` itself, and cargo refuses either twice.
+#[test]
+fn locked_and_offline_from_the_user_reach_cargo_once() {
+    let d = workspace("", "");
+    std::fs::write(d.path().join("Cargo.lock"), "version = 4\n").unwrap();
+    let args = [
+        "build",
+        "--locked",
+        "--offline",
+        "--frozen",
+        "--target",
+        ARM64,
+        "--",
+        "--locked",
+    ];
+    let (text, _) = dockerfile(d.path(), &args, &[]);
+    let builds: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("cargo build --offline"))
+        .collect();
+    assert_eq!(builds.len(), 2, "deps and build steps:\n{text}");
+    for line in builds {
+        let cmd = line.split("cargo build ").nth(1).unwrap();
+        let cmd = cmd.split(';').next().unwrap();
+        let (cmd, program) = cmd.split_once(" -- ").unwrap_or((cmd, ""));
+        assert_eq!(
+            program.trim(),
+            if program.is_empty() { "" } else { "--locked" }
+        );
+        assert_eq!(cmd.matches("--locked").count(), 1, "{cmd}");
+        assert_eq!(cmd.matches("--offline").count(), 1, "{cmd}");
+        assert!(cmd.contains("--frozen"), "{cmd}");
+    }
+}
+
 #[test]
 fn unknown_keys_name_file_table_and_the_closest_key() {
     let d = workspace("[target.aarch64-unknown-linux-gnu]\npre_build = []\n", "");
