@@ -1233,3 +1233,48 @@ fn macos_links_iconv_and_frameworks_at_a_mac_s_install_paths_without_an_sdk() {
         assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
     }
 }
+
+/// A macOS SDK of the user's (SDKROOT on this machine) with a framework
+/// that green-cross's stubs do not have: a crate linking it fails without
+/// the SDK and links with it, and the binary loads the framework from its
+/// install path on a Mac. The SDK reaches the link as a named context, so
+/// a stale or absent SDKROOT is the only difference between the two runs.
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn a_user_sdk_from_sdkroot_links_what_the_stubs_lack() {
+    let ws = fixture_copy_of(&fixture_named("macos-sdk"));
+    let t = "aarch64-apple-darwin";
+    let args = ["build", "--release", "--target", t];
+    let o = green_cross(ws.path(), &args);
+    assert_ne!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(show(&o).contains("GreenSdk"), "{}", show(&o));
+
+    let sdk = tempfile::tempdir().unwrap();
+    let root = sdk.path().join("MacOSX.sdk");
+    let framework = root.join("System/Library/Frameworks/GreenSdk.framework");
+    std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+    std::fs::create_dir_all(root.join("usr/include")).unwrap();
+    std::fs::create_dir_all(&framework).unwrap();
+    std::fs::write(
+        framework.join("GreenSdk.tbd"),
+        "--- !tapi-tbd\ntbd-version: 4\ntargets: [ arm64-macos ]\n\
+         install-name: '/System/Library/Frameworks/GreenSdk.framework/Versions/A/GreenSdk'\n\
+         exports:\n  - targets: [ arm64-macos ]\n    symbols: [ _green_sdk_answer ]\n...\n",
+    )
+    .unwrap();
+    let o = green_cross_command(ws.path(), &args)
+        .env("SDKROOT", &root)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let bin = ws.path().join("target").join(t).join("release/sdkapp");
+    let (ok, dylibs) = run(
+        "llvm-objdump",
+        &["--macho", "--dylibs-used", bin.to_str().unwrap()],
+    );
+    assert!(ok, "{dylibs}");
+    assert!(
+        dylibs.contains("/System/Library/Frameworks/GreenSdk.framework/Versions/A/GreenSdk"),
+        "{dylibs}"
+    );
+}
