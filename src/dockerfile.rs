@@ -143,16 +143,25 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
         }
     }
     if !t.rustup_components.is_empty() {
-        // The image's own toolchain, by the version it was made with.
-        out.push_str("ENV RUSTUP_TOOLCHAIN=${RUST_VERSION}\n");
-        run(
-            out,
-            &[secret_mount()],
-            &[format!(
-                "{SSL_CA} rustup component add {}",
-                join_q(&t.rustup_components)
-            )],
-        );
+        let components = join_q(&t.rustup_components);
+        match &t.rustup_install {
+            // The image's own toolchain, by the version it was made with.
+            None => {
+                out.push_str("ENV RUSTUP_TOOLCHAIN=${RUST_VERSION}\n");
+                let command = format!("{SSL_CA} rustup component add {components}");
+                run(out, &[secret_mount()], &[command]);
+            }
+            // A nightly or beta: the dated toolchain the host has, pinned
+            // once installed.
+            Some(name) => {
+                let command = format!(
+                    "{SSL_CA} rustup toolchain install {} --profile minimal --component {components}",
+                    q(name)
+                );
+                run(out, &[secret_mount()], &[command]);
+                let _ = writeln!(out, "ENV RUSTUP_TOOLCHAIN={name}");
+            }
+        }
     }
     out.push('\n');
 }

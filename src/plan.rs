@@ -62,6 +62,9 @@ pub struct Host {
     pub rustc_version: String,
     /// The host's target triple (the default target).
     pub triple: String,
+    /// The date of the host rustc's commit (`2026-11-20`), for nightly and
+    /// beta compilers: the dated rustup toolchain it came from.
+    pub commit_date: Option<String>,
 }
 
 /// Everything `plan` reads.
@@ -141,6 +144,87 @@ pub struct ToolchainStage {
     /// rust-toolchain.toml naming `stable` or `1.95` does not make rustup
     /// install a second toolchain without the target's std).
     pub rustup_components: Vec<String>,
+    /// A toolchain no image is tagged with (nightly, beta), installed with
+    /// rustup on the stable image and pinned instead of the image's own.
+    pub rustup_install: Option<String>,
+}
+
+/// Rustup mode: which Rust the toolchain stage has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RustupToolchain {
+    /// The official image of that version (`1.95.0`, `1.80`, `stable`).
+    Image(String),
+    /// A channel rustup installs on the stable image (`nightly-2026-11-21`).
+    Install(String),
+}
+
+impl RustupToolchain {
+    /// The name in cache tags and image tags.
+    fn label(&self) -> &str {
+        match self {
+            RustupToolchain::Image(v) | RustupToolchain::Install(v) => v,
+        }
+    }
+}
+
+/// The toolchain for `+toolchain`, or for the host's rustc: a release by
+/// its image, a nightly or beta by the dated rustup toolchain it came from
+/// (the day after its commit, which is how rustup dates them).
+fn rustup_toolchain(asked: Option<&str>, host: &Host) -> Result<RustupToolchain> {
+    let Some(tc) = asked else {
+        let v = &host.rustc_version;
+        let Some((_, pre)) = v.split_once('-') else {
+            return Ok(RustupToolchain::Image(v.clone()));
+        };
+        let channel = if pre.starts_with("beta") {
+            "beta"
+        } else {
+            "nightly"
+        };
+        let dated = host.commit_date.as_deref().and_then(next_day);
+        return Ok(RustupToolchain::Install(match dated {
+            Some(d) => format!("{channel}-{d}"),
+            None => channel.to_string(),
+        }));
+    };
+    let release = tc == "stable"
+        || tc
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let channel = (tc.starts_with("nightly") || tc.starts_with("beta"))
+        && tc
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    match (release, channel) {
+        (true, _) => Ok(RustupToolchain::Image(tc.to_string())),
+        (_, true) => Ok(RustupToolchain::Install(tc.to_string())),
+        _ => Err(Error::Usage(format!(
+            "`+{tc}`: rustup mode takes a version (`+1.80`, `+1.80.1`), `+stable`, `+beta` or `+nightly` (dated or not: `+nightly-2026-11-01`)\n  help: for another toolchain set `[build] base-image` to an image that has it"
+        ))),
+    }
+}
+
+/// `YYYY-MM-DD` plus one day, in the proleptic Gregorian calendar.
+fn next_day(date: &str) -> Option<String> {
+    let mut it = date.split('-').map(|p| p.parse::<u32>().ok());
+    let (y, m, d) = (it.next()??, it.next()??, it.next()??);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if d == 0 || d > days || it.next().is_some() {
+        return None;
+    }
+    let (y, m, d) = match (d == days, m == 12) {
+        (false, _) => (y, m, d + 1),
+        (true, false) => (y, m + 1, 1),
+        (true, true) => (y + 1, 1, 1),
+    };
+    Some(format!("{y:04}-{m:02}-{d:02}"))
 }
 
 /// How the build step runs binaries for the target (`test`): the tools a
@@ -437,8 +521,12 @@ fn toolchain_stage(
     flavour: ImageFlavour,
     image: Option<String>,
     settings: &Settings,
-    rust_version: &str,
+    rust: &RustupToolchain,
 ) -> ToolchainStage {
+    let rust_version = match rust {
+        RustupToolchain::Image(v) => v.as_str(),
+        RustupToolchain::Install(_) => "stable",
+    };
     let (name, default_image, packages, xx) = match (mode, flavour) {
         (ToolchainMode::Distro, _) => {
             // The same for every invocation, so that every build shares
@@ -483,6 +571,10 @@ fn toolchain_stage(
     } else {
         vec![]
     };
+    let rustup_install = match rust {
+        RustupToolchain::Install(t) if !rustup_components.is_empty() => Some(t.clone()),
+        _ => None,
+    };
     ToolchainStage {
         name: name.into(),
         image: image.unwrap_or(default_image),
@@ -490,6 +582,7 @@ fn toolchain_stage(
         packages: sorted(packages.into_iter().map(str::to_string)),
         xx,
         rustup_components,
+        rustup_install,
     }
 }
 
@@ -814,20 +907,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     if mode == ToolchainMode::Distro {
         warnings.extend(distro_toolchain_warning(inv, input.workspace));
     }
-    let rust_version = match (&inv.toolchain, mode) {
-        (Some(tc), ToolchainMode::Rustup) => {
-            let ok = tc == "stable"
-                || tc
-                    .split('.')
-                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-            if !ok {
-                return Err(Error::Usage(format!(
-                    "`+{tc}`: rustup mode takes a version (`+1.80`, `+1.80.1`) or `+stable`\n  help: for another toolchain set `[build] base-image` to an image that has it"
-                )));
-            }
-            tc.clone()
-        }
-        _ => input.host.rustc_version.clone(),
+    let rust_version = match mode {
+        ToolchainMode::Rustup => rustup_toolchain(inv.toolchain.as_deref(), input.host)?,
+        ToolchainMode::Distro => RustupToolchain::Image(input.host.rustc_version.clone()),
     };
 
     // zig: the recipe's, or `zig` from the configuration for glibc targets.
@@ -1366,7 +1448,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         env_nonempty("GREEN_CROSS_CACHE_DEFAULT_BRANCH").or_else(|| ws.git_default_branch.clone());
     let toolchain_label = match mode {
         ToolchainMode::Distro => "distro".to_string(),
-        ToolchainMode::Rustup => rust_version.clone(),
+        ToolchainMode::Rustup => rust_version.label().to_string(),
     };
     let triples: Vec<String> = targets.iter().map(|t| t.triple.clone()).collect();
     let cache = cache_plan(
@@ -1858,4 +1940,54 @@ fn resolve_volumes(entries: &[String], env: &Env, triple: &str) -> Result<Vec<Vo
 
 fn arch(triple: &str) -> &str {
     triple.split('-').next().unwrap_or(triple)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_day_crosses_months_years_and_leap_days() {
+        assert_eq!(next_day("2026-11-20").as_deref(), Some("2026-11-21"));
+        assert_eq!(next_day("2026-11-30").as_deref(), Some("2026-12-01"));
+        assert_eq!(next_day("2026-12-31").as_deref(), Some("2027-01-01"));
+        assert_eq!(next_day("2028-02-28").as_deref(), Some("2028-02-29"));
+        assert_eq!(next_day("2100-02-28").as_deref(), Some("2100-03-01"));
+        assert_eq!(next_day("2026-02-30"), None);
+        assert_eq!(next_day("2026-13-01"), None);
+        assert_eq!(next_day("yesterday"), None);
+    }
+
+    #[test]
+    fn a_host_compiler_maps_to_its_image_or_its_dated_channel() {
+        let host = |v: &str, date: Option<&str>| Host {
+            rustc_version: v.into(),
+            triple: "x86_64-unknown-linux-gnu".into(),
+            commit_date: date.map(str::to_string),
+        };
+        let t = |v, d| rustup_toolchain(None, &host(v, d)).unwrap();
+        assert_eq!(
+            t("1.95.0", Some("2026-10-27")),
+            RustupToolchain::Image("1.95.0".into())
+        );
+        assert_eq!(
+            t("1.97.0-nightly", Some("2026-11-20")),
+            RustupToolchain::Install("nightly-2026-11-21".into())
+        );
+        assert_eq!(
+            t("1.96.0-beta.4", Some("2026-11-02")),
+            RustupToolchain::Install("beta-2026-11-03".into())
+        );
+        assert_eq!(
+            t("1.97.0-nightly", None),
+            RustupToolchain::Install("nightly".into())
+        );
+        let h = host("1.95.0", None);
+        assert_eq!(
+            rustup_toolchain(Some("nightly-2026-11-01"), &h).unwrap(),
+            RustupToolchain::Install("nightly-2026-11-01".into())
+        );
+        assert!(rustup_toolchain(Some("nightly 2026"), &h).is_err());
+        assert!(rustup_toolchain(Some("1.x"), &h).is_err());
+    }
 }

@@ -28,6 +28,7 @@ fn make(root: &Path, args: &str, env: &Env) -> BuildPlan {
     let host = Host {
         rustc_version: "1.95.0".into(),
         triple: "x86_64-unknown-linux-gnu".into(),
+        commit_date: Some("2026-10-27".into()),
     };
     plan(&PlanInput {
         invocation: &inv,

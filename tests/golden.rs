@@ -21,6 +21,7 @@ fn host() -> Host {
     Host {
         rustc_version: "1.95.0".into(),
         triple: "x86_64-unknown-linux-gnu".into(),
+        commit_date: Some("2026-10-27".into()),
     }
 }
 
@@ -316,6 +317,53 @@ fn rustup_mode_maps_plus_toolchain_to_an_image_and_distro_mode_warns_about_it() 
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     let p = try_make_in(&pinned("1.80"), "build", "rustup", "", &recipes).unwrap();
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
+
+/// No image is tagged with a nightly or beta: the stable image gets the
+/// dated toolchain the host's compiler came from (the day after its
+/// commit), pinned for every later step; `+nightly` asks for it by name.
+#[test]
+fn a_nightly_host_or_plus_nightly_installs_that_toolchain_with_rustup() {
+    let recipes = Recipes::embedded().unwrap();
+    let inv = Invocation::parse(
+        &shell_words::split("build --target aarch64-unknown-linux-musl").unwrap(),
+    )
+    .unwrap();
+    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "rustup".to_string())].into();
+    let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
+    let nightly = Host {
+        rustc_version: "1.97.0-nightly".into(),
+        commit_date: Some("2026-11-30".into()),
+        ..host()
+    };
+    let p = plan(&PlanInput {
+        invocation: &inv,
+        workspace: &workspace(),
+        settings: &settings,
+        recipes: &recipes,
+        env: &env,
+        host: &nightly,
+        ca_bundle: None,
+    })
+    .unwrap();
+    assert_eq!(p.toolchains[0].image, "rust:alpine");
+    let text = render(&p);
+    assert!(
+        text.contains(
+            "rustup toolchain install nightly-2026-12-01 --profile minimal --component clippy\nENV RUSTUP_TOOLCHAIN=nightly-2026-12-01\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("${RUST_VERSION}"), "{text}");
+    // `+beta` on a stable host; a name that is no toolchain is refused.
+    let p = make("+beta build", "rustup", "", &recipes);
+    assert_eq!(p.toolchains[0].image, "rust:slim-bookworm");
+    assert_eq!(p.toolchains[0].rustup_install.as_deref(), Some("beta"));
+    let e = try_make("+nightly;true build", "rustup", "", &recipes).unwrap_err();
+    assert!(
+        e.to_string().contains("`+nightly;true`: rustup mode takes"),
+        "{e}"
+    );
 }
 
 #[test]

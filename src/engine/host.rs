@@ -21,6 +21,7 @@ pub fn host_facts() -> Result<Host> {
     Ok(Host {
         rustc_version: meta.semver.to_string(),
         triple: meta.host,
+        commit_date: meta.commit_date,
     })
 }
 
