@@ -1030,7 +1030,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             }
             _ => (recipe_std, BUILD_STD_FLAG.to_string()),
         };
-        let runner_choice = runner_choice(r, ts.runner.as_deref())?;
+        let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
         let up = env_upper(&r.triple);
         let lo = env_lower(&r.triple);
         let flavour = if mode == ToolchainMode::Rustup {
@@ -1719,7 +1719,19 @@ fn run_plan(
 
 /// The runner for a target: `runner` from the configuration when set
 /// (`native`, `qemu-user`, `wine`, or a command), else the recipe's.
-fn runner_choice(r: &Recipe, configured: Option<&str>) -> Result<RunnerChoice> {
+/// The recipe's runner, except that a target which runs natively on its
+/// own architecture runs under qemu-user on another (x86_64 Linux on an
+/// arm64 machine), when the recipe names its emulator.
+fn default_runner(r: &Recipe, host: &str) -> Runner {
+    let arch = |triple: &str| triple.split('-').next().unwrap_or_default().to_string();
+    let foreign = arch(&r.triple) != arch(host);
+    match r.runner {
+        Runner::Native if foreign && r.qemu.is_some() => Runner::QemuUser,
+        other => other,
+    }
+}
+
+fn runner_choice(r: &Recipe, configured: Option<&str>, host: &str) -> Result<RunnerChoice> {
     let choice = |kind| RunnerChoice {
         kind,
         command: None,
@@ -1727,7 +1739,7 @@ fn runner_choice(r: &Recipe, configured: Option<&str>) -> Result<RunnerChoice> {
     };
     match configured.map(str::trim) {
         None => Ok(RunnerChoice {
-            kind: r.runner,
+            kind: default_runner(r, host),
             command: None,
             configured: false,
         }),

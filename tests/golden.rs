@@ -389,6 +389,48 @@ fn test_has_a_runner_stage_and_always_runs() {
     assert!(p.targets[0].runner.is_none() && p.targets[0].fresh);
 }
 
+/// On an arm64 build machine (Apple Silicon, Graviton), x86_64 Linux is a
+/// foreign architecture: its tests run under qemu-user, not natively.
+#[test]
+fn x86_64_targets_run_under_qemu_on_an_arm64_machine() {
+    let recipes = Recipes::embedded().unwrap();
+    let arm64 = Host {
+        triple: "aarch64-unknown-linux-gnu".into(),
+        ..host()
+    };
+    let plan_on = |host: &Host, args: &str, mode: &str| {
+        let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
+        let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), mode.to_string())].into();
+        let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
+        plan(&PlanInput {
+            invocation: &inv,
+            workspace: &workspace(),
+            settings: &settings,
+            recipes: &recipes,
+            env: &env,
+            host,
+            ca_bundle: None,
+        })
+        .unwrap()
+    };
+    let p = plan_on(&arm64, "test --target x86_64-unknown-linux-musl", "rustup");
+    let text = render(&p);
+    assert!(text.contains("apk add --no-cache qemu-x86_64"), "{text}");
+    assert!(
+        text.contains("CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUNNER=qemu-x86_64"),
+        "{text}"
+    );
+    let p = plan_on(&arm64, "test --target x86_64-unknown-linux-gnu", "distro");
+    let text = render(&p);
+    assert!(
+        text.contains("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=qemu-x86_64-static"),
+        "{text}"
+    );
+    // On x86_64 itself they run natively: no runner stage.
+    let p = plan_on(&host(), "test --target x86_64-unknown-linux-gnu", "distro");
+    assert!(p.targets[0].runner.is_none());
+}
+
 #[test]
 fn test_for_darwin_is_built_only_and_qemu_targets_run_under_qemu_unless_no_run() {
     let recipes = Recipes::embedded().unwrap();
