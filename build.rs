@@ -26,7 +26,7 @@ fn main() {
     // Support files that recipes and runners copy into stages.
     let docker = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker");
     let mut assets = Vec::new();
-    for sub in ["wine"] {
+    for sub in ["macos-include/CommonCrypto", "wine"] {
         let d = docker.join(sub);
         println!("cargo:rerun-if-changed={}", d.display());
         if let Ok(rd) = fs::read_dir(&d) {

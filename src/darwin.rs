@@ -212,6 +212,21 @@ pub fn stub_files(zig_target: &str) -> Vec<(String, String)> {
     libs.chain(frameworks).collect()
 }
 
+/// Headers that zig's macOS libc lacks and C dependencies include without
+/// an SDK (OpenSSL 3 includes `CommonCrypto/CommonRandom.h` on every Apple
+/// target): (path inside the stub directory, contents), searched after
+/// zig's own headers ([`sdk_header_args`]). Declarations only; what they
+/// declare is in zig's libSystem.
+pub fn header_files() -> Vec<(String, String)> {
+    crate::target::assets()
+        .iter()
+        .filter_map(|(name, text)| {
+            let rest = name.strip_prefix("macos-include/")?;
+            Some((format!("usr/include/{rest}"), text.to_string()))
+        })
+        .collect()
+}
+
 /// The search paths zig cc needs for the stubs written to `dir`. Harmless
 /// when only compiling. [`DYNAMIC_LOOKUP`] comes on top, for the links
 /// [`needs_dynamic_lookup`] picks.
@@ -238,8 +253,8 @@ pub fn sdk_link_args(sdkroot: &str) -> Vec<String> {
     args
 }
 
-/// The SDK's headers, searched after zig's own libc headers: what
-/// [`sdk_link_args`] adds to the search paths the stubs use too.
+/// The headers of an SDK (or of the stub directory: [`header_files`]),
+/// searched after zig's own libc headers.
 pub fn sdk_header_args(sdkroot: &str) -> [String; 2] {
     let sdkroot = sdkroot.trim_end_matches('/');
     ["-idirafter".into(), format!("{sdkroot}/usr/include")]
@@ -392,6 +407,25 @@ mod tests {
             let line = contents.lines().find(|l| l.starts_with(&prefix)).unwrap();
             assert!(line.ends_with(&format!("/{name}'")), "{line}");
         }
+    }
+
+    #[test]
+    fn headers_for_openssl_declare_commoncrypto_s_random_generator() {
+        let files = header_files();
+        let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "usr/include/CommonCrypto/CommonCryptoError.h",
+                "usr/include/CommonCrypto/CommonRandom.h"
+            ]
+        );
+        assert!(
+            files[1]
+                .1
+                .contains("CCRNGStatus CCRandomGenerateBytes(void *bytes, size_t count);")
+        );
+        assert!(files[0].1.contains("kCCSuccess = 0,"));
     }
 
     #[test]

@@ -236,17 +236,18 @@ EOF\n"
 /// the search paths appended.
 fn macos_wrapper_parts() -> (String, String, String) {
     let head = format!(
-        "sdk={MACOS_STUBS}; extra=\nif [ -d {MACOS_SDK_MOUNT}/usr/lib ]; then sdk={MACOS_SDK_MOUNT}; extra=\"{}\"; fi\n",
-        crate::darwin::sdk_header_args("$sdk").join(" ")
+        "sdk={MACOS_STUBS}; extra=\nif [ -d {MACOS_SDK_MOUNT}/usr/lib ]; then sdk={MACOS_SDK_MOUNT}; fi\n"
     );
     let arms = format!(
         "--target=*|-lgcc_s|-dead_strip_dylibs|-Wl,-dead_strip_dylibs) ;;\n{}) [ \"$sdk\" = {MACOS_STUBS} ] && extra={}; set -- \"$@\" \"$a\" ;;\n",
         crate::darwin::dynamic_lookup_triggers().join("|"),
         crate::darwin::DYNAMIC_LOOKUP
     );
+    // The SDK's headers, or the stubs' few, after zig's own.
     let tail = format!(
-        " {} $extra",
-        crate::darwin::stub_link_args("$sdk").join(" ")
+        " {} {} $extra",
+        crate::darwin::stub_link_args("$sdk").join(" "),
+        crate::darwin::sdk_header_args("$sdk").join(" ")
     );
     (head, arms, tail)
 }

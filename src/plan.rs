@@ -768,6 +768,7 @@ fn rust_image(version: &str, flavour: ImageFlavour) -> String {
 fn macos_stub_files(zig_target: &str) -> Vec<(String, String)> {
     crate::darwin::stub_files(zig_target)
         .into_iter()
+        .chain(crate::darwin::header_files())
         .map(|(p, c)| (format!("{MACOS_STUBS}/{p}"), c))
         .collect()
 }

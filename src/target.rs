@@ -199,6 +199,11 @@ pub fn asset_text(name: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
+/// Every embedded support file: (name under docker/, contents), sorted.
+pub fn assets() -> &'static [(&'static str, &'static str)] {
+    embedded::ASSETS
+}
+
 /// Every known recipe, by triple.
 #[derive(Debug, Clone)]
 pub struct Recipes {
