@@ -184,7 +184,13 @@ fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
     );
     let _ = write!(
         out,
-        "COPY --chmod=755 <<'EOF' /usr/local/bin/green-cross-zig-ar\n#!/bin/sh\nexec {ZIG_VENV}/bin/python3 -m ziglang ar \"$@\"\nEOF\n\n"
+        "COPY --chmod=755 <<'EOF' /usr/local/bin/green-cross-zig-ar\n#!/bin/sh\nexec {ZIG_VENV}/bin/python3 -m ziglang ar \"$@\"\nEOF\n"
+    );
+    // The build machine's GNU ranlib calls a Mach-O archive malformed
+    // (OpenSSL's `make install` runs ranlib): zig's LLVM ranlib reads all.
+    let _ = write!(
+        out,
+        "COPY --chmod=755 <<'EOF' /usr/local/bin/green-cross-zig-ranlib\n#!/bin/sh\nexec {ZIG_VENV}/bin/python3 -m ziglang ranlib \"$@\"\nEOF\n\n"
     );
 }
 

@@ -1125,6 +1125,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if let Some(v) = ar {
             sysroot_env.insert(format!("AR_{lo}"), v);
         }
+        if zig.is_some() {
+            sysroot_env.insert(format!("RANLIB_{lo}"), "green-cross-zig-ranlib".into());
+        }
         if let Some(sysroot) = &m.sysroot {
             sysroot_env.insert("CROSS_SYSROOT".into(), sysroot.clone());
             if let (Some(_), Some(multiarch)) = (&m.deb_arch, Path::new(sysroot).file_name()) {
