@@ -129,13 +129,25 @@ fn real_world_workspace_builds_and_runs_for_the_five_mission_targets() {
         args.extend(["--target", t]);
     }
     let o = green_cross_command(&ws, &args).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // Every target that built is checked before the outcome is judged, so
+    // that one run reports every target's problem.
+    let mut failures = Vec::new();
     for t in TARGETS {
-        let bin = artifact(&ws, t);
-        match t {
-            "x86_64-pc-windows-gnu" => run_windows(&bin),
-            "aarch64-apple-darwin" => check_macos(&bin),
-            _ => run_linux(t, &bin),
+        let checked = std::panic::catch_unwind(|| {
+            let bin = artifact(&ws, t);
+            match t {
+                "x86_64-pc-windows-gnu" => run_windows(&bin),
+                "aarch64-apple-darwin" => check_macos(&bin),
+                _ => run_linux(t, &bin),
+            }
+        });
+        if checked.is_err() {
+            failures.push(t);
         }
     }
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        failures.is_empty(),
+        "checks failed for {failures:?} (above)"
+    );
 }
