@@ -14,7 +14,7 @@
 //! Without an SDK, a directory of text-based stubs (TAPI `.tbd` files) stands
 //! in for the libraries. A stub only has to say where the library lives on a
 //! Mac: the linker copies its `install-name` into the binary's
-//! `LC_LOAD_DYLIB`, and dyld loads that path at run time. zig 0.14's Mach-O
+//! `LC_LOAD_DYLIB`, and dyld loads that path at run time. zig's Mach-O
 //! linker reads YAML stubs of `tbd-version: 4`, and needs `targets` and
 //! `install-name`; it rejects the older `!tapi-tbd-v3` documents ("NotLibStub")
 //! and the JSON stubs of version 5. A stub without `current-version` and
@@ -34,7 +34,7 @@
 //! symbol through the flat namespace (the bind table says `flat-namespace`
 //! instead of a library), and dyld looks it up at run time in every image
 //! loaded, which includes the stubbed libraries, since their load commands
-//! are in the binary. (zig 0.14 writes classic dyld info, not chained
+//! are in the binary. (zig writes classic dyld info, not chained
 //! fixups: the form of flat lookup that Apple's linker has always written
 //! for `-undefined dynamic_lookup`.)
 //!
@@ -53,7 +53,7 @@
 //! # With an SDK
 //!
 //! A `MacOSX.sdk` that the user supplies has the real stubs, complete with
-//! symbols, and its headers ([`sdk_link_args`]). zig 0.14 does not search
+//! symbols, and its headers ([`sdk_link_args`]). zig does not search
 //! an SDK named by `SDKROOT`, `-isysroot` or `--sysroot`, and `--sysroot`
 //! makes it look for every absolute `-L` directory inside the sysroot (not
 //! the `-F` ones). Plain absolute `-L` and `-F` work, and zig finds the
@@ -234,7 +234,7 @@ pub fn header_files() -> Vec<(String, String)> {
 /// Pointing `SDKROOT` at `dir` as well silences rustc's warning on every
 /// Apple link ("invoking `xcrun --sdk macosx --show-sdk-path` to find
 /// MacOSX.sdk failed"): rustc runs `xcrun` only when `SDKROOT` is unset or
-/// not an existing absolute directory. zig 0.14 ignores the variable, and
+/// not an existing absolute directory. zig ignores the variable, and
 /// the `cc` crate reads it only for Xcode's clang or targets other than
 /// macOS.
 pub fn stub_link_args(dir: &str) -> Vec<String> {
@@ -245,7 +245,7 @@ pub fn stub_link_args(dir: &str) -> Vec<String> {
 /// the stubs: its libraries and frameworks (the `-F` directory serves
 /// `#include <X/X.h>` too), and its headers after zig's own libc headers,
 /// for those zig lacks (`zlib.h`, `sqlite3.h`, ...). No `--sysroot`: zig
-/// 0.14 would look for the absolute `-L` directory inside it. No
+/// would look for the absolute `-L` directory inside it. No
 /// [`DYNAMIC_LOOKUP`]: the SDK's stubs export every symbol.
 pub fn sdk_link_args(sdkroot: &str) -> Vec<String> {
     let mut args = search_args(sdkroot);

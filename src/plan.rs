@@ -17,8 +17,11 @@ use crate::workspace::{OutsidePackage, SkeletonFile, Workspace, stable_hash};
 /// tonistiigi/xx, pinned by digest.
 pub const XX_IMAGE: &str =
     "tonistiigi/xx:1.6.1@sha256:923441d7c25f1e2eb5789f82d987693c47b8ed987c4ab3b075d6ed2b5d6779a3";
-/// The ziglang release installed from PyPI where zig links.
-pub const ZIG_VERSION: &str = "0.14.1";
+/// The ziglang release installed from PyPI where zig links. 0.14.1's
+/// Mach-O linker crashed (SIGSEGV) on AWS-LC's arm64 assembly, whose
+/// compact unwind entries start inside a function (rustls' default
+/// provider on macOS); 0.17.1 links it, and reads the stubs as 0.14 did.
+pub const ZIG_VERSION: &str = "0.17.1";
 /// The id of the BuildKit secret that carries the CA bundle.
 pub const CA_SECRET_ID: &str = "green-cross-ca";
 /// The named build context that carries the workspace skeleton.
