@@ -45,19 +45,30 @@ fn try_make_in(
     cross_toml: &str,
     recipes: &Recipes,
 ) -> green_cross::error::Result<BuildPlan> {
+    try_make_on(&host(), ws, args, mode, cross_toml, recipes)
+}
+
+/// The plan on a build machine other than the default x86_64 stable one.
+fn try_make_on(
+    h: &Host,
+    ws: &Workspace,
+    args: &str,
+    mode: &str,
+    cross_toml: &str,
+    recipes: &Recipes,
+) -> green_cross::error::Result<BuildPlan> {
     let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
     let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), mode.to_string())].into();
     let (toml, warnings) = CrossToml::parse("Cross.toml".as_ref(), cross_toml).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let settings = Settings::resolve(&env, &toml).unwrap();
-    let h = host();
     plan(&PlanInput {
         invocation: &inv,
         workspace: ws,
         settings: &settings,
         recipes,
         env: &env,
-        host: &h,
+        host: h,
         ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
     })
 }
@@ -325,27 +336,13 @@ fn rustup_mode_maps_plus_toolchain_to_an_image_and_distro_mode_warns_about_it() 
 #[test]
 fn a_nightly_host_or_plus_nightly_installs_that_toolchain_with_rustup() {
     let recipes = Recipes::embedded().unwrap();
-    let inv = Invocation::parse(
-        &shell_words::split("build --target aarch64-unknown-linux-musl").unwrap(),
-    )
-    .unwrap();
-    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), "rustup".to_string())].into();
-    let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
     let nightly = Host {
         rustc_version: "1.97.0-nightly".into(),
         commit_date: Some("2026-11-30".into()),
         ..host()
     };
-    let p = plan(&PlanInput {
-        invocation: &inv,
-        workspace: &workspace(),
-        settings: &settings,
-        recipes: &recipes,
-        env: &env,
-        host: &nightly,
-        ca_bundle: None,
-    })
-    .unwrap();
+    let args = "build --target aarch64-unknown-linux-musl";
+    let p = try_make_on(&nightly, &workspace(), args, "rustup", "", &recipes).unwrap();
     assert_eq!(p.toolchains[0].image, "rust:alpine");
     let text = render(&p);
     assert!(
@@ -398,20 +395,8 @@ fn x86_64_targets_run_under_qemu_on_an_arm64_machine() {
         triple: "aarch64-unknown-linux-gnu".into(),
         ..host()
     };
-    let plan_on = |host: &Host, args: &str, mode: &str| {
-        let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
-        let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), mode.to_string())].into();
-        let settings = Settings::resolve(&env, &CrossToml::default()).unwrap();
-        plan(&PlanInput {
-            invocation: &inv,
-            workspace: &workspace(),
-            settings: &settings,
-            recipes: &recipes,
-            env: &env,
-            host,
-            ca_bundle: None,
-        })
-        .unwrap()
+    let plan_on = |h: &Host, args: &str, mode: &str| {
+        try_make_on(h, &workspace(), args, mode, "", &recipes).unwrap()
     };
     let p = plan_on(&arm64, "test --target x86_64-unknown-linux-musl", "rustup");
     let text = render(&p);
