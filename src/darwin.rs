@@ -159,6 +159,27 @@ const FRAMEWORKS: &[(&str, char)] = &[
     ("WebKit", 'A'),
 ];
 
+/// The zig target a macOS link names: the recipe's, with the deployment
+/// target rustc uses (`MACOSX_DEPLOYMENT_TARGET` in the build, else Rust's
+/// default for the architecture: 11.0 on arm64, 10.12 on x86_64) unless
+/// the recipe names an OS version itself. Without one zig stamps its own
+/// newest macOS into the binary (LC_BUILD_VERSION minos 15.0 with zig
+/// 0.17, 13.0 with 0.14), which no older Mac loads. The result is for a
+/// shell word inside double quotes or none: `${...}` expands there.
+pub fn zig_target_with_deployment(zig_target: &str) -> String {
+    let mut parts = zig_target.splitn(3, '-');
+    let (arch, os) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let rest = parts.next().map(|r| format!("-{r}")).unwrap_or_default();
+    if os != "macos" {
+        return zig_target.to_string();
+    }
+    let default = if arch == "x86_64" { "10.12" } else { "11.0" };
+    format!("{arch}-macos.${{MACOSX_DEPLOYMENT_TARGET:-{default}}}{rest}")
+}
+
 /// The stub's target for a zig target (`aarch64-macos`, also with an OS
 /// version such as `x86_64-macos.11.0-none`): `arm64-macos` or
 /// `x86_64-macos`. None for anything else.
@@ -407,6 +428,26 @@ mod tests {
             let line = contents.lines().find(|l| l.starts_with(&prefix)).unwrap();
             assert!(line.ends_with(&format!("/{name}'")), "{line}");
         }
+    }
+
+    #[test]
+    fn macos_links_name_rust_s_deployment_target_unless_the_recipe_names_one() {
+        assert_eq!(
+            zig_target_with_deployment("aarch64-macos"),
+            "aarch64-macos.${MACOSX_DEPLOYMENT_TARGET:-11.0}"
+        );
+        assert_eq!(
+            zig_target_with_deployment("x86_64-macos-none"),
+            "x86_64-macos.${MACOSX_DEPLOYMENT_TARGET:-10.12}-none"
+        );
+        assert_eq!(
+            zig_target_with_deployment("aarch64-macos.12.0"),
+            "aarch64-macos.12.0"
+        );
+        assert_eq!(
+            zig_target_with_deployment("x86_64-linux-musl"),
+            "x86_64-linux-musl"
+        );
     }
 
     #[test]

@@ -201,6 +201,7 @@ fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
 /// one is mounted (see [`crate::darwin`]).
 fn zig_wrapper(out: &mut String, zig_target: &str, tool: &str, name: &str) {
     let macos = zig_target.contains("macos");
+    let target = crate::darwin::zig_target_with_deployment(zig_target);
     let (head, arms, tail) = if macos {
         macos_wrapper_parts()
     } else if zig_target.contains("-linux-gnu") {
@@ -231,7 +232,7 @@ for a in \"$@\"; do\n\
     *) set -- \"$@\" \"$a\" ;;\n\
   esac\n\
 done\n\
-exec {ZIG_VENV}/bin/python3 -m ziglang {tool} -target {zig_target} \"$@\"{tail}\n\
+exec {ZIG_VENV}/bin/python3 -m ziglang {tool} -target \"{target}\" \"$@\"{tail}\n\
 EOF\n"
     );
 }

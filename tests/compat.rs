@@ -233,7 +233,10 @@ fn zig_links_glibc_targets_for_a_glibc_version() {
         &["--target", "armv7-unknown-linux-gnueabihf"],
         &[],
     );
-    assert!(text.contains("-target arm-linux-gnueabihf.2.17"), "{text}");
+    assert!(
+        text.contains("-target \"arm-linux-gnueabihf.2.17\""),
+        "{text}"
+    );
     // glibc's unwinder comes from zig's libunwind.
     assert!(
         text.contains("-lgcc_s) set -- \"$@\" -lunwind ;;"),

@@ -1232,6 +1232,9 @@ fn macos_links_iconv_and_frameworks_at_a_mac_s_install_paths_without_an_sdk() {
     ] {
         assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
     }
+    // Loads on the oldest macOS Rust supports on arm64, not only on the
+    // newest that zig knows.
+    assert_eq!(common::macos_min_version(&bin), "11.0");
 }
 
 /// A macOS SDK of the user's (SDKROOT on this machine) with a framework

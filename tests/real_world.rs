@@ -109,6 +109,7 @@ fn check_macos(bin: &Path) {
     ] {
         assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
     }
+    assert_eq!(common::macos_min_version(bin), "11.0", "minimum macOS");
     // Nothing from the build machine.
     for line in dylibs.lines().skip(1) {
         let path = line.trim().split(" (").next().unwrap_or_default();

@@ -152,3 +152,24 @@ pub fn run(program: &str, args: &[&str]) -> (bool, String) {
     s.push_str(&String::from_utf8_lossy(&o.stderr));
     (o.status.success(), s)
 }
+
+/// The oldest macOS a Mach-O binary loads on (`minos` of LC_BUILD_VERSION,
+/// or `version` of the older LC_VERSION_MIN_MACOSX), from llvm-objdump.
+pub fn macos_min_version(bin: &Path) -> String {
+    let (ok, headers) = run(
+        "llvm-objdump",
+        &["--macho", "--private-headers", bin.to_str().unwrap()],
+    );
+    assert!(ok, "{headers}");
+    let mut lines = headers
+        .lines()
+        .skip_while(|l| !l.contains("LC_BUILD_VERSION") && !l.contains("LC_VERSION_MIN_MACOSX"));
+    lines
+        .find_map(|l| {
+            let l = l.trim();
+            l.strip_prefix("minos ")
+                .or_else(|| l.strip_prefix("version "))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| panic!("no minimum macOS version in:\n{headers}"))
+}
