@@ -1140,6 +1140,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 );
             }
         }
+        sysroot_env.extend(r.env.clone());
         if let Some(pc) = &m.pkg_config {
             sysroot_env.insert(format!("PKG_CONFIG_{lo}"), pc.clone());
         }

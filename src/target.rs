@@ -122,6 +122,10 @@ pub struct Recipe {
     pub strip: bool,
     #[serde(default)]
     pub rustflags: Vec<String>,
+    /// Variables of the sysroot stage, in both modes (a user's
+    /// `env.passthrough` of the same name wins in the build step).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     pub rustup: ModeRecipe,
     pub distro: ModeRecipe,
 }
