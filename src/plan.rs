@@ -190,10 +190,7 @@ fn rustup_toolchain(asked: Option<&str>, host: &Host) -> Result<RustupToolchain>
             None => channel.to_string(),
         }));
     };
-    let release = tc == "stable"
-        || tc
-            .split('.')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let release = tc == "stable" || is_dotted_number(tc);
     let channel = (tc.starts_with("nightly") || tc.starts_with("beta"))
         && tc
             .chars()
@@ -429,9 +426,7 @@ fn zig_target(
         ));
     }
     if let Some(v) = &version
-        && !v
-            .split('.')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && !is_dotted_number(v)
     {
         return Err(bad("the version is a glibc version, e.g. \"2.17\""));
     }
@@ -1725,20 +1720,19 @@ fn run_plan(
     })
 }
 
-/// The runner for a target: `runner` from the configuration when set
-/// (`native`, `qemu-user`, `wine`, or a command), else the recipe's.
 /// The recipe's runner, except that a target which runs natively on its
 /// own architecture runs under qemu-user on another (x86_64 Linux on an
 /// arm64 machine), when the recipe names its emulator.
 fn default_runner(r: &Recipe, host: &str) -> Runner {
-    let arch = |triple: &str| triple.split('-').next().unwrap_or_default().to_string();
-    let foreign = arch(&r.triple) != arch(host);
     match r.runner {
-        Runner::Native if foreign && r.qemu.is_some() => Runner::QemuUser,
+        Runner::Native if arch(&r.triple) != arch(host) && r.qemu.is_some() => Runner::QemuUser,
         other => other,
     }
 }
 
+/// The runner for a target: `runner` from the configuration when set
+/// (`native`, `qemu-user`, `wine`, or a command), else the recipe's
+/// ([`default_runner`]).
 fn runner_choice(r: &Recipe, configured: Option<&str>, host: &str) -> Result<RunnerChoice> {
     let choice = |kind| RunnerChoice {
         kind,
@@ -1956,6 +1950,12 @@ fn resolve_volumes(entries: &[String], env: &Env, triple: &str) -> Result<Vec<Vo
         });
     }
     Ok(out)
+}
+
+/// `1.80`, `2.17`, `1.80.1`: numbers joined by dots, none empty.
+fn is_dotted_number(v: &str) -> bool {
+    v.split('.')
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn arch(triple: &str) -> &str {
