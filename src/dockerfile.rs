@@ -75,6 +75,12 @@ fn run(out: &mut String, mounts: &[String], commands: &[String]) {
     out.push('\n');
 }
 
+/// One RUN of `command` (rustup, apk) that trusts the CA secret through
+/// SSL_CERT_FILE when one was handed in.
+fn run_with_ca(out: &mut String, command: &str) {
+    run(out, &[secret_mount()], &[format!("{SSL_CA} {command}")]);
+}
+
 fn secret_mount() -> String {
     format!("--mount=type=secret,id={CA_SECRET_ID}")
 }
@@ -132,14 +138,7 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
             );
         }
         (ToolchainMode::Rustup, ImageFlavour::Alpine) => {
-            run(
-                out,
-                &[secret_mount()],
-                &[format!(
-                    "{SSL_CA} apk add --no-cache {}",
-                    join_q(&t.packages)
-                )],
-            );
+            run_with_ca(out, &format!("apk add --no-cache {}", join_q(&t.packages)));
         }
     }
     if !t.rustup_components.is_empty() {
@@ -148,17 +147,18 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
             // The image's own toolchain, by the version it was made with.
             None => {
                 out.push_str("ENV RUSTUP_TOOLCHAIN=${RUST_VERSION}\n");
-                let command = format!("{SSL_CA} rustup component add {components}");
-                run(out, &[secret_mount()], &[command]);
+                run_with_ca(out, &format!("rustup component add {components}"));
             }
             // A nightly or beta: the dated toolchain the host has, pinned
             // once installed.
             Some(name) => {
-                let command = format!(
-                    "{SSL_CA} rustup toolchain install {} --profile minimal --component {components}",
-                    q(name)
+                run_with_ca(
+                    out,
+                    &format!(
+                        "rustup toolchain install {} --profile minimal --component {components}",
+                        q(name)
+                    ),
                 );
-                run(out, &[secret_mount()], &[command]);
                 let _ = writeln!(out, "ENV RUSTUP_TOOLCHAIN={name}");
             }
         }
@@ -388,18 +388,10 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     install_and_setup(out, t.install.as_ref(), &t.setup);
     write_files(out, &t.sysroot_files);
     if t.std == StdSource::Rustup {
-        run(
-            out,
-            &[secret_mount()],
-            &[format!("{SSL_CA} rustup target add {triple}")],
-        );
+        run_with_ca(out, &format!("rustup target add {triple}"));
     }
     if t.std == StdSource::BuildStd && plan.mode == ToolchainMode::Rustup {
-        run(
-            out,
-            &[secret_mount()],
-            &[format!("{SSL_CA} rustup component add rust-src")],
-        );
+        run_with_ca(out, "rustup component add rust-src");
     }
     env_block(out, &t.sysroot_env);
     if t.zig.is_some() {
