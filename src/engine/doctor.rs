@@ -123,12 +123,8 @@ impl Engine {
     /// collector keeps: a layer it evicted is rebuilt by the next build
     /// (an identical rebuild that takes minutes), never lost.
     fn build_cache_check(&self, inspect: &str, name: &str) -> Check {
-        let mut c = self.cmd();
-        c.args(["buildx", "du"]);
-        if let (Some(b), None) = (&self.builder, &self.context) {
-            c.args(["--builder", b]);
-        }
-        let du = c
+        let du = self
+            .buildx(&["du"])
             .stderr(Stdio::null())
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())

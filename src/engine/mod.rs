@@ -139,14 +139,20 @@ impl Engine {
         }
     }
 
-    /// `docker buildx inspect [builder]`.
+    /// `docker buildx inspect` of the builder.
     fn inspect(&self) -> std::io::Result<std::process::Output> {
+        self.buildx(&["inspect"]).output()
+    }
+
+    /// `docker buildx ARGS` for the builder: `--builder NAME` unless the
+    /// builder is a docker context (reached through `--context`).
+    fn buildx(&self, args: &[&str]) -> Command {
         let mut c = self.cmd();
-        c.args(["buildx", "inspect"]);
+        c.arg("buildx").args(args);
         if let (Some(b), None) = (&self.builder, &self.context) {
-            c.arg(b);
+            c.args(["--builder", b]);
         }
-        c.output()
+        c
     }
 
     fn cmd(&self) -> Command {
