@@ -1220,21 +1220,9 @@ fn macos_links_iconv_and_frameworks_at_a_mac_s_install_paths_without_an_sdk() {
         show(&o)
     );
     let bin = ws.path().join("target").join(t).join("release/cfapp");
-    let (ok, dylibs) = run(
-        "llvm-objdump",
-        &["--macho", "--dylibs-used", bin.to_str().unwrap()],
-    );
-    assert!(ok, "{dylibs}");
-    for lib in [
-        "/usr/lib/libiconv.2.dylib",
-        "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation",
-        "/usr/lib/libSystem.B.dylib",
-    ] {
-        assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
-    }
-    // Loads on the oldest macOS Rust supports on arm64, not only on the
-    // newest that zig knows.
-    assert_eq!(common::macos_min_version(&bin), "11.0");
+    // Also: loads on the oldest macOS Rust supports on arm64, not only on
+    // the newest that zig knows.
+    common::assert_loads_on_a_mac(&bin);
 }
 
 /// A macOS SDK of the user's (SDKROOT on this machine) with a framework
@@ -1271,11 +1259,7 @@ fn a_user_sdk_from_sdkroot_links_what_the_stubs_lack() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let bin = ws.path().join("target").join(t).join("release/sdkapp");
-    let (ok, dylibs) = run(
-        "llvm-objdump",
-        &["--macho", "--dylibs-used", bin.to_str().unwrap()],
-    );
-    assert!(ok, "{dylibs}");
+    let dylibs = common::macos_dylibs(&bin);
     assert!(
         dylibs.contains("/System/Library/Frameworks/GreenSdk.framework/Versions/A/GreenSdk"),
         "{dylibs}"

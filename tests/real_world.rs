@@ -97,19 +97,7 @@ fn check_macos(bin: &Path) {
         ok && ft.contains("Mach-O 64-bit") && ft.contains("arm64"),
         "{ft}"
     );
-    let (ok, dylibs) = run(
-        "llvm-objdump",
-        &["--macho", "--dylibs-used", bin.to_str().unwrap()],
-    );
-    assert!(ok, "{dylibs}");
-    for lib in [
-        "/usr/lib/libSystem.B.dylib",
-        "/usr/lib/libiconv.2.dylib",
-        "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation",
-    ] {
-        assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
-    }
-    assert_eq!(common::macos_min_version(bin), "11.0", "minimum macOS");
+    let dylibs = common::assert_loads_on_a_mac(bin);
     // Nothing from the build machine.
     for line in dylibs.lines().skip(1) {
         let path = line.trim().split(" (").next().unwrap_or_default();

@@ -173,3 +173,29 @@ pub fn macos_min_version(bin: &Path) -> String {
         })
         .unwrap_or_else(|| panic!("no minimum macOS version in:\n{headers}"))
 }
+
+/// The libraries a Mach-O binary loads (`llvm-objdump --dylibs-used`).
+pub fn macos_dylibs(bin: &Path) -> String {
+    let (ok, dylibs) = run(
+        "llvm-objdump",
+        &["--macho", "--dylibs-used", bin.to_str().unwrap()],
+    );
+    assert!(ok, "{dylibs}");
+    dylibs
+}
+
+/// A binary linked for an arm64 Mac loads libSystem, libiconv and
+/// CoreFoundation from their install paths on a Mac, and loads on the
+/// oldest macOS Rust supports there (11.0); its dylibs, for more checks.
+pub fn assert_loads_on_a_mac(bin: &Path) -> String {
+    let dylibs = macos_dylibs(bin);
+    for lib in [
+        "/usr/lib/libSystem.B.dylib",
+        "/usr/lib/libiconv.2.dylib",
+        "/System/Library/Frameworks/CoreFoundation.framework/Versions/A/CoreFoundation",
+    ] {
+        assert!(dylibs.contains(lib), "no {lib} in:\n{dylibs}");
+    }
+    assert_eq!(macos_min_version(bin), "11.0", "minimum macOS");
+    dylibs
+}
