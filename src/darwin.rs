@@ -24,7 +24,7 @@
 //! The directory is laid out like an SDK (`usr/lib/libX.tbd`,
 //! `System/Library/Frameworks/X.framework/X.tbd`, the files zig looks for
 //! with `-lX` and, under `-F`, with `-framework X`), so that the same
-//! directory can also serve as `SDKROOT` (see [`stub_link_args`]).
+//! directory can also serve as `SDKROOT` (see [`link_args`]).
 //!
 //! # Symbols
 //!
@@ -53,7 +53,7 @@
 //! # With an SDK
 //!
 //! A `MacOSX.sdk` that the user supplies has the real stubs, complete with
-//! symbols, and its headers ([`sdk_link_args`]). zig does not search
+//! symbols, and its headers ([`link_args`]). zig does not search
 //! an SDK named by `SDKROOT`, `-isysroot` or `--sysroot`, and `--sysroot`
 //! makes it look for every absolute `-L` directory inside the sysroot (not
 //! the `-F` ones). Plain absolute `-L` and `-F` work, and zig finds the
@@ -236,7 +236,7 @@ pub fn stub_files(zig_target: &str) -> Vec<(String, String)> {
 /// Headers that zig's macOS libc lacks and C dependencies include without
 /// an SDK (OpenSSL 3 includes `CommonCrypto/CommonRandom.h` on every Apple
 /// target): (path inside the stub directory, contents), searched after
-/// zig's own headers ([`sdk_header_args`]). Declarations only; what they
+/// zig's own headers ([`link_args`]). Declarations only; what they
 /// declare is in zig's libSystem.
 pub fn header_files() -> Vec<(String, String)> {
     crate::target::assets()
@@ -248,37 +248,26 @@ pub fn header_files() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The search paths zig cc needs for the stubs written to `dir`. Harmless
-/// when only compiling. [`DYNAMIC_LOOKUP`] comes on top, for the links
-/// [`needs_dynamic_lookup`] picks.
+/// What zig cc is given to link against `dir`, the stub directory or a
+/// user's `MacOSX.sdk`: its libraries and frameworks (the `-F` directory
+/// serves `#include <X/X.h>` too), and its headers after zig's own libc
+/// headers, for those zig lacks (the stubs' CommonCrypto, an SDK's
+/// `zlib.h`, `sqlite3.h`, ...). Harmless when only compiling. No
+/// `--sysroot`: zig would look for the absolute `-L` directory inside it.
+/// [`DYNAMIC_LOOKUP`] comes on top for the stubs only, for the links
+/// [`needs_dynamic_lookup`] picks: an SDK's stubs export every symbol.
 ///
-/// Pointing `SDKROOT` at `dir` as well silences rustc's warning on every
-/// Apple link ("invoking `xcrun --sdk macosx --show-sdk-path` to find
-/// MacOSX.sdk failed"): rustc runs `xcrun` only when `SDKROOT` is unset or
-/// not an existing absolute directory. zig ignores the variable, and
-/// the `cc` crate reads it only for Xcode's clang or targets other than
-/// macOS.
-pub fn stub_link_args(dir: &str) -> Vec<String> {
-    search_args(dir)
-}
-
-/// What zig cc needs to use a user's `MacOSX.sdk` at `sdkroot` instead of
-/// the stubs: its libraries and frameworks (the `-F` directory serves
-/// `#include <X/X.h>` too), and its headers after zig's own libc headers,
-/// for those zig lacks (`zlib.h`, `sqlite3.h`, ...). No `--sysroot`: zig
-/// would look for the absolute `-L` directory inside it. No
-/// [`DYNAMIC_LOOKUP`]: the SDK's stubs export every symbol.
-pub fn sdk_link_args(sdkroot: &str) -> Vec<String> {
-    let mut args = search_args(sdkroot);
-    args.extend(sdk_header_args(sdkroot));
+/// Pointing `SDKROOT` at the directory as well silences rustc's warning
+/// on every Apple link ("invoking `xcrun --sdk macosx --show-sdk-path` to
+/// find MacOSX.sdk failed"): rustc runs `xcrun` only when `SDKROOT` is
+/// unset or not an existing absolute directory. zig ignores the variable,
+/// and the `cc` crate reads it only for Xcode's clang or targets other
+/// than macOS.
+pub fn link_args(dir: &str) -> Vec<String> {
+    let dir = dir.trim_end_matches('/');
+    let mut args = search_args(dir);
+    args.extend(["-idirafter".into(), format!("{dir}/usr/include")]);
     args
-}
-
-/// The headers of an SDK (or of the stub directory: [`header_files`]),
-/// searched after zig's own libc headers.
-pub fn sdk_header_args(sdkroot: &str) -> [String; 2] {
-    let sdkroot = sdkroot.trim_end_matches('/');
-    ["-idirafter".into(), format!("{sdkroot}/usr/include")]
 }
 
 fn search_args(root: &str) -> Vec<String> {
@@ -491,20 +480,22 @@ mod tests {
     }
 
     #[test]
-    fn stub_link_args_point_into_the_directory() {
+    fn link_args_point_into_the_stub_directory() {
         assert_eq!(
-            stub_link_args("/opt/green-cross/macos/"),
+            link_args("/opt/green-cross/macos/"),
             [
                 "-L/opt/green-cross/macos/usr/lib",
                 "-F/opt/green-cross/macos/System/Library/Frameworks",
+                "-idirafter",
+                "/opt/green-cross/macos/usr/include",
             ]
         );
     }
 
     #[test]
-    fn sdk_link_args_search_the_sdk_without_a_sysroot() {
+    fn link_args_search_the_sdk_without_a_sysroot() {
         assert_eq!(
-            sdk_link_args("/sdk/MacOSX.sdk/"),
+            link_args("/sdk/MacOSX.sdk/"),
             [
                 "-L/sdk/MacOSX.sdk/usr/lib",
                 "-F/sdk/MacOSX.sdk/System/Library/Frameworks",

@@ -251,11 +251,7 @@ fn macos_wrapper_parts() -> (String, String, String) {
         crate::darwin::DYNAMIC_LOOKUP
     );
     // The SDK's headers, or the stubs' few, after zig's own.
-    let tail = format!(
-        " {} {} $extra",
-        crate::darwin::stub_link_args("$sdk").join(" "),
-        crate::darwin::sdk_header_args("$sdk").join(" ")
-    );
+    let tail = format!(" {} $extra", crate::darwin::link_args("$sdk").join(" "));
     (head, arms, tail)
 }
 
