@@ -8,8 +8,10 @@
 //! checked for the load commands a Mac needs.
 //!
 //! This is the longest suite (every target compiles OpenSSL, AWS-LC and
-//! SQLite from source): ci/real-world.sh runs it; `cargo test` skips it as
-//! ignored.
+//! SQLite from source), so `cargo test` skips it as ignored. ci/test.sh runs
+//! it in the dev profile (C at -O0 compiles in about half the time);
+//! ci/real-world.sh runs it in the release profile
+//! (GREEN_CROSS_E2E_REAL_WORLD_PROFILE=release), with its LTO and strip.
 
 mod common;
 
@@ -42,13 +44,29 @@ fn fixture_tree() -> tempfile::TempDir {
     dir
 }
 
-fn artifact(ws: &Path, triple: &str) -> PathBuf {
+/// The cargo profile to build in: `dev` unless
+/// GREEN_CROSS_E2E_REAL_WORLD_PROFILE names another.
+fn profile() -> String {
+    std::env::var("GREEN_CROSS_E2E_REAL_WORLD_PROFILE").unwrap_or_else(|_| "dev".into())
+}
+
+/// The directory under target/<triple>/ that cargo names after `profile`.
+fn profile_dir(profile: &str) -> &str {
+    match profile {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    }
+}
+
+fn artifact(ws: &Path, triple: &str, profile: &str) -> PathBuf {
     let name = if triple.contains("windows") {
         "real-world.exe"
     } else {
         "real-world"
     };
-    let p = ws.join("target").join(triple).join("release").join(name);
+    let dir = profile_dir(profile);
+    let p = ws.join("target").join(triple).join(dir).join(name);
     assert!(p.is_file(), "{triple}: no artifact at {}", p.display());
     p
 }
@@ -109,11 +127,12 @@ fn check_macos(bin: &Path) {
 }
 
 #[test]
-#[ignore = "the longest suite: run ci/real-world.sh"]
+#[ignore = "the longest suite: ci/test.sh and ci/real-world.sh run it"]
 fn real_world_workspace_builds_and_runs_for_the_five_mission_targets() {
     let tree = fixture_tree();
     let ws = tree.path().join("ws");
-    let mut args = vec!["build", "--release", "--locked"];
+    let profile = profile();
+    let mut args = vec!["build", "--locked", "--profile", &profile];
     for t in TARGETS {
         args.extend(["--target", t]);
     }
@@ -123,7 +142,7 @@ fn real_world_workspace_builds_and_runs_for_the_five_mission_targets() {
     let mut failures = Vec::new();
     for t in TARGETS {
         let checked = std::panic::catch_unwind(|| {
-            let bin = artifact(&ws, t);
+            let bin = artifact(&ws, t, &profile);
             match t {
                 "x86_64-pc-windows-gnu" => run_windows(&bin),
                 "aarch64-apple-darwin" => check_macos(&bin),
