@@ -40,7 +40,8 @@ fn join_q(items: &[String]) -> String {
     items.iter().map(|s| q(s)).collect::<Vec<_>>().join(" ")
 }
 
-/// A value for an ENV instruction, double-quoted when it needs to be.
+/// A value for an ENV or WORKDIR instruction, double-quoted when it needs
+/// to be.
 fn env_value(v: &str) -> String {
     if !v.is_empty()
         && v.chars()
@@ -265,30 +266,34 @@ fn write_files(out: &mut String, files: &[(String, String)]) {
         .iter()
         .filter_map(|(p, _)| p.rsplit_once('/').map(|(d, _)| d))
         .collect();
-    out.push_str("RUN <<'GREEN_CROSS_EOF'\nset -e\n");
+    let all: Vec<&str> = files.iter().map(|(_, c)| c.as_str()).collect();
+    let end = delimiter("GREEN_CROSS_EOF", &all);
+    let file_end = delimiter("GREEN_CROSS_FILE", &all);
+    let _ = write!(out, "RUN <<'{end}'\nset -e\n");
     let _ = writeln!(
         out,
         "mkdir -p {}",
         dirs.into_iter().map(q).collect::<Vec<_>>().join(" ")
     );
     for (path, contents) in files {
-        let _ = write!(out, "cat > {} <<'GREEN_CROSS_FILE'\n{contents}", q(path));
+        let _ = write!(out, "cat > {} <<'{file_end}'\n{contents}", q(path));
         if !contents.ends_with('\n') {
             out.push('\n');
         }
-        out.push_str("GREEN_CROSS_FILE\n");
+        let _ = writeln!(out, "{file_end}");
     }
-    out.push_str("GREEN_CROSS_EOF\n");
+    let _ = writeln!(out, "{end}");
 }
 
-/// COPY heredocs that write support files into a stage.
+/// COPY heredocs that write files into a stage.
 fn copy_files(out: &mut String, files: &[(String, String)]) {
     for (path, contents) in files {
-        let _ = write!(out, "COPY <<'GREEN_CROSS_EOF' {path}\n{contents}");
+        let end = delimiter("GREEN_CROSS_EOF", &[contents]);
+        let _ = write!(out, "COPY <<'{end}' {path}\n{contents}");
         if !contents.ends_with('\n') {
             out.push('\n');
         }
-        out.push_str("GREEN_CROSS_EOF\n");
+        let _ = writeln!(out, "{end}");
     }
 }
 
@@ -415,7 +420,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     // macros compile for it, and their dependencies (`libc` under
     // `cfg(unix)` for a Windows target, ...) are not the target's.
     let _ = writeln!(out, "FROM sysroot-{triple} AS deps-{triple}");
-    let _ = writeln!(out, "WORKDIR {}", t.deps_workdir);
+    let _ = writeln!(out, "WORKDIR {}", env_value(&t.deps_workdir));
     let skeleton = format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw");
     run(
         out,
@@ -465,7 +470,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         // A new value per invocation: tests always run, never from cache.
         let _ = writeln!(out, "ARG {FRESH_ARG}");
     }
-    let _ = writeln!(out, "WORKDIR {}", t.workdir);
+    let _ = writeln!(out, "WORKDIR {}", env_value(&t.workdir));
     // The dependencies of the layer below, into the cached target dir once.
     let ids = format!("{TARGET_DIR}/.green-cross-deps-ids");
     let mut first = format!(
@@ -573,9 +578,13 @@ fn apt_ca_conf() -> String {
 
 /// `pre-build`: the user's commands (or script) at the end of the sysroot
 /// stage, with network, CROSS_TARGET and CROSS_DEB_ARCH exported, and apt
-/// pointed at the CA secret for the length of the step only.
+/// pointed at the CA secret for the length of the step only. The commands
+/// reach the stage as a file (a quoted heredoc), run by `sh -e` in order,
+/// so that a line break in them is part of the script and never a new
+/// instruction.
 fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
     let script = "/green-cross/pre-build";
+    let commands = "/green-cross/pre-build-commands";
     if let Some(path) = &p.script {
         let _ = writeln!(
             out,
@@ -583,11 +592,15 @@ fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
             serde_json::to_string(path).expect("a string serialises")
         );
     }
+    let mut body = Vec::new();
+    if !p.commands.is_empty() {
+        copy_files(out, &[(commands.to_string(), p.commands.join("\n"))]);
+        body.push(format!("sh -e {commands}"));
+    }
     let mut first = format!("{}; export", apt_ca_conf());
     for (k, v) in &p.env {
         let _ = write!(first, " {k}={}", q(v));
     }
-    let mut body: Vec<String> = p.commands.clone();
     if p.script.is_some() {
         body.push(format!("{script} {}", q(triple)));
     }
@@ -597,6 +610,19 @@ fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
         body.join(" && ")
     );
     run(out, &[secret_mount()], &[first]);
+}
+
+/// A heredoc delimiter that no line of `contents` equals: `base`, or
+/// `base` with a number.
+fn delimiter(base: &str, contents: &[&str]) -> String {
+    let taken = |d: &str| contents.iter().any(|c| c.lines().any(|l| l == d));
+    let mut d = base.to_string();
+    let mut n = 1;
+    while taken(&d) {
+        d = format!("{base}_{n}");
+        n += 1;
+    }
+    d
 }
 
 /// The Dockerfile for a plan.

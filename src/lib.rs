@@ -11,6 +11,7 @@ pub mod dockerfile;
 pub mod engine;
 pub mod error;
 pub mod fingerprint;
+pub mod guard;
 pub mod plan;
 pub mod report;
 pub mod target;

@@ -487,8 +487,12 @@ fn image_setting(v: &toml::Value, triple: &str) -> Result<(String, bool)> {
         value: v.to_string(),
         message: message.into(),
     };
+    let key = format!("image ({triple})");
     match v {
-        toml::Value::String(s) if !s.trim().is_empty() => Ok((s.clone(), false)),
+        toml::Value::String(s) if !s.trim().is_empty() => {
+            crate::guard::image(s, key)?;
+            Ok((s.clone(), false))
+        }
         toml::Value::Table(t) => {
             if let Some(k) = t.keys().find(|k| *k != "name" && *k != "toolchain") {
                 return Err(bad(&format!(
@@ -500,6 +504,7 @@ fn image_setting(v: &toml::Value, triple: &str) -> Result<(String, bool)> {
                 .and_then(toml::Value::as_str)
                 .filter(|s| !s.trim().is_empty())
                 .ok_or_else(|| bad("needs `name`, the image reference"))?;
+            crate::guard::image(name, key)?;
             Ok((name.to_string(), t.contains_key("toolchain")))
         }
         _ => Err(bad("takes an image reference, or { name, toolchain }")),
@@ -896,6 +901,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let settings = input.settings;
     let mode = settings.toolchain;
     let mut warnings = Vec::new();
+    crate::guard::invocation(inv)?;
+    crate::guard::workspace(input.workspace)?;
+    if let Some(image) = &settings.base_image {
+        crate::guard::image(image, "base-image (or GREEN_CROSS_BASE_IMAGE)")?;
+    }
 
     let triples = select_targets(inv, input.env, settings, input.host);
     let recipes: Vec<&Recipe> = triples
@@ -1012,6 +1022,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let m = r.mode(mode);
         let zig = zig_of(r);
         let ts = settings.for_target(&r.triple);
+        crate::guard::target_settings(&ts, &r.triple)?;
         let recipe_std = m.std.expect("validated recipe");
         // build-std: on (std, or the crates named), or off when the recipe
         // can do without.
@@ -1223,7 +1234,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         // do with cross: the environment wins over Cross.toml's release
         // settings, and target rustflags are added after the recipe's.
         let rustflags_key = format!("CARGO_TARGET_{up}_RUSTFLAGS");
-        for (k, v) in automatic_passthrough(input.env) {
+        for (k, v) in automatic_passthrough(input.env)? {
             if k == rustflags_key {
                 let merged = match build_env.get(&k) {
                     Some(ours) if !v.trim().is_empty() => format!("{ours} {v}"),
@@ -1242,10 +1253,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             ws.config_build_rustflags.as_deref(),
             &mut build_env,
         );
-        let passthrough = resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings);
+        let passthrough =
+            resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings)?;
         let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
         let mut program_env = passthrough.clone();
-        for (k, v) in automatic_passthrough(input.env) {
+        for (k, v) in automatic_passthrough(input.env)? {
             program_env.entry(k).or_insert(v);
         }
         for (k, v) in &passthrough {
@@ -1790,7 +1802,7 @@ fn resolve_passthrough(
     env: &Env,
     triple: &str,
     warnings: &mut Vec<String>,
-) -> BTreeMap<String, String> {
+) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for e in entries {
         let (name, value) = match e.split_once('=') {
@@ -1806,7 +1818,11 @@ fn resolve_passthrough(
             }
             continue;
         }
-        match value.or_else(|| env.get(name).cloned()) {
+        let host = env.get(name);
+        if let (None, Some(v)) = (&value, host) {
+            crate::guard::env_value(name, v)?;
+        }
+        match value.or_else(|| host.cloned()) {
             Some(v) => {
                 out.insert(name.to_string(), v);
             }
@@ -1815,7 +1831,7 @@ fn resolve_passthrough(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Make cargo use the target's own rustflags (the recipe's, lld,
@@ -1896,14 +1912,18 @@ pub const AUTOMATIC_PASSTHROUGH: &[&str] = &[
 
 /// The automatic passthrough present in `env`: [`AUTOMATIC_PASSTHROUGH`],
 /// CARGO_PROFILE_* and CARGO_TARGET_<TRIPLE>_RUSTFLAGS.
-fn automatic_passthrough(env: &Env) -> Vec<(String, String)> {
+fn automatic_passthrough(env: &Env) -> Result<Vec<(String, String)>> {
     env.iter()
         .filter(|(k, _)| {
             AUTOMATIC_PASSTHROUGH.contains(&k.as_str())
                 || k.starts_with("CARGO_PROFILE_")
                 || (k.starts_with("CARGO_TARGET_") && k.ends_with("_RUSTFLAGS"))
         })
-        .map(|(k, v)| (k.clone(), v.clone()))
+        .map(|(k, v)| {
+            crate::guard::env_name(k, "a variable of the environment")?;
+            crate::guard::env_value(k, v)?;
+            Ok((k.clone(), v.clone()))
+        })
         .collect()
 }
 
@@ -1917,7 +1937,10 @@ fn resolve_volumes(entries: &[String], env: &Env, triple: &str) -> Result<Vec<Vo
             None => {
                 let n = e.trim();
                 match env.get(n).filter(|v| !v.is_empty()) {
-                    Some(p) => (n, p.clone()),
+                    Some(p) => {
+                        crate::guard::build_path(p, format_args!("${n} (environment)"))?;
+                        (n, p.clone())
+                    }
                     None => {
                         return Err(Error::InvalidSetting {
                             key: "env.volumes".into(),

@@ -425,7 +425,11 @@ fn pre_build_commands_and_scripts_run_in_the_sysroot_stage() {
         .unwrap();
     let sysroot = sysroot.split("\nFROM ").next().unwrap();
     assert!(
-        sysroot.contains("export CROSS_DEB_ARCH=arm64 CROSS_TARGET=aarch64-unknown-linux-gnu; { dpkg --add-architecture $CROSS_DEB_ARCH && apt-get update; }"),
+        sysroot.contains("COPY <<'GREEN_CROSS_EOF' /green-cross/pre-build-commands\ndpkg --add-architecture $CROSS_DEB_ARCH\napt-get update\nGREEN_CROSS_EOF\n"),
+        "{sysroot}"
+    );
+    assert!(
+        sysroot.contains("export CROSS_DEB_ARCH=arm64 CROSS_TARGET=aarch64-unknown-linux-gnu; { sh -e /green-cross/pre-build-commands; }"),
         "{sysroot}"
     );
     let d = workspace(

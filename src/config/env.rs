@@ -275,6 +275,11 @@ pub fn layer(env: &Env) -> Result<CrossToml> {
         let Some((triple, path, kind)) = mirror(name) else {
             continue;
         };
+        if kind == Kind::Lines {
+            crate::guard::commands(text, name)?;
+        } else {
+            crate::guard::text(text, name)?;
+        }
         let v = value(kind, text);
         // Check the one variable alone, so that an error names it.
         let mut alone = Table::new();

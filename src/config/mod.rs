@@ -324,6 +324,7 @@ impl CrossToml {
     /// column; unknown keys become warnings naming file, line, table and key.
     pub fn parse(file: &Path, text: &str) -> Result<(CrossToml, Vec<Warning>)> {
         let table: toml::Table = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        check_strings(file, text, &table, "")?;
         let warnings = unknown_keys(file, text, &table, "");
         let parsed: CrossToml = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         Ok((parsed, warnings))
@@ -367,6 +368,7 @@ impl CargoMetadata {
                 .and_then(|v| v.get("cross"))
                 .and_then(|v| v.as_table());
             if let Some(cross) = cross {
+                check_strings(file, text, cross, &format!("{top}.metadata.cross."))?;
                 warnings.extend(unknown_keys(
                     file,
                     text,
@@ -385,6 +387,75 @@ impl CargoMetadata {
             },
             warnings,
         ))
+    }
+}
+
+/// Every string in a configuration table is free of control characters
+/// (`pre-build` commands may hold line breaks and tabs): the error names
+/// the file, the line and the key.
+fn check_strings(file: &Path, text: &str, root: &toml::Table, prefix: &str) -> Result<()> {
+    let mut found = None;
+    for (k, v) in root {
+        find_bad_string(v, prefix.trim_end_matches('.'), k, &mut found);
+    }
+    let Some(bad) = found else {
+        return Ok(());
+    };
+    let line =
+        key_line(text, &bad.table, &bad.key).map_or(String::new(), |l| format!("line {l}: "));
+    let dotted = if bad.table.is_empty() {
+        bad.key
+    } else {
+        format!("{}.{}", bad.table, bad.key)
+    };
+    Err(Error::ConfigValue {
+        file: file.to_path_buf(),
+        message: format!(
+            "{line}`{dotted}` = \"{}\": {}",
+            bad.value.escape_debug(),
+            bad.problem
+        ),
+    })
+}
+
+/// A string of a configuration table that [`check_strings`] refuses.
+struct BadString {
+    table: String,
+    key: String,
+    value: String,
+    problem: String,
+}
+
+/// The first refused string under `v`, the value of `key` in `table`.
+fn find_bad_string(v: &toml::Value, table: &str, key: &str, found: &mut Option<BadString>) {
+    match v {
+        toml::Value::String(s) if found.is_none() => {
+            let problem = if key == "pre-build" {
+                crate::guard::commands_problem(s)
+            } else {
+                crate::guard::text_problem(s)
+            };
+            *found = problem.map(|problem| BadString {
+                table: table.to_string(),
+                key: key.to_string(),
+                value: s.clone(),
+                problem,
+            });
+        }
+        toml::Value::Array(items) => items
+            .iter()
+            .for_each(|i| find_bad_string(i, table, key, found)),
+        toml::Value::Table(t) => {
+            let inner = if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            };
+            for (k, v) in t {
+                find_bad_string(v, &inner, k, found);
+            }
+        }
+        _ => {}
     }
 }
 
