@@ -556,3 +556,72 @@ fn builder_create_makes_a_docker_container_builder_once() {
         "{calls}"
     );
 }
+
+/// The attacks of a careless or hostile configuration are refused before
+/// any build, each with the value's source: file, line and key, or the
+/// variable, or the argument.
+#[test]
+fn line_breaks_and_shell_in_values_are_refused_with_their_source() {
+    let d = fixture_copy();
+    std::fs::write(
+        d.path().join("Cross.toml"),
+        "[build]\ntoolchain = \"distro\"\n\n[target.aarch64-unknown-linux-gnu]\npackages = [\"libssl-dev\\nRUN echo PWNED\"]\n",
+    )
+    .unwrap();
+    let args = ["dockerfile", "--target", "aarch64-unknown-linux-gnu"];
+    let o = run_in(d.path(), &args, &[]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(101), "{out}");
+    assert!(out.is_empty(), "no Dockerfile: {out}");
+    assert!(
+        err.contains("Cross.toml: line 5: `target.aarch64-unknown-linux-gnu.packages`")
+            && err.contains("U+000A"),
+        "{err}"
+    );
+
+    std::fs::write(
+        d.path().join("Cross.toml"),
+        "[build.env]\npassthrough = [\"A;echo PWNED;B=1\"]\n",
+    )
+    .unwrap();
+    let (_, err) = text(&run_in(
+        d.path(),
+        &args,
+        &[("GREEN_CROSS_TOOLCHAIN", "distro")],
+    ));
+    assert!(
+        err.contains("env.passthrough") && err.contains("not a variable name"),
+        "{err}"
+    );
+
+    std::fs::remove_file(d.path().join("Cross.toml")).unwrap();
+    let env = [
+        ("GREEN_CROSS_TOOLCHAIN", "distro"),
+        ("RUSTFLAGS", "-Copt-level=1\nRUN echo PWNED #"),
+    ];
+    let o = run_in(d.path(), &args, &env);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(101), "{out}");
+    assert!(
+        err.contains("$RUSTFLAGS (environment)") && err.contains("U+000A"),
+        "{err}"
+    );
+
+    let env = [("GREEN_CROSS_BASE_IMAGE", "debian:bookworm AS x\nRUN id")];
+    let o = run_in(d.path(), &args, &env);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(101));
+    assert!(err.contains("GREEN_CROSS_BASE_IMAGE"), "{err}");
+
+    let mut with_feature = args.to_vec();
+    with_feature.extend(["--features", "a\u{1b}b"]);
+    let (_, err) = text(&run_in(
+        d.path(),
+        &with_feature,
+        &[("GREEN_CROSS_TOOLCHAIN", "distro")],
+    ));
+    assert!(
+        err.contains("command-line argument") && err.contains("U+001B"),
+        "{err}"
+    );
+}
