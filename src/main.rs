@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use green_cross::cli::{BuilderCommand, Invocation, Own, OwnCommand, is_own};
+use green_cross::config::trust::{self, ConfigFile};
 use green_cross::config::{CaBundle, CargoMetadata, CrossToml, Env, Settings, Sources};
 use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
@@ -279,6 +280,26 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
 
 /// The configuration layers of a workspace, resolved, and the warnings
 /// reading them gave.
+/// `p` with symbolic links resolved as far as it exists (a file named in
+/// a configuration need not exist yet).
+fn real_path(p: &Path) -> PathBuf {
+    let p = trust::normalize(&std::env::current_dir().unwrap_or_default().join(p));
+    let mut existing = p.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |acc, c| acc.join(c));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return p,
+        }
+    }
+}
+
 fn load_settings(
     env: &Env,
     workspace: &green_cross::workspace::Workspace,
@@ -290,9 +311,17 @@ fn load_settings(
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.root.join("Cross.toml"));
     tracing::debug!(config = %config_path.display(), root = %workspace.root.display(), "configuration");
+    let root = real_path(&workspace.root);
+    let file = |path| ConfigFile {
+        path,
+        root: &root,
+        env,
+        real: &real_path,
+    };
     let toml = match std::fs::read_to_string(&config_path) {
         Ok(text) => {
-            let (toml, warnings) = CrossToml::parse(&config_path, &text)?;
+            let (mut toml, warnings) = CrossToml::parse(&config_path, &text)?;
+            trust::check(&mut toml, &file(&config_path))?;
             all_warnings.extend(warnings.into_iter().map(|w| w.0));
             toml
         }
@@ -304,7 +333,10 @@ fn load_settings(
     let manifest = workspace.root.join("Cargo.toml");
     let cargo_metadata = match std::fs::read_to_string(&manifest) {
         Ok(text) => {
-            let (meta, warnings) = CargoMetadata::parse(&manifest, &text)?;
+            let (mut meta, warnings) = CargoMetadata::parse(&manifest, &text)?;
+            for c in meta.tables_mut() {
+                trust::check(c, &file(&manifest))?;
+            }
             all_warnings.extend(warnings.into_iter().map(|w| w.0));
             meta
         }

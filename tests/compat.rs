@@ -155,12 +155,14 @@ fn cargo_and_rustc_variables_pass_through_by_themselves() {
 fn env_volumes_are_named_contexts_mounted_at_their_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_str().unwrap().to_string();
-    let d = workspace("[build.env]\nvolumes = [\"MY_DATA\"]\n", "");
-    let t = arm64_plan(d.path(), &[("MY_DATA", &path)]);
+    // From the environment: any host directory.
+    let d = workspace("", "");
+    let env = [("CROSS_BUILD_ENV_VOLUMES", "MY_DATA"), ("MY_DATA", &path)];
+    let t = arm64_plan(d.path(), &env);
     assert_eq!(t["volumes"][0]["var"], "MY_DATA");
     assert_eq!(t["volumes"][0]["context"], "green-cross-volume-my-data");
     assert_eq!(t["build_env"]["MY_DATA"], path.as_str());
-    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[("MY_DATA", &path)]);
+    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &env);
     assert!(
         text.contains(&format!(
             "--mount=type=bind,from=green-cross-volume-my-data,target={path},rw"
@@ -168,11 +170,37 @@ fn env_volumes_are_named_contexts_mounted_at_their_path() {
         "{text}"
     );
     // NAME=/path, and an unset NAME is an error that says what to do.
-    let d = workspace(
-        "[target.aarch64-unknown-linux-gnu.env]\nvolumes = [\"DATA=/srv/data\"]\n",
-        "",
+    let d = workspace("", "");
+    let env = [(
+        "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_ENV_VOLUMES",
+        "DATA=/srv/data",
+    )];
+    assert_eq!(
+        arm64_plan(d.path(), &env)["volumes"][0]["path"],
+        "/srv/data"
     );
-    assert_eq!(arm64_plan(d.path(), &[])["volumes"][0]["path"], "/srv/data");
+    // The repository's Cross.toml names directories inside the workspace
+    // only: the same settings there are refused, with where to put them.
+    for toml in [
+        "[build.env]\nvolumes = [\"MY_DATA\"]\n".to_string(),
+        "[target.aarch64-unknown-linux-gnu.env]\nvolumes = [\"DATA=/srv/data\"]\n".to_string(),
+    ] {
+        let d = workspace(&toml, "");
+        let e = error_of(
+            d.path(),
+            &["plan", "--target", ARM64],
+            &[("MY_DATA", &path)],
+        );
+        assert!(
+            e.contains("outside the workspace") && e.contains("CROSS_BUILD_ENV_VOLUMES"),
+            "{e}"
+        );
+    }
+    let d = workspace("[build.env]\nvolumes = [\"ASSETS\"]\n", "");
+    let assets = d.path().join("assets");
+    std::fs::create_dir(&assets).unwrap();
+    let t = arm64_plan(d.path(), &[("ASSETS", assets.to_str().unwrap())]);
+    assert_eq!(t["volumes"][0]["var"], "ASSETS");
     let d = workspace("[build.env]\nvolumes = [\"NOT_SET_ANYWHERE\"]\n", "");
     let e = error_of(d.path(), &["plan", "--target", ARM64], &[]);
     assert!(e.contains("$NOT_SET_ANYWHERE is not set"), "{e}");

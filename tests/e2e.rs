@@ -1265,3 +1265,37 @@ fn a_user_sdk_from_sdkroot_links_what_the_stubs_lack() {
         "{dylibs}"
     );
 }
+
+/// A workspace at a path with a quote, a comma, a `$` and blanks (its
+/// CA bundle too), built from a member directory whose name has a blank
+/// and shell characters: buildx's options, the mounts and WORKDIR keep
+/// each path whole.
+#[test]
+#[ignore = "needs a Docker engine with BuildKit"]
+fn a_workspace_at_a_path_with_quotes_commas_and_blanks_builds() {
+    let t = "x86_64-unknown-linux-gnu";
+    let parent = tempfile::tempdir().unwrap();
+    let ws = parent.path().join("my \"team\", $HOME & co").join("ws");
+    std::fs::create_dir_all(&ws).unwrap();
+    common::copy_dir(&fixture(), &ws);
+    let _ = std::fs::remove_dir_all(ws.join("target"));
+    // The binary's crate moves to a directory named `the app; (v2)`.
+    std::fs::rename(ws.join("app"), ws.join("the app; (v2)")).unwrap();
+    let manifest = ws.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("\"app\"", "\"the app; (v2)\"")).unwrap();
+    let ca = ws.join("ca, \"corp\".pem");
+    std::fs::copy("/etc/ssl/certs/ca-certificates.crt", &ca).unwrap();
+    let member = ws.join("the app; (v2)");
+    let o = green_cross_command(&member, &["build", "--target", t])
+        .env("GREEN_CROSS_CA_BUNDLE", &ca)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    let bin = ws.join(format!("target/{t}/debug/hello-cross"));
+    let (ok, out) = run(bin.to_str().unwrap(), &[]);
+    assert!(
+        ok && out.starts_with(&expected_line("x86_64", "linux")),
+        "{out}"
+    );
+}

@@ -185,14 +185,18 @@ fn a_local_cache_directory_carries_compiled_dependencies_too() {
         .as_nanos();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
+    // A directory outside the workspace: named in a configuration file of
+    // the user's (outside the workspace too), as a repository cannot.
+    let config = dir.path().join("Cross.toml");
     std::fs::write(
-        ws.path().join("Cross.toml"),
+        &config,
         format!(
             "[build]\ncache-from = [\"type=local,src={d}/{{triple}}\"]\ncache-to = [\"type=local,dest={d}/{{triple}},mode=max\"]\n"
         ),
     )
     .unwrap();
-    let o = green_cross(ws.path(), &["build", "--target", TARGET]);
+    let env = [("CROSS_CONFIG", config.to_str().unwrap())];
+    let o = green_cross_env(ws.path(), &["build", "--target", TARGET], &env);
     assert!(o.status.success(), "{}", show(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!err.contains("warning:"), "{}", show(&o));
@@ -202,7 +206,7 @@ fn a_local_cache_directory_carries_compiled_dependencies_too() {
         show(&o)
     );
     runs(ws.path());
-    prune_change_and_rebuild(ws.path(), &["build", "--target", TARGET], &[], nanos);
+    prune_change_and_rebuild(ws.path(), &["build", "--target", TARGET], &env, nanos);
     runs(ws.path());
 }
 

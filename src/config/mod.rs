@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub mod env;
+pub mod trust;
 
 /// The environment, injected: logic never reads `std::env`.
 pub type Env = BTreeMap<String, String>;
@@ -356,6 +357,11 @@ struct CrossHolder {
 }
 
 impl CargoMetadata {
+    /// The cross tables present, to check or adjust in place.
+    pub fn tables_mut(&mut self) -> impl Iterator<Item = &mut CrossToml> {
+        self.package.iter_mut().chain(self.workspace.iter_mut())
+    }
+
     /// Parse the cross tables of a Cargo.toml, with the same errors and
     /// warnings as Cross.toml (the table names carry their full path).
     pub fn parse(file: &Path, text: &str) -> Result<(CargoMetadata, Vec<Warning>)> {

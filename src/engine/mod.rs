@@ -469,6 +469,17 @@ pub enum Export<'a> {
     Load { stage: &'a str, tag: &'a str },
 }
 
+/// `key=value` as one field of buildx's comma-separated options
+/// (`--output`, `--secret`): quoted as CSV when the value holds a comma, a
+/// quote or a line break, so that a path cannot end the field or add one.
+fn csv_field(key: &str, value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{key}={}\"", value.replace('"', "\"\""))
+    } else {
+        format!("{key}={value}")
+    }
+}
+
 /// The `docker buildx build` arguments for a plan (without the program).
 pub fn buildx_args(
     plan: &BuildPlan,
@@ -522,7 +533,10 @@ pub fn buildx_args(
             "--target".into(),
             OUT_STAGE.into(),
             "--output".into(),
-            format!("type=local,dest={}", out_dir.display()),
+            format!(
+                "type=local,{}",
+                csv_field("dest", &out_dir.display().to_string())
+            ),
         ]),
         Export::Load { stage, tag } => {
             a.extend(["--target".into(), stage.into()]);
@@ -542,7 +556,10 @@ pub fn buildx_args(
     }
     if let Some(ca) = &plan.ca_bundle {
         a.push("--secret".into());
-        a.push(format!("id={CA_SECRET_ID},src={}", ca.display()));
+        a.push(format!(
+            "id={CA_SECRET_ID},{}",
+            csv_field("src", &ca.display().to_string())
+        ));
     }
     a.push(plan.workspace_root.display().to_string());
     a
@@ -1312,6 +1329,17 @@ mod tests {
                 "run --rm --init -i -t --env RUST_LOG=debug --volume /w:/w --volume /t:/t "
             ),
             "{a:?}"
+        );
+    }
+
+    #[test]
+    fn paths_in_buildx_options_are_quoted_as_csv_when_they_need_it() {
+        assert_eq!(csv_field("dest", "/w/app/target"), "dest=/w/app/target");
+        assert_eq!(csv_field("dest", "/w/a b/t"), "dest=/w/a b/t");
+        assert_eq!(csv_field("src", "/w/a,b/ca"), "\"src=/w/a,b/ca\"");
+        assert_eq!(
+            csv_field("src", "/w/a\"b,type=x/ca"),
+            "\"src=/w/a\"\"b,type=x/ca\""
         );
     }
 
