@@ -625,3 +625,49 @@ fn line_breaks_and_shell_in_values_are_refused_with_their_source() {
         "{err}"
     );
 }
+
+/// A repository's Cross.toml cannot make the build read a file outside
+/// the workspace, through a symbolic link either (the attack: a CA bundle
+/// that is a private key, printed by pre-build); the same key in a file
+/// outside the workspace, named by CROSS_CONFIG, is the user's own.
+#[test]
+fn a_repository_s_cross_toml_cannot_hand_the_build_a_file_outside_the_workspace() {
+    let d = fixture_copy();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("id_ed25519");
+    std::fs::write(&secret, "-----BEGIN OPENSSH PRIVATE KEY-----\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), d.path().join("certs")).unwrap();
+    let args = ["dockerfile", "--target", "aarch64-unknown-linux-gnu"];
+    let env = [("GREEN_CROSS_TOOLCHAIN", "distro")];
+    for ca in [
+        secret.to_str().unwrap(),
+        "certs/id_ed25519",
+        "../../../../../../../..",
+    ] {
+        std::fs::write(
+            d.path().join("Cross.toml"),
+            format!("[build]\nca-bundle = {ca:?}\n"),
+        )
+        .unwrap();
+        let o = run_in(d.path(), &args, &env);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(101), "{ca}: {out}");
+        assert!(
+            err.contains("`build.ca-bundle` names") && err.contains("outside the workspace"),
+            "{ca}: {err}"
+        );
+    }
+    std::fs::remove_file(d.path().join("Cross.toml")).unwrap();
+    let mine = outside.path().join("Cross.toml");
+    std::fs::write(
+        &mine,
+        format!("[build]\nca-bundle = {:?}\n", secret.to_str().unwrap()),
+    )
+    .unwrap();
+    let env = [
+        ("GREEN_CROSS_TOOLCHAIN", "distro"),
+        ("CROSS_CONFIG", mine.to_str().unwrap()),
+    ];
+    let o = run_in(d.path(), &args, &env);
+    assert!(o.status.success(), "{}", text(&o).1);
+}
