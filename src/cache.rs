@@ -186,6 +186,24 @@ fn with_ignore_error(spec: String) -> String {
     }
 }
 
+/// Why `cache`'s repository cannot be used, if it cannot (`::::`, a blank,
+/// a quote): said as a warning, and the build goes on without the shared
+/// cache, as it does when the cache cannot be reached.
+pub fn unusable_repository(settings: &CacheSettings) -> Option<String> {
+    let cache = settings.cache.as_deref()?.trim();
+    if cache.is_empty() {
+        return None;
+    }
+    let (repo, _) = split_ref(cache);
+    if repo == "gha" || crate::guard::image(repo, "cache").is_ok() {
+        return None;
+    }
+    Some(format!(
+        "the shared cache `{}` is not a repository (`REPO[:TEMPLATE]`, e.g. registry.example.com/team/cache, or `gha`); building without it",
+        cache.escape_debug()
+    ))
+}
+
 /// The `--cache-from` / `--cache-to` specifications for a build.
 pub fn cache_plan(settings: &CacheSettings, facts: &CacheFacts) -> Result<CachePlan> {
     // Branch names may hold `/`: made tag-safe before they go in.

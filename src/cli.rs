@@ -110,6 +110,11 @@ impl Invocation {
             match flag {
                 "--target" => {
                     let t = take(&mut it)?;
+                    if t.split(',').all(|t| t.trim().is_empty()) {
+                        return Err(Error::Usage(
+                            "`--target` needs a target triple\n  help: `--target x86_64-unknown-linux-musl`; `green-cross targets` lists them".into(),
+                        ));
+                    }
                     for t in t.split(',').filter(|t| !t.is_empty()) {
                         if !inv.targets.iter().any(|x| x == t) {
                             inv.targets.push(t.to_string());

@@ -78,17 +78,29 @@ pub struct ArtifactStamp {
     pub mtime_ns: i128,
 }
 
+/// GREEN_CROSS_FINGERPRINT: on unless set to `0`, `false`, `no` or `off`;
+/// any value but those and `1`, `true`, `yes`, `on` is an error.
+pub fn switch(env: &Env) -> crate::error::Result<bool> {
+    let Some(v) = env.get(SWITCH).filter(|v| !v.trim().is_empty()) else {
+        return Ok(true);
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" => Ok(true),
+        _ => Err(crate::error::Error::InvalidSetting {
+            key: SWITCH.into(),
+            value: v.escape_debug().to_string(),
+            message: "expected `0` (always ask BuildKit) or `1` (the default)".into(),
+        }),
+    }
+}
+
 /// Whether this plan may be skipped when fresh: `build` only (tests and
 /// programs must run each time), and not when a target builds the user's own
 /// Dockerfile (its context is the user's to define).
 pub fn applies(plan: &BuildPlan, env: &Env) -> bool {
-    let off = env.get(SWITCH).is_some_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "0" | "false" | "no" | "off"
-        )
-    });
-    !off && plan.subcommand == "build"
+    switch(env).unwrap_or(true)
+        && plan.subcommand == "build"
         && plan.run.is_none()
         && plan.targets.iter().all(|t| t.custom.is_none() && !t.fresh)
 }

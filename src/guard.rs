@@ -116,6 +116,33 @@ pub fn cargo_name(value: &str, what: impl Display) -> Result<()> {
     ))
 }
 
+/// The crates of the standard library that `-Zbuild-std` builds.
+const STD_CRATES: &[&str] = &[
+    "alloc",
+    "compiler_builtins",
+    "core",
+    "panic_abort",
+    "panic_unwind",
+    "proc_macro",
+    "std",
+    "test",
+];
+
+/// A crate `-Zbuild-std` takes.
+pub fn std_crate(value: &str, what: impl Display) -> Result<()> {
+    if STD_CRATES.contains(&value) {
+        return Ok(());
+    }
+    Err(refuse(
+        &what,
+        value,
+        format!(
+            "not a crate of the standard library\n  help: build-std is true, false, or a list of {}",
+            STD_CRATES.join(", ")
+        ),
+    ))
+}
+
 /// A package for apt or apk: one word that is not an option, with the
 /// characters package names, architecture qualifiers (`:arm64`) and
 /// version constraints (`=1.2`, `>=3`) use.
@@ -234,7 +261,7 @@ pub fn target_settings(ts: &TargetSettings, triple: &str) -> Result<()> {
     }
     if let Some(BuildStd::Crates(crates)) = &ts.build_std {
         for c in crates {
-            cargo_name(c, key("build-std"))?;
+            std_crate(c, key("build-std"))?;
         }
     }
     for (entries, what) in [

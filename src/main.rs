@@ -280,6 +280,32 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
 
 /// The configuration layers of a workspace, resolved, and the warnings
 /// reading them gave.
+/// The largest configuration file read: far above any real Cross.toml,
+/// far below what would exhaust memory (`CROSS_CONFIG=/dev/zero`).
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A configuration file's text: a regular file of at most
+/// [`MAX_CONFIG_BYTES`].
+fn read_config(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error as IoError, ErrorKind, Read};
+    let f = std::fs::File::open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(IoError::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a configuration is a TOML file)",
+        ));
+    }
+    let mut text = String::new();
+    f.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(IoError::new(
+            ErrorKind::InvalidInput,
+            "larger than 1 MiB: not a configuration file",
+        ));
+    }
+    Ok(text)
+}
+
 /// `p` with symbolic links resolved as far as it exists (a file named in
 /// a configuration need not exist yet).
 fn real_path(p: &Path) -> PathBuf {
@@ -318,7 +344,7 @@ fn load_settings(
         env,
         real: &real_path,
     };
-    let toml = match std::fs::read_to_string(&config_path) {
+    let toml = match read_config(&config_path) {
         Ok(text) => {
             let (mut toml, warnings) = CrossToml::parse(&config_path, &text)?;
             trust::check(&mut toml, &file(&config_path))?;

@@ -903,6 +903,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let mut warnings = Vec::new();
     crate::guard::invocation(inv)?;
     crate::guard::workspace(input.workspace)?;
+    crate::fingerprint::switch(input.env)?;
+    warnings.extend(unknown_target_tables(settings, input.recipes));
     if let Some(image) = &settings.base_image {
         crate::guard::image(image, "base-image (or GREEN_CROSS_BASE_IMAGE)")?;
     }
@@ -1455,6 +1457,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     if let Some(c) = &inv.cache {
         cache_settings.cache = Some(c.clone());
     }
+    if let Some(w) = crate::cache::unusable_repository(&cache_settings) {
+        warnings.push(w);
+        cache_settings.cache = None;
+    }
     let env_nonempty = |k: &str| input.env.get(k).filter(|v| !v.is_empty()).cloned();
     let branch = env_nonempty("GITHUB_HEAD_REF")
         .or_else(|| env_nonempty("GITHUB_REF_NAME"))
@@ -1925,6 +1931,32 @@ fn automatic_passthrough(env: &Env) -> Result<Vec<(String, String)>> {
             Ok((k.clone(), v.clone()))
         })
         .collect()
+}
+
+/// `[target.<name>]` tables of the configuration files whose name is no
+/// target green-cross knows: their settings would never apply.
+fn unknown_target_tables(settings: &Settings, recipes: &Recipes) -> Vec<String> {
+    let mut out = Vec::new();
+    // The first layer is the environment's, keyed by variable spelling.
+    for layer in settings.layers.iter().skip(1) {
+        for name in layer.config.target.keys() {
+            // A triple of a target green-cross does not build (a cross
+            // user's table for mips, say) is left alone; a typo or a name
+            // that is no triple is not.
+            let Err(Error::UnknownTarget { suggestion, .. }) = recipes.get(name) else {
+                continue;
+            };
+            let a_triple = name.parse::<target_lexicon::Triple>().is_ok();
+            if suggestion.is_some() || !a_triple {
+                let hint = suggestion.map_or(String::new(), |s| format!("; did you mean `{s}`?"));
+                out.push(format!(
+                    "{}: [target.{name}] is not a target green-cross knows, so its settings are never used{hint} (`green-cross targets` lists them)",
+                    layer.name
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// `env.volumes` entries: `NAME` (a directory named by the environment's

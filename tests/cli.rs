@@ -671,3 +671,82 @@ fn a_repository_s_cross_toml_cannot_hand_the_build_a_file_outside_the_workspace(
     let o = run_in(d.path(), &args, &env);
     assert!(o.status.success(), "{}", text(&o).1);
 }
+
+/// Careless values (issue: finding 6) are refused with what to do, or
+/// warned about when the build can go on without them; none is taken
+/// silently as something else.
+#[test]
+fn careless_values_are_refused_or_warned_about_never_taken_as_something_else() {
+    let d = fixture_copy();
+    let plan = ["plan", "--target", "aarch64-unknown-linux-gnu"];
+    let distro = ("GREEN_CROSS_TOOLCHAIN", "distro");
+    let refused = |toml: &str, args: &[&str], env: &[(&str, &str)], needle: &str| {
+        std::fs::write(d.path().join("Cross.toml"), toml).unwrap();
+        let mut all = vec![distro];
+        all.extend_from_slice(env);
+        let o = run_in(d.path(), args, &all);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(101), "{needle}: {out}{err}");
+        assert!(err.contains(needle), "{needle}: {err}");
+    };
+    refused(
+        "[build]\nbase-image = \"\"\n",
+        &plan,
+        &[],
+        "not an image reference",
+    );
+    refused(
+        "[build.env]\npassthrough = [\"=value\"]\n",
+        &plan,
+        &[],
+        "not a variable name",
+    );
+    refused(
+        "",
+        &plan,
+        &[("CROSS_BUILD_BUILD_STD", "maybe")],
+        "not a crate of the standard library",
+    );
+    refused(
+        "",
+        &["plan", "--target="],
+        &[],
+        "`--target` needs a target triple",
+    );
+    refused(
+        "",
+        &plan,
+        &[("GREEN_CROSS_FINGERPRINT", "maybe")],
+        "GREEN_CROSS_FINGERPRINT",
+    );
+    refused(
+        "",
+        &plan,
+        &[("CROSS_CONFIG", "/dev/zero")],
+        "not a regular file",
+    );
+
+    let warned = |toml: &str, env: &[(&str, &str)], needle: &str| {
+        std::fs::write(d.path().join("Cross.toml"), toml).unwrap();
+        let mut all = vec![distro];
+        all.extend_from_slice(env);
+        let o = run_in(d.path(), &plan, &all);
+        let (_, err) = text(&o);
+        assert!(o.status.success(), "{needle}: {err}");
+        assert!(
+            err.contains("warning:") && err.contains(needle),
+            "{needle}: {err}"
+        );
+    };
+    warned("", &[("GREEN_CROSS_CACHE", "::::")], "is not a repository");
+    warned(
+        "[target.not-a-triple]\nrunner = \"native\"\n",
+        &[],
+        "[target.not-a-triple] is not a target",
+    );
+    warned(
+        "[target.aarch64-unknown-linux-gnuu]\nrunner = \"native\"\n",
+        &[],
+        "did you mean `aarch64-unknown-linux-gnu`?",
+    );
+}
