@@ -280,6 +280,9 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
 
 /// The configuration layers of a workspace, resolved, and the warnings
 /// reading them gave.
+/// The name of a build's temporary output directory in the target dir.
+const OUT_PREFIX: &str = ".green-cross-out-";
+
 /// The largest configuration file read: far above any real Cross.toml,
 /// far below what would exhaust memory (`CROSS_CONFIG=/dev/zero`).
 const MAX_CONFIG_BYTES: u64 = 1 << 20;
@@ -541,12 +544,14 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let contexts = engine::prepare_contexts(plan, &text)?;
     std::fs::create_dir_all(&plan.target_dir)
         .map_err(|e| Error::io("create", &plan.target_dir, e))?;
-    // Outputs land next to their destination, so that placing them is a rename.
+    // Outputs land next to their destination, so that placing them is a
+    // rename; what a killed run left there goes first.
+    engine::child::sweep(&plan.target_dir, OUT_PREFIX);
     let out = tempfile::Builder::new()
-        .prefix(".green-cross-out-")
+        .prefix(&engine::child::temp_prefix(OUT_PREFIX))
         .tempdir_in(&plan.target_dir)
         .map_err(|e| Error::io("create a temporary directory in", &plan.target_dir, e))?;
-    let log = plan.target_dir.join("green-cross").join("last-build.log");
+    let log = engine::logs::invocation_log(&plan.target_dir.join("green-cross"))?;
     let interrupted = engine::interrupt_flag();
     let session = Session {
         engine: &engine,

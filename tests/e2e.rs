@@ -11,6 +11,7 @@ mod common;
 
 use common::{fixture, fixture_copy_of, fixture_named, green_cross_command, run, run_wine, show};
 use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -1298,4 +1299,141 @@ fn a_workspace_at_a_path_with_quotes_commas_and_blanks_builds() {
         ok && out.starts_with(&expected_line("x86_64", "linux")),
         "{out}"
     );
+}
+
+/// The processes whose command line names `needle` (the engine client of
+/// a run names its temporary directory, `green-cross-<pid>-...`).
+fn processes_naming(needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(needle) {
+                out.push(cmd);
+            }
+        }
+    }
+    out
+}
+
+/// What a run of green-cross `pid` left: its temporary directories (for
+/// the contexts, and for outputs in the target dir).
+fn leftovers_of(ws: &Path, pid: u32) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for (dir, prefix) in [
+        (std::env::temp_dir(), format!("green-cross-{pid}-")),
+        (ws.join("target"), format!(".green-cross-out-{pid}-")),
+    ] {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}
+
+/// Start a build that compiles, and send `signal` to green-cross alone
+/// (as CI runners and `timeout` do) once cargo runs; its exit status and
+/// what it printed.
+fn signal_during_a_build(ws: &Path, signal: &str) -> (u32, std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader};
+    // A source change no cache has seen, once per signal.
+    let lib = ws.join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = signal.trim_start_matches('-');
+    std::fs::write(
+        &lib,
+        format!("{text}\npub const SIG{name}: u128 = {nanos};\n"),
+    )
+    .unwrap();
+    let mut child = green_cross_command(ws, &["build", "--target", "x86_64-unknown-linux-gnu"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut seen = String::new();
+    let mut sent = false;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let Ok(line) = line else { break };
+        seen.push_str(&line);
+        seen.push('\n');
+        if !sent && line.contains("Compiling") {
+            let ok = Command::new("kill")
+                .args([signal, &pid.to_string()])
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "kill {signal}");
+            sent = true;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(sent, "the build never reached cargo:\n{seen}");
+    (pid, status, seen)
+}
+
+/// Wait up to `secs` for nothing to run that names `needle`.
+fn no_process_naming(needle: &str, secs: u64) -> Vec<String> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = processes_naming(needle);
+        if left.is_empty() || std::time::Instant::now() > until {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn sigterm_and_sigkill_leave_no_process_no_temporary_directory_and_no_stray_output() {
+    let ws = fixture_copy();
+    let bin = ws
+        .path()
+        .join("target/x86_64-unknown-linux-gnu/debug/hello-cross");
+
+    // SIGTERM: handled as Ctrl-C is, the engine client ended with it.
+    let (pid, status, seen) = signal_during_a_build(ws.path(), "-TERM");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(
+        seen.contains("interrupted; no artifact was written"),
+        "{seen}"
+    );
+    let left = no_process_naming(&format!("green-cross-{pid}-"), 5);
+    assert!(left.is_empty(), "still running: {left:?}");
+    assert!(
+        leftovers_of(ws.path(), pid).is_empty(),
+        "{:?}",
+        leftovers_of(ws.path(), pid)
+    );
+    assert!(!bin.exists());
+
+    // SIGKILL: nothing runs on (the kernel ends the engine client); the
+    // temporary directories stay until the next build sweeps them.
+    let (pid, status, seen) = signal_during_a_build(ws.path(), "-KILL");
+    assert_eq!(status.signal(), Some(9), "{seen}");
+    let left = no_process_naming(&format!("green-cross-{pid}-"), 20);
+    assert!(
+        left.is_empty(),
+        "still running after green-cross was killed: {left:?}"
+    );
+    assert!(!bin.exists());
+    let o = green_cross(
+        ws.path(),
+        &["build", "--target", "x86_64-unknown-linux-gnu"],
+    );
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        leftovers_of(ws.path(), pid).is_empty(),
+        "{:?}",
+        leftovers_of(ws.path(), pid)
+    );
+    assert_no_temporary_output(ws.path());
+    assert!(bin.exists());
 }

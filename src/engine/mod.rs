@@ -3,8 +3,10 @@
 //! `docker buildx build`, filters its output and keeps all of it.
 
 pub mod builder;
+pub mod child;
 pub mod doctor;
 pub mod host;
+pub mod logs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -331,8 +333,12 @@ fn major_minor(v: &str) -> Option<(u64, u64)> {
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
-/// The contexts of one build, in a temporary directory that disappears
-/// when this value is dropped.
+/// The name of a build's temporary directory: `<this><pid>-<random>`.
+const CONTEXTS_PREFIX: &str = "green-cross-";
+
+/// The contexts of one build, in a temporary directory (mode 0700) that
+/// disappears when this value is dropped, or at the next run when this one
+/// was killed.
 pub struct Contexts {
     pub dir: tempfile::TempDir,
     pub dockerfile: PathBuf,
@@ -393,8 +399,9 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
             }
         }
     }
+    child::sweep(&std::env::temp_dir(), CONTEXTS_PREFIX);
     let dir = tempfile::Builder::new()
-        .prefix("green-cross-")
+        .prefix(&child::temp_prefix(CONTEXTS_PREFIX))
         .tempdir()
         .map_err(|e| Error::io("create a temporary directory", std::env::temp_dir(), e))?;
     let df = dir.path().join("Dockerfile");
@@ -872,7 +879,8 @@ fn run_buildx(
             engine.program.display(),
             shell_words::join(engine.global_args().iter().chain(args))
         );
-        let (status, filter) = run_buildx_once(engine, args, multi, &mut log_file, verbose)?;
+        let (status, filter) =
+            run_buildx_once(engine, args, multi, &mut log_file, verbose, interrupted)?;
         if interrupted.load(Ordering::SeqCst) {
             return Err(Error::Interrupted);
         }
@@ -924,15 +932,15 @@ fn run_buildx_once(
     multi: bool,
     log_file: &mut fs::File,
     verbose: bool,
+    interrupted: &Arc<AtomicBool>,
 ) -> Result<(std::process::ExitStatus, ProgressFilter)> {
-    let mut child = engine
-        .cmd()
-        .args(args)
+    let mut cmd = engine.cmd();
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| engine.spawn_error(e))?;
+        .stderr(Stdio::piped());
+    let mut child = child::spawn(&mut cmd).map_err(|e| engine.spawn_error(e))?;
+    let watch = child::Watch::new(&child, interrupted);
     let stdout = child.stdout.take().expect("piped");
     let out_thread = std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -954,6 +962,7 @@ fn run_buildx_once(
     }
     drop(err_out);
     let status = child.wait().map_err(|e| engine.spawn_error(e))?;
+    drop(watch);
     let stdout = out_thread.join().unwrap_or_default();
     let _ = log_file.write_all(&stdout);
     Ok((status, filter))
