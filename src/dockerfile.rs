@@ -11,7 +11,7 @@ use crate::plan::{
     BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, DEPS_DIR, DEPS_ID, FRESH_ARG, MACOS_SDK_CONTEXT,
     MACOS_SDK_MOUNT, MACOS_STUBS, OUT_STAGE, Outputs, PackageInstall, PreBuildPlan, REPORT_DIR,
     RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage, ZigStage,
-    outside_context,
+    outside_context, secret_id,
 };
 use crate::target::{ImageFlavour, StdSource};
 
@@ -438,6 +438,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         .map(|_| format!("--mount=type=bind,from={MACOS_SDK_CONTEXT},target={MACOS_SDK_MOUNT}"));
     let mut deps_mounts = vec!["--network=none".to_string(), skeleton];
     deps_mounts.extend(sdk.clone());
+    deps_mounts.extend(env_secret_mounts(t));
     run(
         out,
         &deps_mounts,
@@ -531,6 +532,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         ));
     }
     mounts.extend(sdk);
+    mounts.extend(env_secret_mounts(t));
     for v in &t.volumes {
         // Writes land in the build's copy, never on the host.
         mounts.push(format!(
@@ -553,7 +555,19 @@ fn cargo_env(t: &TargetPlan) -> String {
     for (k, v) in &t.build_env {
         let _ = write!(s, " {k}={}", q(v));
     }
+    // env.secrets: read from their secret mounts, never written here.
+    for name in &t.secrets {
+        let _ = write!(s, " {name}=\"$(cat /run/secrets/{})\"", secret_id(name));
+    }
     s
+}
+
+/// The secret mounts of `env.secrets`, for the steps that run cargo.
+fn env_secret_mounts(t: &TargetPlan) -> Vec<String> {
+    t.secrets
+        .iter()
+        .map(|n| format!("--mount=type=secret,id={}", secret_id(n)))
+        .collect()
 }
 
 /// A `runner-<triple>` stage: qemu-user or wine on top of `from`.

@@ -278,6 +278,9 @@ pub fn target_settings(ts: &TargetSettings, triple: &str) -> Result<()> {
             }
         }
     }
+    for name in &ts.secrets {
+        env_name(name, key("env.secrets"))?;
+    }
     if let Some(r) = &ts.runner {
         text(r, key("runner"))?;
     }

@@ -656,6 +656,9 @@ pub struct TargetPlan {
     /// neither reinstalls packages nor refetches dependencies; the
     /// dependencies stage compiles with them, as the build step does).
     pub build_env: BTreeMap<String, String>,
+    /// `env.secrets` set on the host: each reaches cargo's steps as a
+    /// BuildKit secret (see [`secret_id`]), its value never in the plan.
+    pub secrets: Vec<String>,
     /// The dependency fetch command (network on).
     pub fetch: Vec<String>,
     /// Where the dependencies stage runs: the build's directory, or the
@@ -1258,6 +1261,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let passthrough =
             resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings)?;
         let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
+        let secrets = resolve_secrets(&ts.secrets, input.env, &r.triple, &mut warnings);
         let mut program_env = passthrough.clone();
         for (k, v) in automatic_passthrough(input.env)? {
             program_env.entry(k).or_insert(v);
@@ -1447,6 +1451,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             fresh: runs_binaries && !no_run,
             pre_build,
             volumes,
+            secrets,
             custom,
         });
     }
@@ -1931,6 +1936,35 @@ fn automatic_passthrough(env: &Env) -> Result<Vec<(String, String)>> {
             Ok((k.clone(), v.clone()))
         })
         .collect()
+}
+
+/// The BuildKit secret id of the host variable `name` (`env.secrets`).
+pub fn secret_id(name: &str) -> String {
+    format!("green-cross-env-{name}")
+}
+
+/// `env.secrets` names whose variable is set on the host, sorted; an unset
+/// one is a warning (the build runs without it, as cargo would).
+fn resolve_secrets(
+    names: &[String],
+    env: &Env,
+    triple: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        if env.contains_key(n) {
+            out.push(n.clone());
+        } else {
+            let w = format!(
+                "{triple}: env.secrets names ${n}, which is not set; the build runs without it"
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    sorted(out)
 }
 
 /// `[target.<name>]` tables of the configuration files whose name is no

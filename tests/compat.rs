@@ -937,3 +937,43 @@ fn the_target_s_own_rustflags_join_the_user_s_from_whichever_source_cargo_reads(
     .unwrap();
     assert_eq!(env_of(&[])[key], ours);
 }
+
+#[test]
+fn env_secrets_reach_cargo_as_buildkit_secrets_and_their_values_nowhere() {
+    let d = workspace("[build.env]\nsecrets = [\"API_TOKEN\", \"NOT_SET\"]\n", "");
+    let env = [("API_TOKEN", "s3cret-value")];
+    let (text, err) = dockerfile(d.path(), &["--target", ARM64], &env);
+    assert!(!text.contains("s3cret-value"), "{text}");
+    assert!(
+        text.contains("--mount=type=secret,id=green-cross-env-API_TOKEN"),
+        "{text}"
+    );
+    assert!(
+        text.contains("API_TOKEN=\"$(cat /run/secrets/green-cross-env-API_TOKEN)\""),
+        "{text}"
+    );
+    // The dependencies and the build step both run cargo.
+    assert_eq!(
+        text.matches("id=green-cross-env-API_TOKEN").count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        err.contains("env.secrets names $NOT_SET, which is not set"),
+        "{err}"
+    );
+    assert!(!text.contains("NOT_SET"), "{text}");
+    let t = arm64_plan(d.path(), &env);
+    assert_eq!(t["secrets"], serde_json::json!(["API_TOKEN"]));
+    assert!(!t.to_string().contains("s3cret-value"));
+    // The environment's mirror, and names checked like any variable name.
+    let d = workspace("", "");
+    let env = [("CROSS_BUILD_ENV_SECRETS", "API_TOKEN"), ("API_TOKEN", "x")];
+    assert_eq!(
+        arm64_plan(d.path(), &env)["secrets"],
+        serde_json::json!(["API_TOKEN"])
+    );
+    let d = workspace("[build.env]\nsecrets = [\"A;id\"]\n", "");
+    let e = error_of(d.path(), &["plan", "--target", ARM64], &[]);
+    assert!(e.contains("not a variable name"), "{e}");
+}

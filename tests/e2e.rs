@@ -1437,3 +1437,49 @@ fn sigterm_and_sigkill_leave_no_process_no_temporary_directory_and_no_stray_outp
     assert_no_temporary_output(ws.path());
     assert!(bin.exists());
 }
+
+/// `env.secrets`: a token that a compile step reads (here `env!` in the
+/// library) reaches cargo, and is in neither the Dockerfile nor the
+/// engine's log; a new value is read without a rebuild being asked for.
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn env_secrets_reach_the_compile_and_nothing_keeps_them() {
+    let ws = fixture_copy();
+    let t = "x86_64-unknown-linux-gnu";
+    let lib = ws.path().join("greet/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap();
+    std::fs::write(
+        &lib,
+        format!("{text}\n#[used]\npub static TOKEN: &str = env!(\"E2E_TOKEN\");\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("Cross.toml"),
+        "[build.env]\nsecrets = [\"E2E_TOKEN\"]\n",
+    )
+    .unwrap();
+    let token = format!(
+        "tok-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let o = green_cross_command(ws.path(), &["build", "--target", t])
+        .env("E2E_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    let bin = std::fs::read(ws.path().join(format!("target/{t}/debug/hello-cross"))).unwrap();
+    assert!(
+        bin.windows(token.len()).any(|w| w == token.as_bytes()),
+        "the compile read the secret"
+    );
+    let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
+    assert!(!log.contains(&token), "the log holds the secret");
+    let df = green_cross_command(ws.path(), &["dockerfile", "--target", t])
+        .env("E2E_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(df.status.success() && !String::from_utf8_lossy(&df.stdout).contains(&token));
+}

@@ -165,6 +165,11 @@ const FIELDS: &[Field] = &[
     ("CROSS_BUILD_ENV_PASSTHROUGH", &["CLEAN=1"], |v| {
         Input::distro().env("CROSS_BUILD_ENV_PASSTHROUGH", v)
     }),
+    ("env.secrets name", &["CLEAN"], |v| {
+        Input::distro()
+            .toml(format!("[build.env]\nsecrets = [{}]\n", t(v)))
+            .env(v, "s3cret")
+    }),
     ("env.volumes name", &["CLEAN"], |v| {
         Input::distro().toml(format!(
             "[build.env]\nvolumes = [{}]\n",

@@ -35,6 +35,7 @@ enum Kind {
 const KEYS: &[(&str, &[&str], Kind)] = &[
     ("ENV_PASSTHROUGH", &["env", "passthrough"], Kind::Words),
     ("ENV_VOLUMES", &["env", "volumes"], Kind::Words),
+    ("ENV_SECRETS", &["env", "secrets"], Kind::Words),
     ("BUILD_STD", &["build-std"], Kind::BoolOrList),
     ("XARGO", &["xargo"], Kind::Bool),
     ("PRE_BUILD", &["pre-build"], Kind::Lines),

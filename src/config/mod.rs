@@ -210,6 +210,10 @@ pub struct EnvKeys {
     pub passthrough: Option<Vec<String>>,
     /// `NAME` (a host directory named by the host's $NAME) or `NAME=/path`.
     pub volumes: Option<Vec<String>>,
+    /// `NAME`s of host variables that reach the compile steps as BuildKit
+    /// secrets: never in the Dockerfile, a layer, the cache or a build
+    /// record.
+    pub secrets: Option<Vec<String>>,
 }
 
 /// One table of settings: `[build]` or `[target.<triple>]`, from Cross.toml,
@@ -305,7 +309,7 @@ const BUILD_ONLY_KEYS: &[&str] = &[
     "cache-from",
     "cache-to",
 ];
-const ENV_KEYS: &[&str] = &["passthrough", "volumes"];
+const ENV_KEYS: &[&str] = &["passthrough", "volumes", "secrets"];
 const RELEASE_KEYS: &[&str] = &[
     "preset",
     "lto",
@@ -668,6 +672,8 @@ pub struct TargetSettings {
     pub passthrough: Vec<String>,
     /// `env.volumes`, the same way.
     pub volumes: Vec<String>,
+    /// `env.secrets`, the same way.
+    pub secrets: Vec<String>,
     pub build_std: Option<BuildStd>,
     pub pre_build: Option<PreBuild>,
     pub runner: Option<String>,
@@ -822,6 +828,7 @@ impl Settings {
         TargetSettings {
             passthrough: lists(&|s| s.env.passthrough.as_ref()),
             volumes: lists(&|s| s.env.volumes.as_ref()),
+            secrets: lists(&|s| s.env.secrets.as_ref()),
             build_std: first(&sections, |s| s.build_std.clone()),
             pre_build: first(&sections, |s| s.pre_build.clone()),
             runner: first(&sections, |s| s.runner.clone()),

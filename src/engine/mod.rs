@@ -561,6 +561,15 @@ pub fn buildx_args(
             std::process::id()
         ));
     }
+    // env.secrets: buildx reads each from its own environment, which is
+    // green-cross's; the value is never on a command line.
+    let mut secrets: Vec<&String> = plan.targets.iter().flat_map(|t| &t.secrets).collect();
+    secrets.sort();
+    secrets.dedup();
+    for name in secrets {
+        a.push("--secret".into());
+        a.push(format!("id={},env={name}", crate::plan::secret_id(name)));
+    }
     if let Some(ca) = &plan.ca_bundle {
         a.push("--secret".into());
         a.push(format!(
