@@ -143,7 +143,7 @@ const FIELDS: &[Field] = &[
     ("[target] build-std", &["core"], |v| {
         Input::distro().toml(format!("[target.{ARM64}]\nbuild-std = [{}]\n", t(v)))
     }),
-    ("CROSS_BUILD_BUILD_STD", &["core"], |v| {
+    ("CROSS_BUILD_BUILD_STD", &["core", "false", "true"], |v| {
         Input::distro().env("CROSS_BUILD_BUILD_STD", v)
     }),
     ("env.passthrough name", &["CLEAN"], |v| {
@@ -162,9 +162,11 @@ const FIELDS: &[Field] = &[
             .toml("[build.env]\npassthrough = [\"CLEAN\"]\n".into())
             .env("CLEAN", v)
     }),
-    ("CROSS_BUILD_ENV_PASSTHROUGH", &["CLEAN=1"], |v| {
-        Input::distro().env("CROSS_BUILD_ENV_PASSTHROUGH", v)
-    }),
+    (
+        "CROSS_BUILD_ENV_PASSTHROUGH",
+        &["CLEAN=1", "NOT_SET"],
+        |v| Input::distro().env("CROSS_BUILD_ENV_PASSTHROUGH", v),
+    ),
     ("env.secrets name", &["CLEAN"], |v| {
         Input::distro()
             .toml(format!("[build.env]\nsecrets = [{}]\n", t(v)))
