@@ -21,6 +21,16 @@ pub enum Error {
         message: String,
     },
 
+    #[error(
+        "{file}:{line}:{column}: {message}\n  help: see Cross.toml.example for what each key takes"
+    )]
+    ConfigType {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
     #[error("{file}: {message}\n  help: see Cross.toml.example for every key and its type")]
     ConfigValue { file: PathBuf, message: String },
 

@@ -331,7 +331,7 @@ impl CrossToml {
         let table: toml::Table = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
         check_strings(file, text, &table, "")?;
         let warnings = unknown_keys(file, text, &table, "");
-        let parsed: CrossToml = toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let parsed: CrossToml = toml::from_str(text).map_err(|e| type_error(file, text, &e))?;
         Ok((parsed, warnings))
     }
 }
@@ -387,8 +387,7 @@ impl CargoMetadata {
                 ));
             }
         }
-        let parsed: ManifestMeta =
-            toml::from_str(text).map_err(|e| syntax_error(file, text, &e))?;
+        let parsed: ManifestMeta = toml::from_str(text).map_err(|e| type_error(file, text, &e))?;
         let get = |h: Option<MetaHolder>| h.and_then(|h| h.metadata).and_then(|m| m.cross);
         Ok((
             CargoMetadata {
@@ -466,6 +465,63 @@ fn find_bad_string(v: &toml::Value, table: &str, key: &str, found: &mut Option<B
             }
         }
         _ => {}
+    }
+}
+
+/// What the keys whose types serde would name by its own words take.
+const EXPECTED: &[(&str, &str)] = &[
+    ("toolchain", "\"rustup\" or \"distro\""),
+    (
+        "build-std",
+        "true, false, or a list of crates of the standard library",
+    ),
+    (
+        "pre-build",
+        "a list of commands, or the path of a script in the workspace",
+    ),
+    (
+        "zig",
+        "true, false, a glibc version, or { enable, version, image }",
+    ),
+    ("image", "an image reference, or { name, toolchain }"),
+    ("dockerfile", "a path, or { file, context, build-args }"),
+    ("lto", "true, false, \"fat\", \"thin\" or \"off\""),
+    (
+        "strip",
+        "true, false, \"none\", \"debuginfo\" or \"symbols\"",
+    ),
+    ("opt-level", "0, 1, 2, 3, \"s\" or \"z\""),
+    ("panic", "\"unwind\" or \"abort\""),
+];
+
+/// A value of the wrong type (the text is valid TOML): file, line, column,
+/// the key and what it takes.
+fn type_error(file: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+    let key = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| {
+            k.trim()
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string()
+        })
+        .unwrap_or_default();
+    let message = match EXPECTED.iter().find(|(k, _)| *k == key) {
+        Some((k, takes)) => format!("`{k}` takes {takes}"),
+        // serde's own names of types are no help to a user.
+        None if e.message().contains("enum") => format!("`{key}` has a value of the wrong type"),
+        None => e.message().to_string(),
+    };
+    Error::ConfigType {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message,
     }
 }
 
@@ -879,7 +935,7 @@ mod tests {
         .unwrap_err();
         let s = err.to_string();
         assert!(s.starts_with("Cross.toml:4:"), "{s}");
-        assert!(s.contains("lto takes"), "{s}");
+        assert!(s.contains("`lto` takes"), "{s}");
     }
 
     #[test]
@@ -933,6 +989,31 @@ mod tests {
         assert_eq!(s.base_image.as_deref(), Some(DEFAULT_DISTRO_BASE));
         let s = Settings::resolve(&env(&[]), &CrossToml::default()).unwrap();
         assert_eq!(s.base_image, None);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_says_what_the_key_takes_never_serde_s_names() {
+        for (text, needle) in [
+            (
+                "[build]\nbuild-std = \"maybe\"\n",
+                "`build-std` takes true, false",
+            ),
+            (
+                "[build]\ntoolchain = 3\n",
+                "`toolchain` takes \"rustup\" or \"distro\"",
+            ),
+            ("[build.release]\nlto = [1]\n", "`lto` takes true, false"),
+            ("[target.x.env]\npassthrough = 3\n", "Cross.toml:2:"),
+        ] {
+            let e = CrossToml::parse(Path::new("Cross.toml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+            assert!(
+                !e.contains("enum") && !e.contains("TOML syntax"),
+                "{text}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -627,6 +627,12 @@ struct ProgressFilter {
     image_vertex: BTreeMap<String, String>,
     /// An image the engine could not fetch, and the engine's reason.
     unfetched_image: Option<(String, String)>,
+    /// The engine said `no space left on device`.
+    no_space: bool,
+    /// A line of BuildKit's progress was seen: before one, every line is
+    /// the engine client's own (an unknown flag from CROSS_BUILD_OPTS, a
+    /// context it cannot read) and is shown.
+    progress_started: bool,
 }
 
 impl ProgressFilter {
@@ -638,10 +644,13 @@ impl ProgressFilter {
             _ => {
                 if line.starts_with("ERROR") {
                     self.lost_layer |= is_lost_layer(line);
+                    self.no_space |= line.contains("no space left on device");
                 }
-                return (verbose || line.starts_with("ERROR")).then(|| line.to_string());
+                let own = !self.progress_started && !line.trim().is_empty();
+                return (verbose || own || line.starts_with("ERROR")).then(|| line.to_string());
             }
         };
+        self.progress_started = true;
         if let Some(image) = body.strip_prefix("[internal] load metadata for ") {
             self.image_vertex.insert(id, image.trim().to_string());
             return verbose.then(|| line.to_string());
@@ -918,6 +927,9 @@ fn run_buildx(
                 log: log.to_path_buf(),
             });
         }
+        if let Some(e) = disk_full(&filter, log) {
+            return Err(e);
+        }
         return Err(Error::BuildFailed {
             log: log.to_path_buf(),
         });
@@ -975,6 +987,49 @@ fn run_buildx_once(
     let stdout = out_thread.join().unwrap_or_default();
     let _ = log_file.write_all(&stdout);
     Ok((status, filter))
+}
+
+/// Below this, the disk that receives the artifacts is called full.
+const LOW_DISK_BYTES: u64 = 64 << 20;
+
+/// Bytes free for this user on the file system that holds `path`.
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a statvfs to fill.
+    let r = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (r == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+/// A failed build that ran out of disk, said as such: the engine's own
+/// (`no space left on device` in its error), or the artifacts' (what
+/// buildx reports as `EOF` while exporting, with the target dir's disk
+/// nearly full). `log` is in the target dir.
+fn disk_full(filter: &ProgressFilter, log: &Path) -> Option<Error> {
+    let dir = log.parent().unwrap_or(log);
+    let free = free_bytes(dir);
+    let artifacts_full = free.is_some_and(|f| f < LOW_DISK_BYTES);
+    if !filter.no_space && !artifacts_full {
+        return None;
+    }
+    let message = if artifacts_full {
+        format!(
+            "the build failed: the disk that holds {} has {} MiB free, too little to receive the artifacts\n  the engine's full output is kept in {}",
+            dir.display(),
+            free.unwrap_or(0) >> 20,
+            log.display()
+        )
+    } else {
+        format!(
+            "the build failed: the engine ran out of disk space (no space left on device)\n  the engine's full output is kept in {}",
+            log.display()
+        )
+    };
+    Some(Error::Engine {
+        message,
+        help: "free some space (`cargo clean`, `docker buildx prune`, `docker system df` shows the engine's use) and build again".into(),
+    })
 }
 
 /// The `docker run` arguments that run `run`'s binary in its runner image:
@@ -1118,6 +1173,48 @@ mod tests {
             Some("docker")
         );
         assert_eq!(major_minor("v0.0.0+unknown"), Some((0, 0)));
+    }
+
+    #[test]
+    fn a_build_out_of_disk_says_so_and_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("build.log");
+        let mut f = ProgressFilter::default();
+        assert!(disk_full(&f, &log).is_none(), "this disk has room");
+        f.line(
+            "ERROR: failed to solve: write /var/lib/docker/x: no space left on device",
+            false,
+        );
+        let e = disk_full(&f, &log).unwrap().to_string();
+        assert!(
+            e.contains("ran out of disk space") && e.contains("docker buildx prune"),
+            "{e}"
+        );
+        // A 1 MiB file system, filled: the artifacts' disk.
+        let mnt = dir.path().join("small");
+        std::fs::create_dir(&mnt).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            let e = disk_full(&ProgressFilter::default(), &mnt.join("build.log"));
+            let _ = std::process::Command::new("umount").arg(&mnt).status();
+            let e = e.expect("a 1 MiB disk is full").to_string();
+            assert!(e.contains("MiB free") && e.contains("small"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_engine_client_s_own_errors_are_shown_before_any_progress() {
+        let mut f = ProgressFilter::default();
+        assert_eq!(
+            f.line("unknown flag: --bogus-flag", false).as_deref(),
+            Some("unknown flag: --bogus-flag")
+        );
+        assert_eq!(f.line("#0 building with \"default\" instance", false), None);
+        assert_eq!(f.line("some later chatter", false), None);
     }
 
     #[test]
