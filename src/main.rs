@@ -549,6 +549,7 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     engine::child::sweep(&plan.target_dir, OUT_PREFIX);
     let out = tempfile::Builder::new()
         .prefix(&engine::child::temp_prefix(OUT_PREFIX))
+        .permissions(engine::child::private())
         .tempdir_in(&plan.target_dir)
         .map_err(|e| Error::io("create a temporary directory in", &plan.target_dir, e))?;
     let log = engine::logs::invocation_log(&plan.target_dir.join("green-cross"))?;

@@ -1424,6 +1424,12 @@ fn sigterm_and_sigkill_leave_no_process_no_temporary_directory_and_no_stray_outp
         "still running after green-cross was killed: {left:?}"
     );
     assert!(!bin.exists());
+    // What it left is its user's alone until then.
+    for d in leftovers_of(ws.path(), pid) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
     let o = green_cross(
         ws.path(),
         &["build", "--target", "x86_64-unknown-linux-gnu"],

@@ -93,6 +93,12 @@ fn watch(group: libc::pid_t, done: &AtomicBool, interrupted: &AtomicBool) {
     }
 }
 
+/// A temporary directory's mode: this user's alone (0700).
+pub fn private() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o700)
+}
+
 /// The prefix of a temporary directory of this process: `<base><pid>-`.
 pub fn temp_prefix(base: &str) -> String {
     format!("{base}{}-", std::process::id())

@@ -402,6 +402,7 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
     child::sweep(&std::env::temp_dir(), CONTEXTS_PREFIX);
     let dir = tempfile::Builder::new()
         .prefix(&child::temp_prefix(CONTEXTS_PREFIX))
+        .permissions(child::private())
         .tempdir()
         .map_err(|e| Error::io("create a temporary directory", std::env::temp_dir(), e))?;
     let df = dir.path().join("Dockerfile");
