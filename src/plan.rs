@@ -1023,6 +1023,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let mut targets = Vec::new();
     let mut run = None;
     let mut zig_stages: Vec<ZigStage> = Vec::new();
+    // The variables that pass through by themselves, checked once.
+    let automatic = automatic_passthrough(input.env)?;
     for r in &recipes {
         let m = r.mode(mode);
         let zig = zig_of(r);
@@ -1239,7 +1241,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         // do with cross: the environment wins over Cross.toml's release
         // settings, and target rustflags are added after the recipe's.
         let rustflags_key = format!("CARGO_TARGET_{up}_RUSTFLAGS");
-        for (k, v) in automatic_passthrough(input.env)? {
+        for (k, v) in automatic.iter().cloned() {
             if k == rustflags_key {
                 let merged = match build_env.get(&k) {
                     Some(ours) if !v.trim().is_empty() => format!("{ours} {v}"),
@@ -1263,7 +1265,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
         let secrets = resolve_secrets(&ts.secrets, input.env, &r.triple, &mut warnings);
         let mut program_env = passthrough.clone();
-        for (k, v) in automatic_passthrough(input.env)? {
+        for (k, v) in automatic.iter().cloned() {
             program_env.entry(k).or_insert(v);
         }
         for (k, v) in &passthrough {
