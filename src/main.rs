@@ -355,6 +355,12 @@ fn load_settings(
             toml
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.contains_key("CROSS_CONFIG") => {
+            if workspace.root.join("cross.toml").is_file() {
+                all_warnings.push(format!(
+                    "{} exists but the configuration file is Cross.toml (with a capital C), so it is not read, as with cross\n  help: rename it to Cross.toml",
+                    workspace.root.join("cross.toml").display()
+                ));
+            }
             CrossToml::default()
         }
         Err(e) => return Err(Error::io("read", &config_path, e)),
@@ -371,13 +377,18 @@ fn load_settings(
         }
         Err(e) => return Err(Error::io("read", &manifest, e)),
     };
-    let settings = Settings::resolve_sources(
-        env,
-        &Sources {
-            cross_toml: toml,
-            cargo_metadata,
-        },
-    )?;
+    let mut sources = Sources {
+        cross_toml: toml,
+        cargo_metadata,
+    };
+    // A single `pre-build` string is a script when the workspace has it.
+    let is_file = |p: &str| !p.is_empty() && workspace.root.join(p).is_file();
+    sources.cross_toml.classify_pre_build(&is_file);
+    for c in sources.cargo_metadata.tables_mut() {
+        c.classify_pre_build(&is_file);
+    }
+    all_warnings.extend(sources.warnings());
+    let settings = Settings::resolve_sources(env, &sources)?;
     Ok((settings, all_warnings))
 }
 
@@ -392,7 +403,7 @@ fn configured_targets(env: &Env) -> Result<Vec<String>> {
         eprintln!("warning: {w}");
     }
     let mut targets: Vec<String> = Vec::new();
-    for l in settings.layers.iter().skip(1) {
+    for l in &settings.layers {
         for t in l.config.target.keys() {
             if !targets.contains(t) {
                 targets.push(t.clone());

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::cache::{CacheFacts, CachePlan, cache_plan};
 use crate::cli::Invocation;
-use crate::config::{BuildStd, Env, PreBuild, ReleaseSettings, Settings, ToolchainMode};
+use crate::config::{
+    BuildStd, Dockerfile, Env, Image, PreBuild, ReleaseSettings, Settings, ToolchainMode, Zig,
+};
 use crate::error::{Error, Result};
 use crate::target::{ImageFlavour, Recipe, Recipes, Runner, StdSource, env_lower, env_upper};
 use crate::workspace::{OutsidePackage, SkeletonFile, Workspace, stable_hash};
@@ -317,58 +319,15 @@ pub struct CustomImage {
     pub tag: String,
 }
 
-/// `dockerfile = "path"` or `{ file, context, build-args }`: paths relative
-/// to the workspace root.
-fn dockerfile_setting(
-    v: &toml::Value,
-    triple: &str,
-    root: &Path,
-) -> Result<(PathBuf, PathBuf, BTreeMap<String, String>)> {
-    let bad = |message: &str| Error::InvalidSetting {
-        key: format!("dockerfile ({triple})"),
-        value: v.to_string(),
-        message: message.into(),
-    };
-    match v {
-        toml::Value::String(f) if !f.trim().is_empty() => {
-            Ok((root.join(f), root.to_path_buf(), BTreeMap::new()))
-        }
-        toml::Value::Table(t) => {
-            if let Some(k) = t
-                .keys()
-                .find(|k| !["file", "context", "build-args"].contains(&k.as_str()))
-            {
-                return Err(bad(&format!(
-                    "unknown key `{k}`; dockerfile takes `file`, `context` and `build-args`"
-                )));
-            }
-            let file = t
-                .get("file")
-                .and_then(toml::Value::as_str)
-                .ok_or_else(|| bad("needs `file`, the Dockerfile's path"))?;
-            let context = match t.get("context") {
-                None => root.to_path_buf(),
-                Some(toml::Value::String(c)) => root.join(c),
-                Some(_) => return Err(bad("`context` is a path")),
-            };
-            let mut args = BTreeMap::new();
-            match t.get("build-args") {
-                None => {}
-                Some(toml::Value::Table(a)) => {
-                    for (k, v) in a {
-                        let v = match v {
-                            toml::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        args.insert(k.clone(), v);
-                    }
-                }
-                Some(_) => return Err(bad("`build-args` is a table of NAME = \"value\"")),
-            }
-            Ok((root.join(file), context, args))
-        }
-        _ => Err(bad("takes a path, or { file, context, build-args }")),
-    }
+/// `dockerfile`: the file and its context, on the host (relative to the
+/// workspace root), and the build arguments.
+fn dockerfile_setting(d: &Dockerfile, root: &Path) -> (PathBuf, PathBuf, BTreeMap<String, String>) {
+    let context = d
+        .context
+        .as_deref()
+        .map_or(root.to_path_buf(), |c| root.join(c));
+    let file = root.join(d.file.as_deref().unwrap_or_default());
+    (file, context, d.build_args.clone().unwrap_or_default())
 }
 
 /// The zig target a target links with: the recipe's (musl, darwin), or,
@@ -378,60 +337,25 @@ fn dockerfile_setting(
 fn zig_target(
     r: &Recipe,
     recipe: Option<&str>,
-    configured: Option<&toml::Value>,
+    zig: &Zig,
     warnings: &mut Vec<String>,
 ) -> Result<Option<String>> {
-    let Some(v) = configured else {
+    if *zig == Zig::default() {
         return Ok(recipe.map(String::from));
-    };
+    }
     let bad = |message: &str| Error::InvalidSetting {
         key: format!("zig ({})", r.triple),
-        value: v.to_string(),
+        value: serde_json::to_string(zig).unwrap_or_default(),
         message: message.into(),
     };
-    let (enable, version, image) = match v {
-        toml::Value::Boolean(b) => (*b, None, None),
-        toml::Value::String(s) => (true, Some(s.clone()), None),
-        toml::Value::Table(t) => {
-            if let Some(k) = t
-                .keys()
-                .find(|k| !["enable", "version", "image"].contains(&k.as_str()))
-            {
-                return Err(bad(&format!(
-                    "unknown key `{k}`; zig takes `enable`, `version` and `image`"
-                )));
-            }
-            let enable = match t.get("enable") {
-                None => true,
-                Some(toml::Value::Boolean(b)) => *b,
-                Some(_) => return Err(bad("`enable` is true or false")),
-            };
-            let str_key = |k: &str| match t.get(k) {
-                None => Ok(None),
-                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(bad(&format!("`{k}` is a string"))),
-            };
-            (enable, str_key("version")?, str_key("image")?)
-        }
-        _ => {
-            return Err(bad(
-                "takes true, false, a glibc version, or { enable, version, image }",
-            ));
-        }
-    };
-    if image.is_some() {
-        warnings.push(format!(
-            "{}: zig.image is ignored: zig comes from PyPI's ziglang in its own stage",
-            r.triple
-        ));
-    }
+    let version = zig.version.clone();
     if let Some(v) = &version
         && !is_dotted_number(v)
     {
         return Err(bad("the version is a glibc version, e.g. \"2.17\""));
     }
     if let Some(z) = recipe {
-        if !enable {
+        if zig.enable == Some(false) {
             warnings.push(format!(
                 "{}: zig cannot be turned off: it is this target's only linker here",
                 r.triple
@@ -444,7 +368,14 @@ fn zig_target(
         }
         return Ok(Some(z.to_string()));
     }
-    if !enable {
+    if zig.enable == Some(false) {
+        return Ok(None);
+    }
+    if zig.enable.is_none() {
+        warnings.push(format!(
+            "{}: zig's version or image is set but zig is not enabled, so it does not link (as with cross)\n  help: set `enable = true` in the zig table (or `zig = true`)",
+            r.triple
+        ));
         return Ok(None);
     }
     if r.libc != crate::target::Libc::Gnu {
@@ -479,36 +410,11 @@ fn zig_stage_name(toolchain: &str) -> String {
     }
 }
 
-/// `image = "name"` or `image = { name = "...", toolchain = [...] }`: the
-/// name, and whether a toolchain list was given.
-fn image_setting(v: &toml::Value, triple: &str) -> Result<(String, bool)> {
-    let bad = |message: &str| Error::InvalidSetting {
-        key: format!("image ({triple})"),
-        value: v.to_string(),
-        message: message.into(),
-    };
-    let key = format!("image ({triple})");
-    match v {
-        toml::Value::String(s) if !s.trim().is_empty() => {
-            crate::guard::image(s, key)?;
-            Ok((s.clone(), false))
-        }
-        toml::Value::Table(t) => {
-            if let Some(k) = t.keys().find(|k| *k != "name" && *k != "toolchain") {
-                return Err(bad(&format!(
-                    "unknown key `{k}`; image takes `name` and `toolchain`"
-                )));
-            }
-            let name = t
-                .get("name")
-                .and_then(toml::Value::as_str)
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| bad("needs `name`, the image reference"))?;
-            crate::guard::image(name, key)?;
-            Ok((name.to_string(), t.contains_key("toolchain")))
-        }
-        _ => Err(bad("takes an image reference, or { name, toolchain }")),
-    }
+/// `image`: the reference, checked, and whether a toolchain list was given.
+fn image_setting(image: &Image, triple: &str) -> Result<(String, bool)> {
+    let name = image.name.clone().unwrap_or_default();
+    crate::guard::image(&name, format!("image ({triple})"))?;
+    Ok((name, image.toolchain.is_some()))
 }
 
 /// What build scripts of C dependencies commonly run, on a Debian
@@ -932,7 +838,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let z = zig_target(
             r,
             r.mode(mode).zig.as_deref(),
-            settings.for_target(&r.triple).zig.as_ref(),
+            &settings.for_target(&r.triple).zig,
             &mut warnings,
         )?;
         zig_targets.insert(r.triple.clone(), z);
@@ -942,7 +848,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     // `image` per target: that target's own toolchain stage, on the user's image.
     let mut images: BTreeMap<String, String> = BTreeMap::new();
     for r in &recipes {
-        if let Some(v) = settings.for_target(&r.triple).image {
+        // With zig on, zig's image replaces `image`, as in cross.
+        let ts = settings.for_target(&r.triple);
+        let zig_image = ts.zig.image.filter(|_| ts.zig.enable == Some(true));
+        if let Some(v) = zig_image.or(ts.image) {
             let (name, toolchain) = image_setting(&v, &r.triple)?;
             if toolchain {
                 warnings.push(format!(
@@ -1282,7 +1191,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let (from, custom) = match &ts.dockerfile {
             None => (from, None),
             Some(v) => {
-                let (file, context, mut build_args) = dockerfile_setting(v, &r.triple, &ws.root)?;
+                let (file, context, mut build_args) = dockerfile_setting(v, &ws.root);
                 let suffix = format!("{}-{ws_hash:016x}", r.triple);
                 let base_tag = format!("green-cross-base:{suffix}");
                 build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
@@ -1317,14 +1226,14 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                     env.insert("CROSS_DEB_ARCH".to_string(), a.clone());
                 }
                 match p {
-                    PreBuild::Lines(lines) => PreBuildPlan {
-                        commands: lines.clone(),
-                        script: None,
-                        env,
-                    },
                     PreBuild::Script(path) => PreBuildPlan {
                         commands: vec![],
                         script: Some(path.trim_start_matches("./").to_string()),
+                        env,
+                    },
+                    other => PreBuildPlan {
+                        commands: other.commands().unwrap_or_default().to_vec(),
+                        script: None,
                         env,
                     },
                 }
@@ -1973,8 +1882,7 @@ fn resolve_secrets(
 /// target green-cross knows: their settings would never apply.
 fn unknown_target_tables(settings: &Settings, recipes: &Recipes) -> Vec<String> {
     let mut out = Vec::new();
-    // The first layer is the environment's, keyed by variable spelling.
-    for layer in settings.layers.iter().skip(1) {
+    for layer in &settings.layers {
         for name in layer.config.target.keys() {
             // A triple of a target green-cross does not build (a cross
             // user's table for mips, say) is left alone; a typo or a name

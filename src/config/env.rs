@@ -20,7 +20,8 @@ enum Kind {
     Words,
     /// A list split on whitespace and commas.
     WordsOrCommas,
-    /// A list, one item per line.
+    /// Commands: the whole text is one entry (cross runs it as one
+    /// script, whether it has one line or several).
     Lines,
     /// A boolean when it reads as one, else a list split on whitespace and commas.
     BoolOrList,
@@ -42,7 +43,12 @@ const KEYS: &[(&str, &[&str], Kind)] = &[
     ("RUNNER", &["runner"], Kind::Str),
     ("PACKAGES", &["packages"], Kind::WordsOrCommas),
     ("ZIG_VERSION", &["zig", "version"], Kind::Str),
-    ("ZIG_IMAGE", &["zig", "image"], Kind::Str),
+    (
+        "ZIG_IMAGE_TOOLCHAIN",
+        &["zig", "image", "toolchain"],
+        Kind::WordsOrCommas,
+    ),
+    ("ZIG_IMAGE", &["zig", "image", "name"], Kind::Str),
     ("ZIG", &["zig"], Kind::BoolOrStr),
     ("DOCKERFILE_CONTEXT", &["dockerfile", "context"], Kind::Str),
     ("DOCKERFILE", &["dockerfile", "file"], Kind::Str),
@@ -70,6 +76,8 @@ const KEYS: &[(&str, &[&str], Kind)] = &[
 const BUILD_ONLY: &[(&str, &[&str], Kind)] = &[
     ("DEFAULT_TARGET", &["default-target"], Kind::Str),
     ("TARGET", &["default-target"], Kind::Str),
+    // cross's own spelling of CROSS_BUILD_BUILD_STD.
+    ("STD", &["build-std"], Kind::BoolOrList),
     ("TOOLCHAIN", &["toolchain"], Kind::Str),
     ("BASE_IMAGE", &["base-image"], Kind::Str),
     ("CACHE_FROM", &["cache-from"], Kind::Words),
@@ -191,7 +199,7 @@ fn value(kind: Kind, text: &str) -> Value {
         Kind::Bool => Value::Boolean(parse_bool(text).unwrap_or(!text.is_empty())),
         Kind::Words => list(text.split_whitespace().collect()),
         Kind::WordsOrCommas => list(commas(text)),
-        Kind::Lines => list(text.lines().map(str::trim).collect()),
+        Kind::Lines => list(vec![text]),
         Kind::BoolOrList => match parse_bool(text) {
             Some(b) => Value::Boolean(b),
             None => list(commas(text)),
@@ -217,10 +225,10 @@ fn set(table: &mut Table, path: &[&str], v: Value) {
             .entry(p.to_string())
             .or_insert_with(|| Value::Table(Table::new()));
         if !entry.is_table() {
-            // `zig = true` then `zig.version`: the scalar becomes `enable`.
+            // `zig = true` then `zig.version`: the short form becomes its table.
             let old = std::mem::replace(entry, Value::Table(Table::new()));
-            if let (Value::Table(t), Value::Boolean(b)) = (&mut *entry, &old) {
-                t.insert("enable".into(), Value::Boolean(*b));
+            if let Value::Table(t) = &mut *entry {
+                t.extend(short_form(p, old));
             }
         }
         t = entry.as_table_mut().expect("made a table");
@@ -238,6 +246,30 @@ fn set(table: &mut Table, path: &[&str], v: Value) {
             t.insert(last.to_string(), v);
         }
     }
+}
+
+/// The table a key's short form stands for: `zig = true` is `{ enable =
+/// true }`, `zig = "2.17"` also sets `version`, `image = "x"` is `{ name =
+/// "x" }`, `dockerfile = "x"` is `{ file = "x" }`.
+fn short_form(key: &str, v: Value) -> Table {
+    let mut t = Table::new();
+    match (key, v) {
+        ("zig", Value::Boolean(b)) => {
+            t.insert("enable".into(), Value::Boolean(b));
+        }
+        ("zig", Value::String(s)) => {
+            t.insert("enable".into(), Value::Boolean(true));
+            t.insert("version".into(), Value::String(s));
+        }
+        ("image", v) => {
+            t.insert("name".into(), v);
+        }
+        ("dockerfile", v) => {
+            t.insert("file".into(), v);
+        }
+        _ => {}
+    }
+    t
 }
 
 /// One variable's meaning: the table it belongs to (None for `[build]`, else
@@ -360,8 +392,7 @@ mod tests {
         assert_eq!(
             l.build.pre_build,
             Some(PreBuild::Lines(vec![
-                "apt-get update".into(),
-                "apt-get install -y x".into()
+                "apt-get update\napt-get install -y x".into()
             ]))
         );
         assert_eq!(
@@ -401,16 +432,26 @@ mod tests {
         ]))
         .unwrap();
         let zig = l.build.zig.unwrap();
-        assert_eq!(zig.get("enable").and_then(Value::as_bool), Some(true));
-        assert_eq!(zig.get("version").and_then(Value::as_str), Some("2.17"));
+        assert_eq!(zig.enable, Some(true));
+        assert_eq!(zig.version.as_deref(), Some("2.17"));
         let l = layer(&env(&[
             ("CROSS_BUILD_ZIG_IMAGE", "my/zig"),
             ("GREEN_CROSS_BUILD_ZIG", "2.28"),
         ]))
         .unwrap();
         let zig = l.build.zig.unwrap();
-        assert_eq!(zig.get("version").and_then(Value::as_str), Some("2.28"));
-        assert_eq!(zig.get("image").and_then(Value::as_str), Some("my/zig"));
+        assert_eq!(zig.version.as_deref(), Some("2.28"));
+        assert_eq!(zig.image.unwrap().name.as_deref(), Some("my/zig"));
+        // cross's parse_error_in_env: a zig image alone does not turn zig on.
+        let l = layer(&env(&[
+            ("CROSS_BUILD_STD", "false"),
+            ("CROSS_BUILD_ZIG_IMAGE", "zig:local"),
+        ]))
+        .unwrap();
+        assert_eq!(l.build.build_std, Some(BuildStd::Enabled(false)));
+        let zig = l.build.zig.unwrap();
+        assert_eq!((zig.enable, zig.version), (None, None));
+        assert_eq!(zig.image.unwrap().name.as_deref(), Some("zig:local"));
     }
 
     #[test]

@@ -13,7 +13,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub mod env;
+mod resolve;
 pub mod trust;
+mod values;
+
+pub use resolve::{
+    CaBundle, DEFAULT_CA_BUNDLE, DEFAULT_DISTRO_BASE, Layer, Settings, Sources, TargetSettings,
+};
+pub use values::{BuildStd, Dockerfile, Image, PreBuild, Zig};
 
 /// The environment, injected: logic never reads `std::env`.
 pub type Env = BTreeMap<String, String>;
@@ -185,23 +192,6 @@ impl ReleaseSettings {
     }
 }
 
-/// `build-std`: true, false, or the crates to build (`["core", "alloc"]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum BuildStd {
-    Enabled(bool),
-    Crates(Vec<String>),
-}
-
-/// `pre-build`: commands run in the sysroot stage, or a script (a path
-/// relative to the workspace root) copied in and run with the target triple.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PreBuild {
-    Lines(Vec<String>),
-    Script(String),
-}
-
 /// `[build.env]` and `[target.<triple>.env]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -242,10 +232,9 @@ pub struct Section {
     pub runner: Option<String>,
     /// Packages installed for the target architecture in the sysroot stage.
     pub packages: Option<Vec<String>>,
-    /// Read, not applied yet (reported as such).
-    pub zig: Option<toml::Value>,
-    pub dockerfile: Option<toml::Value>,
-    pub image: Option<toml::Value>,
+    pub zig: Option<Zig>,
+    pub dockerfile: Option<Dockerfile>,
+    pub image: Option<Image>,
     #[serde(default)]
     pub release: ReleaseSettings,
 }
@@ -310,6 +299,9 @@ const BUILD_ONLY_KEYS: &[&str] = &[
     "cache-to",
 ];
 const ENV_KEYS: &[&str] = &["passthrough", "volumes", "secrets"];
+const ZIG_KEYS: &[&str] = &["enable", "version", "image"];
+const IMAGE_KEYS: &[&str] = &["name", "toolchain"];
+const DOCKERFILE_KEYS: &[&str] = &["file", "context", "build-args"];
 const RELEASE_KEYS: &[&str] = &[
     "preset",
     "lto",
@@ -332,6 +324,7 @@ impl CrossToml {
         check_strings(file, text, &table, "")?;
         let warnings = unknown_keys(file, text, &table, "");
         let parsed: CrossToml = toml::from_str(text).map_err(|e| type_error(file, text, &e))?;
+        check_required(file, text, &parsed, "")?;
         Ok((parsed, warnings))
     }
 }
@@ -389,14 +382,55 @@ impl CargoMetadata {
         }
         let parsed: ManifestMeta = toml::from_str(text).map_err(|e| type_error(file, text, &e))?;
         let get = |h: Option<MetaHolder>| h.and_then(|h| h.metadata).and_then(|m| m.cross);
-        Ok((
-            CargoMetadata {
-                package: get(parsed.package),
-                workspace: get(parsed.workspace),
-            },
-            warnings,
-        ))
+        let (package, workspace) = (get(parsed.package), get(parsed.workspace));
+        for (top, c) in [("package", &package), ("workspace", &workspace)] {
+            if let Some(c) = c {
+                check_required(file, text, c, &format!("{top}.metadata.cross."))?;
+            }
+        }
+        Ok((CargoMetadata { package, workspace }, warnings))
     }
+}
+
+/// The keys cross requires in a table: `dockerfile` needs its `file`,
+/// `image` and `zig.image` their `name`.
+fn check_required(file: &Path, text: &str, c: &CrossToml, prefix: &str) -> Result<()> {
+    let sections = std::iter::once(("build".to_string(), &c.build))
+        .chain(c.target.iter().map(|(t, s)| (format!("target.{t}"), s)));
+    for (name, s) in sections {
+        let table = format!("{prefix}{name}");
+        let zig_image = s.zig.as_ref().and_then(|z| z.image.as_ref());
+        let missing = [
+            (
+                s.dockerfile.as_ref().is_some_and(|d| d.file.is_none()),
+                "dockerfile",
+                "`file`, the Dockerfile's path",
+            ),
+            (
+                s.image.as_ref().is_some_and(|i| i.name.is_none()),
+                "image",
+                "`name`, the image reference",
+            ),
+            (
+                zig_image.is_some_and(|i| i.name.is_none()),
+                "zig.image",
+                "`name`, the image reference",
+            ),
+        ];
+        if let Some((_, key, needs)) = missing.iter().find(|m| m.0) {
+            let last = key.rsplit('.').next().unwrap_or(key);
+            let line = header_line(text, &format!("{table}.{key}"))
+                .or_else(|| key_line(text, &table, last))
+                .unwrap_or(1);
+            return Err(Error::ConfigType {
+                file: file.to_path_buf(),
+                line,
+                column: 1,
+                message: format!("`{key}` in [{table}] needs {needs}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Every string in a configuration table is free of control characters
@@ -628,6 +662,18 @@ fn unknown_keys(file: &Path, text: &str, root: &toml::Table, prefix: &str) -> Ve
         if let Some(toml::Value::Table(env)) = t.get("env") {
             check(out, &format!("{name}.env"), env, ENV_KEYS, &[]);
         }
+        for (key, known) in [
+            ("zig", ZIG_KEYS),
+            ("image", IMAGE_KEYS),
+            ("dockerfile", DOCKERFILE_KEYS),
+        ] {
+            if let Some(toml::Value::Table(sub)) = t.get(key) {
+                check(out, &format!("{name}.{key}"), sub, known, &[]);
+            }
+        }
+        if let Some(toml::Value::Table(image)) = t.get("zig").and_then(|z| z.get("image")) {
+            check(out, &format!("{name}.zig.image"), image, IMAGE_KEYS, &[]);
+        }
     };
     for key in root.keys() {
         if key != "build" && key != "target" {
@@ -667,241 +713,6 @@ fn header_line(text: &str, table: &str) -> Option<usize> {
     text.lines()
         .position(|l| l.trim().trim_start_matches('[').starts_with(table))
         .map(|i| i + 1)
-}
-
-/// Where the CA bundle handed to downloading build steps comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind", content = "paths")]
-pub enum CaBundle {
-    /// Named by GREEN_CROSS_CA_BUNDLE or `[build] ca-bundle`: must exist.
-    Explicit(PathBuf),
-    /// The first of these that exists, or none.
-    FirstExisting(Vec<PathBuf>),
-    /// `GREEN_CROSS_CA_BUNDLE=none`: do not pass one.
-    Disabled,
-}
-
-pub const DEFAULT_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-/// The default base image of distro mode.
-pub const DEFAULT_DISTRO_BASE: &str = "debian:bookworm";
-
-/// Where the settings come from, besides the environment.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Sources {
-    pub cross_toml: CrossToml,
-    pub cargo_metadata: CargoMetadata,
-}
-
-/// One layer of configuration, named for messages.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Layer {
-    pub name: &'static str,
-    pub config: CrossToml,
-}
-
-/// Every setting the planner needs, resolved from the layers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Settings {
-    pub toolchain: ToolchainMode,
-    /// The base image for the toolchain stage, when the user or the mode
-    /// names one (distro mode always has one).
-    pub base_image: Option<String>,
-    pub ca_bundle: CaBundle,
-    /// `default-target` (or CROSS_BUILD_TARGET) from the environment: it
-    /// comes before CARGO_BUILD_TARGET.
-    pub env_default_target: Option<String>,
-    /// `default-target` from Cross.toml or Cargo.toml: after CARGO_BUILD_TARGET.
-    pub default_target: Option<String>,
-    /// `cache` (GREEN_CROSS_CACHE first), `cache-from`, `cache-to`: each
-    /// from the first layer that sets it.
-    pub cache: crate::cache::CacheSettings,
-    /// The layers, highest precedence first: environment, Cross.toml,
-    /// `[package.metadata.cross]`, `[workspace.metadata.cross]`.
-    pub layers: Vec<Layer>,
-}
-
-/// The settings of one target, resolved.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TargetSettings {
-    /// `env.passthrough` of every layer, lowest precedence first (a later
-    /// `NAME=VALUE` wins over an earlier one).
-    pub passthrough: Vec<String>,
-    /// `env.volumes`, the same way.
-    pub volumes: Vec<String>,
-    /// `env.secrets`, the same way.
-    pub secrets: Vec<String>,
-    pub build_std: Option<BuildStd>,
-    pub pre_build: Option<PreBuild>,
-    pub runner: Option<String>,
-    /// `image`: a string or `{ name, toolchain }`, as written.
-    pub image: Option<toml::Value>,
-    /// `dockerfile`: a string or `{ file, context, build-args }`, as written.
-    pub dockerfile: Option<toml::Value>,
-    /// `zig`: a bool, a glibc version or `{ enable, version, image }`, as written.
-    pub zig: Option<toml::Value>,
-    /// `packages` of every layer, sorted, without duplicates.
-    pub packages: Vec<String>,
-    pub release: ReleaseSettings,
-}
-
-impl Settings {
-    /// Resolve from the environment and a Cross.toml alone.
-    pub fn resolve(env: &Env, toml: &CrossToml) -> Result<Settings> {
-        Settings::resolve_sources(
-            env,
-            &Sources {
-                cross_toml: toml.clone(),
-                cargo_metadata: CargoMetadata::default(),
-            },
-        )
-    }
-
-    /// Resolve every setting: the environment over Cross.toml over
-    /// Cargo.toml's metadata; within each, `[target.<triple>]` over
-    /// `[build]` ([`Settings::sections`]); defaults last.
-    pub fn resolve_sources(env: &Env, sources: &Sources) -> Result<Settings> {
-        let mut layers = vec![Layer {
-            name: "the environment",
-            config: env::layer(env)?,
-        }];
-        layers.push(Layer {
-            name: "Cross.toml",
-            config: sources.cross_toml.clone(),
-        });
-        if let Some(c) = &sources.cargo_metadata.package {
-            layers.push(Layer {
-                name: "[package.metadata.cross]",
-                config: c.clone(),
-            });
-        }
-        if let Some(c) = &sources.cargo_metadata.workspace {
-            layers.push(Layer {
-                name: "[workspace.metadata.cross]",
-                config: c.clone(),
-            });
-        }
-        let build =
-            |f: &dyn Fn(&Section) -> Option<String>| layers.iter().find_map(|l| f(&l.config.build));
-
-        let toolchain = match env.get("GREEN_CROSS_TOOLCHAIN").filter(|v| !v.is_empty()) {
-            Some(v) => ToolchainMode::parse(v).ok_or_else(|| Error::InvalidSetting {
-                key: "GREEN_CROSS_TOOLCHAIN".into(),
-                value: v.clone(),
-                message: "expected `rustup` or `distro`".into(),
-            })?,
-            None => layers
-                .iter()
-                .find_map(|l| l.config.build.toolchain)
-                .unwrap_or_default(),
-        };
-        let base_image = env
-            .get("GREEN_CROSS_BASE_IMAGE")
-            .filter(|v| !v.is_empty())
-            .cloned()
-            .or_else(|| build(&|s| s.base_image.clone()))
-            .or_else(|| {
-                (toolchain == ToolchainMode::Distro).then(|| DEFAULT_DISTRO_BASE.to_string())
-            });
-        let ca_bundle = match env.get("GREEN_CROSS_CA_BUNDLE").filter(|v| !v.is_empty()) {
-            Some(v) if v == "none" => CaBundle::Disabled,
-            Some(v) => CaBundle::Explicit(PathBuf::from(v)),
-            None => match layers.iter().find_map(|l| l.config.build.ca_bundle.clone()) {
-                Some(p) => CaBundle::Explicit(p),
-                None => {
-                    let mut c: Vec<PathBuf> = ["SSL_CERT_FILE", "CARGO_HTTP_CAINFO"]
-                        .iter()
-                        .filter_map(|k| env.get(*k).filter(|v| !v.is_empty()))
-                        .map(PathBuf::from)
-                        .collect();
-                    c.push(PathBuf::from(DEFAULT_CA_BUNDLE));
-                    CaBundle::FirstExisting(c)
-                }
-            },
-        };
-        let cache = crate::cache::CacheSettings {
-            cache: env
-                .get("GREEN_CROSS_CACHE")
-                .filter(|v| !v.is_empty())
-                .cloned()
-                .or_else(|| build(&|s| s.cache.clone())),
-            from: layers
-                .iter()
-                .find_map(|l| l.config.build.cache_from.clone()),
-            to: layers.iter().find_map(|l| l.config.build.cache_to.clone()),
-        };
-        Ok(Settings {
-            toolchain,
-            base_image,
-            ca_bundle,
-            cache,
-            env_default_target: layers[0].config.build.default_target.clone(),
-            default_target: layers[1..]
-                .iter()
-                .find_map(|l| l.config.build.default_target.clone()),
-            layers,
-        })
-    }
-
-    /// The precedence, written once: the tables that apply to `triple`,
-    /// highest first. For each layer (environment, Cross.toml,
-    /// `[package.metadata.cross]`, `[workspace.metadata.cross]`), its
-    /// `[target.<triple>]` then its `[build]`.
-    pub fn sections(&self, triple: &str) -> Vec<(&'static str, &Section)> {
-        let mut out = Vec::new();
-        for l in &self.layers {
-            if let Some(t) = l.config.target_section(triple) {
-                out.push((l.name, t));
-            }
-            out.push((l.name, &l.config.build));
-        }
-        out
-    }
-
-    /// Everything configured for one target.
-    pub fn for_target(&self, triple: &str) -> TargetSettings {
-        let sections = self.sections(triple);
-        fn first<T>(sections: &[(&str, &Section)], f: impl Fn(&Section) -> Option<T>) -> Option<T> {
-            sections.iter().find_map(|(_, s)| f(s))
-        }
-        let lists = |f: &dyn Fn(&Section) -> Option<&Vec<String>>| -> Vec<String> {
-            sections
-                .iter()
-                .rev()
-                .filter_map(|(_, s)| f(s))
-                .flatten()
-                .cloned()
-                .collect()
-        };
-        let mut packages = lists(&|s| s.packages.as_ref());
-        packages.sort();
-        packages.dedup();
-        let release = sections
-            .iter()
-            .fold(ReleaseSettings::default(), |acc, (_, s)| {
-                acc.over(&s.release)
-            })
-            .with_preset_applied();
-        TargetSettings {
-            passthrough: lists(&|s| s.env.passthrough.as_ref()),
-            volumes: lists(&|s| s.env.volumes.as_ref()),
-            secrets: lists(&|s| s.env.secrets.as_ref()),
-            build_std: first(&sections, |s| s.build_std.clone()),
-            pre_build: first(&sections, |s| s.pre_build.clone()),
-            runner: first(&sections, |s| s.runner.clone()),
-            image: first(&sections, |s| s.image.clone()),
-            dockerfile: first(&sections, |s| s.dockerfile.clone()),
-            zig: first(&sections, |s| s.zig.clone()),
-            packages,
-            release,
-        }
-    }
-
-    /// The release settings for one target: every layer's
-    /// `[target.<triple>.release]` and `[build.release]` in precedence
-    /// order, field by field, then the preset filled in.
-    pub fn release_for(&self, triple: &str) -> ReleaseSettings {
-        self.for_target(triple).release
-    }
 }
 
 #[cfg(test)]
@@ -1077,44 +888,63 @@ mod tests {
     }
 
     #[test]
-    fn precedence_env_then_cross_toml_then_package_then_workspace_metadata_and_target_over_build() {
+    fn files_merge_first_then_env_target_toml_target_env_build_toml_build() {
         let t = "aarch64-unknown-linux-gnu";
         let (cross_toml, _) = parse(&format!(
             "[build]\nrunner = \"b-toml\"\npackages = [\"p-toml\"]\n[target.{t}]\npre-build = [\"t-toml\"]\n"
         ));
-        let (meta, w) = CargoMetadata::parse(
-            Path::new("Cargo.toml"),
-            &format!(
-                "[package]\nname = \"x\"\n[package.metadata.cross.target.{t}]\nrunner = \"t-pkg\"\nbuild-std = true\n[workspace.metadata.cross.build]\nbuild-std = false\npackages = [\"p-ws\"]\n[workspace.metadata.cross.build.release]\nlto = \"thin\"\n"
-            ),
-        )
-        .unwrap();
-        assert!(w.is_empty(), "{w:?}");
-        let sources = Sources {
-            cross_toml,
-            cargo_metadata: meta,
+        let manifest = |tables: &str| {
+            CargoMetadata::parse(
+                Path::new("Cargo.toml"),
+                &format!("[package]\nname = \"x\"\n{tables}"),
+            )
+            .unwrap()
+            .0
         };
-        let s = Settings::resolve_sources(&env(&[]), &sources).unwrap();
-        let ts = s.for_target(t);
-        // Cross.toml's [build] beats the package metadata's [target]: layers first.
+        let package =
+            format!("[package.metadata.cross.target.{t}]\nrunner = \"t-pkg\"\nbuild-std = true\n");
+        let workspace = "[workspace.metadata.cross.build]\nbuild-std = false\npackages = [\"p-ws\"]\n[workspace.metadata.cross.build.release]\nlto = \"thin\"\n";
+        // With both metadata tables, the workspace's alone counts (as in cross).
+        let both = Sources {
+            cross_toml: cross_toml.clone(),
+            cargo_metadata: manifest(&format!("{package}{workspace}")),
+        };
+        assert_eq!(both.warnings().len(), 1);
+        let ts = Settings::resolve_sources(&env(&[]), &both)
+            .unwrap()
+            .for_target(t);
         assert_eq!(ts.runner.as_deref(), Some("b-toml"));
         assert_eq!(ts.pre_build, Some(PreBuild::Lines(vec!["t-toml".into()])));
-        // Within the metadata, [package...] over [workspace...].
-        assert_eq!(ts.build_std, Some(BuildStd::Enabled(true)));
+        assert_eq!(ts.build_std, Some(BuildStd::Enabled(false)));
         assert_eq!(ts.release.lto.as_deref(), Some("thin"));
-        // Lists gather every layer.
-        assert_eq!(ts.packages, ["p-toml", "p-ws"]);
-        // The environment beats them all; its [target] beats its [build].
-        let e = env(&[
-            ("CROSS_BUILD_RUNNER", "b-env"),
-            ("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "t-env"),
-        ]);
-        let s = Settings::resolve_sources(&e, &sources).unwrap();
-        assert_eq!(s.for_target(t).runner.as_deref(), Some("t-env"));
+        // A list is replaced by a higher file's, never gathered.
+        assert_eq!(ts.packages, ["p-toml"]);
+
+        // The files merge before target-over-build applies: the package
+        // table's [target] beats Cross.toml's [build].
+        let package_only = Sources {
+            cross_toml,
+            cargo_metadata: manifest(&package),
+        };
+        assert!(package_only.warnings().is_empty());
+        let s = Settings::resolve_sources(&env(&[]), &package_only).unwrap();
+        assert_eq!(s.for_target(t).runner.as_deref(), Some("t-pkg"));
+        assert_eq!(s.for_target(t).build_std, Some(BuildStd::Enabled(true)));
+        // The files' [target] beats the environment's [build]; the
+        // environment's [target] beats everything.
+        let e = env(&[("CROSS_BUILD_RUNNER", "b-env")]);
+        let s = Settings::resolve_sources(&e, &package_only).unwrap();
+        assert_eq!(s.for_target(t).runner.as_deref(), Some("t-pkg"));
         assert_eq!(
             s.for_target("x86_64-unknown-linux-gnu").runner.as_deref(),
             Some("b-env")
         );
+        let e = env(&[
+            ("CROSS_BUILD_RUNNER", "b-env"),
+            ("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER", "t-env"),
+        ]);
+        let s = Settings::resolve_sources(&e, &package_only).unwrap();
+        assert_eq!(s.for_target(t).runner.as_deref(), Some("t-env"));
     }
 
     #[test]

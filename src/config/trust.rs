@@ -113,16 +113,10 @@ fn host_paths(s: &Section, file: &ConfigFile) -> Vec<(&'static str, PathBuf)> {
         out.extend(path.map(|p| ("env.volumes", PathBuf::from(p))));
     }
     let in_root = |p: &str| normalize(&file.root.join(p));
-    match &s.dockerfile {
-        Some(toml::Value::String(f)) => out.push(("dockerfile", in_root(f))),
-        Some(toml::Value::Table(t)) => {
-            for k in ["file", "context"] {
-                if let Some(p) = t.get(k).and_then(toml::Value::as_str) {
-                    out.push(("dockerfile", in_root(p)));
-                }
-            }
+    if let Some(d) = &s.dockerfile {
+        for p in d.file.iter().chain(&d.context) {
+            out.push(("dockerfile", in_root(p)));
         }
-        _ => {}
     }
     let caches = s.cache_from.iter().chain(&s.cache_to).flatten();
     for spec in caches {
