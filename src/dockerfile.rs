@@ -116,11 +116,32 @@ fn env_block(out: &mut String, env: &std::collections::BTreeMap<String, String>)
 }
 
 fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
+    if let Some(r) = &t.rust_from {
+        let _ = writeln!(
+            out,
+            "FROM --platform=$BUILDPLATFORM {} AS {}\n",
+            r.image, r.stage
+        );
+    }
     let _ = writeln!(
         out,
         "FROM --platform=$BUILDPLATFORM {} AS {}",
         t.image, t.name
     );
+    if let Some(r) = &t.rust_from {
+        // The official image's Rust, where it has it, in a user's image.
+        for dir in ["/usr/local/rustup", "/usr/local/cargo"] {
+            let _ = writeln!(out, "COPY --from={} {dir} {dir}", r.stage);
+        }
+        // The image's own PATH, after cargo's (cross's images put their
+        // C toolchains on it).
+        out.push_str(
+            "ENV CARGO_HOME=/usr/local/cargo RUSTUP_HOME=/usr/local/rustup PATH=/usr/local/cargo/bin:$PATH\n",
+        );
+        if let Some(v) = &r.version {
+            let _ = writeln!(out, "ENV RUST_VERSION={}", env_value(v));
+        }
+    }
     if t.xx {
         out.push_str("COPY --from=xx / /\n");
     }
@@ -146,6 +167,11 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
         let components = join_q(&t.rustup_components);
         match &t.rustup_install {
             // The image's own toolchain, by the version it was made with.
+            // A copied toolchain of a partial version (`+1.80`) stays the
+            // default of the rustup it came with, unpinned.
+            None if t.rust_from.as_ref().is_some_and(|r| r.version.is_none()) => {
+                run_with_ca(out, &format!("rustup component add {components}"));
+            }
             None => {
                 out.push_str("ENV RUSTUP_TOOLCHAIN=${RUST_VERSION}\n");
                 run_with_ca(out, &format!("rustup component add {components}"));

@@ -152,6 +152,20 @@ pub struct ToolchainStage {
     /// A toolchain no image is tagged with (nightly, beta), installed with
     /// rustup on the stable image and pinned instead of the image's own.
     pub rustup_install: Option<String>,
+    /// Rustup mode on a user's image (cross's images have no Rust): the
+    /// official image whose rustup and cargo homes are copied in.
+    pub rust_from: Option<RustCopy>,
+}
+
+/// Rust copied into a user's image from an official one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RustCopy {
+    /// The stage that holds the official image.
+    pub stage: String,
+    pub image: String,
+    /// The toolchain's full version, when known before the build: it is
+    /// pinned as the official image pins its own (RUST_VERSION).
+    pub version: Option<String>,
 }
 
 /// Rustup mode: which Rust the toolchain stage has.
@@ -410,9 +424,24 @@ fn zig_stage_name(toolchain: &str) -> String {
     }
 }
 
-/// `image`: the reference, checked, and whether a toolchain list was given.
+/// Where cross's images are, and the release of cross whose images a
+/// subtarget shorthand (`image = "-centos"`) names.
+pub const CROSS_IMAGES: &str = "ghcr.io/cross-rs";
+pub const CROSS_IMAGES_VERSION: &str = "0.2.5";
+
+/// `image`: the reference, with cross's shorthands expanded as cross does
+/// (`:edge` and `@sha256:...` name the target's cross image by tag or
+/// digest, `-centos` its subtarget image of cross's release), checked; and
+/// whether a toolchain list was given.
 fn image_setting(image: &Image, triple: &str) -> Result<(String, bool)> {
     let name = image.name.clone().unwrap_or_default();
+    let name = if name.starts_with(':') || name.starts_with('@') {
+        format!("{CROSS_IMAGES}/{triple}{name}")
+    } else if name.starts_with('-') {
+        format!("{CROSS_IMAGES}/{triple}:{CROSS_IMAGES_VERSION}{name}")
+    } else {
+        name
+    };
     crate::guard::image(&name, format!("image ({triple})"))?;
     Ok((name, image.toolchain.is_some()))
 }
@@ -429,6 +458,7 @@ fn toolchain_stage(
     mode: ToolchainMode,
     flavour: ImageFlavour,
     image: Option<String>,
+    stage_name: &str,
     settings: &Settings,
     rust: &RustupToolchain,
 ) -> ToolchainStage {
@@ -472,9 +502,20 @@ fn toolchain_stage(
             true,
         ),
     };
+    // A user's image gets the official image's Rust: cross's images have
+    // none, and cross never uses an image's own.
+    let rust_from = match (&image, mode) {
+        (Some(_), ToolchainMode::Rustup) => Some(RustCopy {
+            stage: format!("{stage_name}-rust"),
+            image: rust_image(rust_version, flavour),
+            version: (rust_version.split('.').count() == 3 && is_dotted_number(rust_version))
+                .then(|| rust_version.to_string()),
+        }),
+        _ => None,
+    };
     // The official images install rustup's minimal profile: no clippy.
-    let official =
-        image.is_none() && (flavour == ImageFlavour::Alpine || settings.base_image.is_none());
+    let official = rust_from.is_some()
+        || (image.is_none() && (flavour == ImageFlavour::Alpine || settings.base_image.is_none()));
     let rustup_components = if mode == ToolchainMode::Rustup && official {
         vec!["clippy".to_string()]
     } else {
@@ -485,13 +526,18 @@ fn toolchain_stage(
         _ => None,
     };
     ToolchainStage {
-        name: name.into(),
+        name: if image.is_some() {
+            stage_name.to_string()
+        } else {
+            name.to_string()
+        },
         image: image.unwrap_or(default_image),
         flavour,
         packages: sorted(packages.into_iter().map(str::to_string)),
         xx,
         rustup_components,
         rustup_install,
+        rust_from,
     }
 }
 
@@ -853,6 +899,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let zig_image = ts.zig.image.filter(|_| ts.zig.enable == Some(true));
         if let Some(v) = zig_image.or(ts.image) {
             let (name, toolchain) = image_setting(&v, &r.triple)?;
+            if mode == ToolchainMode::Distro && name.starts_with(CROSS_IMAGES) {
+                warnings.push(format!(
+                    "{}: {name} is one of cross's images (Ubuntu), and distro mode installs Debian's Rust on the image with apt, which Ubuntu does not have\n  help: use rustup mode, which copies the official image's Rust in, or a Debian bookworm-based image",
+                    r.triple
+                ));
+            }
             if toolchain {
                 warnings.push(format!(
                     "{}: image.toolchain is ignored: the image runs on the build platform",
@@ -887,21 +939,21 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             mode,
             *flavour,
             None,
+            "",
             settings,
             &rust_version,
         ));
     }
     for r in &recipes {
         if let Some(image) = images.get(&r.triple) {
-            let mut t = toolchain_stage(
+            toolchains.push(toolchain_stage(
                 mode,
                 flavour_of(r),
                 Some(image.clone()),
+                &format!("toolchain-{}", r.triple),
                 settings,
                 &rust_version,
-            );
-            t.name = format!("toolchain-{}", r.triple);
-            toolchains.push(t);
+            ));
         }
     }
 
@@ -1186,6 +1238,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             program_env.insert(v.var.clone(), p);
         }
 
+        let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
         // dockerfile: the user's image, built on the stage the sysroot
         // would start from, becomes its base.
         let (from, custom) = match &ts.dockerfile {
@@ -1196,7 +1249,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 let base_tag = format!("green-cross-base:{suffix}");
                 build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
                 build_args.insert("CROSS_TARGET".into(), r.triple.clone());
-                if let Some(a) = &m.deb_arch {
+                if let Some(a) = &cross_deb_arch {
                     build_args.insert("CROSS_DEB_ARCH".into(), a.clone());
                 }
                 let tag = format!("green-cross-custom:{suffix}");
@@ -1215,6 +1268,17 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         };
 
         // pre-build: at the end of the sysroot stage.
+        if from == "toolchain-alpine"
+            && let Some(cmds) = ts.pre_build.as_ref().and_then(PreBuild::commands)
+            && cmds
+                .iter()
+                .any(|c| c.contains("apt-get") || c.contains("dpkg"))
+        {
+            warnings.push(format!(
+                "{}: pre-build runs apt-get or dpkg, but in rustup mode this target's stages are Alpine (the official rust:alpine image), which has apk instead\n  help: install with `packages` (xx-apk), with apk in pre-build, or use distro mode",
+                r.triple
+            ));
+        }
         let pre_build = ts
             .pre_build
             .as_ref()
@@ -1222,7 +1286,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             .map(|p| {
                 let mut env = BTreeMap::new();
                 env.insert("CROSS_TARGET".to_string(), r.triple.clone());
-                if let Some(a) = &m.deb_arch {
+                if let Some(a) = &cross_deb_arch {
                     env.insert("CROSS_DEB_ARCH".to_string(), a.clone());
                 }
                 match p {

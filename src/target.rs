@@ -117,6 +117,11 @@ pub struct Recipe {
     pub runner: Runner,
     /// qemu-user architecture name (`qemu-<qemu>-static`).
     pub qemu: Option<String>,
+    /// $CROSS_DEB_ARCH in pre-build and custom Dockerfiles, as cross sets
+    /// it for this target (`musl-linux-arm64`, `darwin-amd64`); by default
+    /// the mode's `deb-arch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cross_deb_arch: Option<String>,
     /// Whether rustc can strip binaries for this target inside the build.
     #[serde(default = "yes")]
     pub strip: bool,

@@ -638,3 +638,34 @@ fn path_dependencies_outside_the_workspace_keep_their_relative_place() {
     );
     assert!(text.contains("WORKDIR /src/apps/ws\n"), "{text}");
 }
+
+#[test]
+fn a_user_image_gets_the_official_image_s_rust_in_rustup_mode() {
+    // cross's images have no Rust: rustup mode copies the official image's
+    // rustup and cargo homes in, with cross's shorthand for its own image.
+    let recipes = Recipes::embedded().unwrap();
+    let p = make(
+        "build --target aarch64-unknown-linux-gnu",
+        "rustup",
+        "[target.aarch64-unknown-linux-gnu]\nimage = \":edge\"\n",
+        &recipes,
+    );
+    let text = render(&p);
+    assert!(
+        text.contains(
+            "FROM --platform=$BUILDPLATFORM ghcr.io/cross-rs/aarch64-unknown-linux-gnu:edge AS toolchain-aarch64-unknown-linux-gnu\nCOPY --from=toolchain-aarch64-unknown-linux-gnu-rust /usr/local/rustup /usr/local/rustup\n"
+        ),
+        "{text}"
+    );
+    insta::assert_snapshot!("rustup__cross_image_shorthand", text);
+    // Distro mode installs Debian's Rust on the image instead.
+    let p = make(
+        "build --target aarch64-unknown-linux-gnu",
+        "distro",
+        "[target.aarch64-unknown-linux-gnu]\nimage = \"corp/cross-arm64:1\"\n",
+        &recipes,
+    );
+    let text = render(&p);
+    assert!(!text.contains("/usr/local/rustup"), "{text}");
+    assert!(text.contains("rustc-web"), "{text}");
+}
