@@ -1223,7 +1223,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         );
         let passthrough =
             resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings)?;
-        let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple)?;
+        let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple, &mut warnings)?;
         let secrets = resolve_secrets(&ts.secrets, input.env, &r.triple, &mut warnings);
         let mut program_env = passthrough.clone();
         for (k, v) in automatic.iter().cloned() {
@@ -1969,7 +1969,12 @@ fn unknown_target_tables(settings: &Settings, recipes: &Recipes) -> Vec<String> 
 
 /// `env.volumes` entries: `NAME` (a directory named by the environment's
 /// $NAME) or `NAME=/path`. Paths must be absolute.
-fn resolve_volumes(entries: &[String], env: &Env, triple: &str) -> Result<Vec<Volume>> {
+fn resolve_volumes(
+    entries: &[String],
+    env: &Env,
+    triple: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Volume>> {
     let mut out: Vec<Volume> = Vec::new();
     for e in entries {
         let (name, path) = match e.split_once('=') {
@@ -1981,14 +1986,12 @@ fn resolve_volumes(entries: &[String], env: &Env, triple: &str) -> Result<Vec<Vo
                         crate::guard::build_path(p, format_args!("${n} (environment)"))?;
                         (n, p.clone())
                     }
+                    // cross mounts nothing for an unset variable.
                     None => {
-                        return Err(Error::InvalidSetting {
-                            key: "env.volumes".into(),
-                            value: e.clone(),
-                            message: format!(
-                                "{triple}: ${n} is not set; set it to a directory, or write `{n}=/path`"
-                            ),
-                        });
+                        warnings.push(format!(
+                            "{triple}: env.volumes names ${n}, which is not set, so nothing is mounted for it\n  help: set it to a directory, or write `{n}=/path`"
+                        ));
+                        continue;
                     }
                 }
             }

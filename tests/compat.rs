@@ -201,9 +201,14 @@ fn env_volumes_are_named_contexts_mounted_at_their_path() {
     std::fs::create_dir(&assets).unwrap();
     let t = arm64_plan(d.path(), &[("ASSETS", assets.to_str().unwrap())]);
     assert_eq!(t["volumes"][0]["var"], "ASSETS");
+    // An unset variable mounts nothing, as in cross, and says so.
     let d = workspace("[build.env]\nvolumes = [\"NOT_SET_ANYWHERE\"]\n", "");
-    let e = error_of(d.path(), &["plan", "--target", ARM64], &[]);
-    assert!(e.contains("$NOT_SET_ANYWHERE is not set"), "{e}");
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        w.contains("names $NOT_SET_ANYWHERE, which is not set"),
+        "{w}"
+    );
+    assert_eq!(arm64_plan(d.path(), &[])["volumes"], serde_json::json!([]));
 }
 
 #[test]
@@ -1004,4 +1009,388 @@ fn env_secrets_reach_cargo_as_buildkit_secrets_and_their_values_nowhere() {
     let d = workspace("[build.env]\nsecrets = [\"A;id\"]\n", "");
     let e = error_of(d.path(), &["plan", "--target", ARM64], &[]);
     assert!(e.contains("not a variable name"), "{e}");
+}
+
+// ---- cross's own unit tests on configuration, ported: the same names
+// and the same assertions (cross-rs/cross src/config.rs and
+// src/cross_toml.rs), on green-cross's resolver and, where the result
+// shows there, its plan.
+
+mod config {
+    use green_cross::config::{CrossToml, Env, Settings, TargetSettings};
+
+    pub const T1: &str = "aarch64-unknown-linux-gnu";
+    pub const T2: &str = "armv7-unknown-linux-musleabihf";
+
+    pub fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    pub fn toml(text: &str) -> CrossToml {
+        let (c, unused) = CrossToml::parse("Cross.toml".as_ref(), text).unwrap();
+        assert!(unused.is_empty(), "{unused:?}");
+        c
+    }
+
+    pub fn target(text: &str, pairs: &[(&str, &str)], triple: &str) -> TargetSettings {
+        Settings::resolve(&env(pairs), &toml(text))
+            .unwrap()
+            .for_target(triple)
+    }
+
+    mod test_environment {
+        use super::*;
+        use green_cross::config::BuildStd;
+
+        #[test]
+        fn parse_error_in_env() {
+            let e = [
+                ("CROSS_BUILD_STD", "false"),
+                ("CROSS_BUILD_ZIG_IMAGE", "zig:local"),
+            ];
+            let t = target("", &e, T1);
+            assert_eq!(t.build_std, Some(BuildStd::Enabled(false)));
+            assert_eq!(t.zig.enable, None);
+            assert_eq!(t.zig.version, None);
+            assert_eq!(t.zig.image.unwrap().name.as_deref(), Some("zig:local"));
+        }
+
+        #[test]
+        fn build_and_target_set_returns_tuple() {
+            let e = [
+                ("CROSS_BUILD_ZIG", "true"),
+                ("CROSS_BUILD_ZIG_VERSION", "2.17"),
+            ];
+            let s = Settings::resolve(&env(&e), &CrossToml::default()).unwrap();
+            let zig = s.environment.build.zig.clone().unwrap();
+            assert_eq!(
+                (zig.enable, zig.version.as_deref()),
+                (Some(true), Some("2.17"))
+            );
+            assert!(s.environment.target.is_empty());
+        }
+
+        #[test]
+        fn target_build_var_name() {
+            let e = [("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_IMAGE", "x/y:1")];
+            let t = target("", &e, T1);
+            assert_eq!(t.image.unwrap().name.as_deref(), Some("x/y:1"));
+        }
+
+        #[test]
+        fn collect_passthrough() {
+            let e = [
+                ("CROSS_BUILD_ENV_PASSTHROUGH", "TEST1 TEST2"),
+                (
+                    "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_ENV_PASSTHROUGH",
+                    "PASS1 PASS2",
+                ),
+            ];
+            let t = target("", &e, T1);
+            for v in ["TEST1", "TEST2", "PASS1", "PASS2"] {
+                assert!(t.passthrough.contains(&v.to_string()), "{v}");
+            }
+        }
+    }
+
+    mod test_config {
+        use super::*;
+        use green_cross::config::PreBuild;
+
+        const TOML_BUILD_PRE_BUILD: &str =
+            "[build]\npre-build = [\"apt-get update && apt-get install zlib-dev\"]\n";
+        const TOML_BUILD_DOCKERFILE: &str = "[build]\ndockerfile = \"Dockerfile1\"\n[target.aarch64-unknown-linux-gnu]\ndockerfile = \"Dockerfile2\"\n";
+        const TOML_BUILD_VOLUMES: &str = "[build.env]\nvolumes = [\"VOLUME3\", \"VOLUME4\"]\n[target.aarch64-unknown-linux-gnu]\n";
+        const TOML_ARRAYS_BOTH: &str = "[build.env]\npassthrough = [\"VAR1\", \"VAR2\"]\nvolumes = [\"VOLUME1\", \"VOLUME2\"]\n\n[target.aarch64-unknown-linux-gnu.env]\npassthrough = [\"VAR3\", \"VAR4\"]\nvolumes = [\"VOLUME3\", \"VOLUME4\"]\n";
+        const TOML_ARRAYS_BUILD: &str = "[build.env]\npassthrough = [\"VAR1\", \"VAR2\"]\nvolumes = [\"VOLUME1\", \"VOLUME2\"]\n";
+        const TOML_ARRAYS_TARGET: &str = "[target.aarch64-unknown-linux-gnu.env]\npassthrough = [\"VAR3\", \"VAR4\"]\nvolumes = [\"VOLUME3\", \"VOLUME4\"]\n";
+        const TOML_DEFAULT_TARGET: &str =
+            "[build]\ndefault-target = \"aarch64-unknown-linux-gnu\"\n";
+
+        fn strings(v: &[&str]) -> Vec<String> {
+            v.iter().map(|s| s.to_string()).collect()
+        }
+
+        #[test]
+        fn env_target_and_toml_build_pre_build_then_use_env() {
+            let e = [(
+                "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_PRE_BUILD",
+                "dpkg --add-architecture arm64",
+            )];
+            let t = target(TOML_BUILD_PRE_BUILD, &e, T1);
+            // cross: a single line from the environment is a command.
+            let p = t.pre_build.unwrap();
+            assert_eq!(
+                p.commands(),
+                Some(&strings(&["dpkg --add-architecture arm64"])[..])
+            );
+            assert!(!matches!(p, PreBuild::Script(_)));
+        }
+
+        #[test]
+        fn env_target_then_toml_target_then_env_build_then_toml_build() {
+            let file = |t: TargetSettings| t.dockerfile.unwrap().file.unwrap();
+            let e = [
+                ("CROSS_BUILD_DOCKERFILE", "Dockerfile3"),
+                (
+                    "CROSS_TARGET_AARCH64_UNKNOWN_LINUX_GNU_DOCKERFILE",
+                    "Dockerfile4",
+                ),
+            ];
+            assert_eq!(file(target(TOML_BUILD_DOCKERFILE, &e, T1)), "Dockerfile4");
+            assert_eq!(file(target(TOML_BUILD_DOCKERFILE, &e, T2)), "Dockerfile3");
+            assert_eq!(file(target(TOML_BUILD_DOCKERFILE, &[], T1)), "Dockerfile2");
+            assert_eq!(file(target(TOML_BUILD_DOCKERFILE, &[], T2)), "Dockerfile1");
+        }
+
+        #[test]
+        fn toml_build_passthrough_then_use_target_passthrough_both() {
+            let t = target(TOML_ARRAYS_BOTH, &[], T1);
+            assert_eq!(t.passthrough, strings(&["VAR1", "VAR2", "VAR3", "VAR4"]));
+            assert_eq!(t.volumes, strings(&["VOLUME3", "VOLUME4"]));
+        }
+
+        #[test]
+        fn toml_build_passthrough() {
+            let t = target(TOML_ARRAYS_BUILD, &[], T1);
+            assert_eq!(t.passthrough, strings(&["VAR1", "VAR2"]));
+            assert_eq!(t.volumes, strings(&["VOLUME1", "VOLUME2"]));
+        }
+
+        #[test]
+        fn toml_target_passthrough() {
+            let t = target(TOML_ARRAYS_TARGET, &[], T1);
+            assert_eq!(t.passthrough, strings(&["VAR3", "VAR4"]));
+            assert_eq!(t.volumes, strings(&["VOLUME3", "VOLUME4"]));
+        }
+
+        #[test]
+        fn volumes_use_env_over_toml() {
+            let e = [("CROSS_BUILD_ENV_VOLUMES", "VOLUME1 VOLUME2")];
+            let result = target(TOML_BUILD_VOLUMES, &e, T1).volumes;
+            assert_eq!(result.len(), 2);
+            assert!(result.contains(&"VOLUME1".to_string()));
+            assert!(result.contains(&"VOLUME2".to_string()));
+        }
+
+        #[test]
+        fn volumes_use_toml_when_no_env() {
+            let result = target(TOML_BUILD_VOLUMES, &[], T1).volumes;
+            assert_eq!(result.len(), 2);
+            assert!(result.contains(&"VOLUME3".to_string()));
+            assert!(result.contains(&"VOLUME4".to_string()));
+        }
+
+        #[test]
+        fn no_env_and_no_toml_default_target_then_none() {
+            let s = Settings::resolve(&env(&[]), &CrossToml::default()).unwrap();
+            assert_eq!((s.env_default_target, s.default_target), (None, None));
+        }
+
+        #[test]
+        fn env_and_toml_default_target_then_use_env() {
+            let e = [("CROSS_BUILD_TARGET", T2)];
+            let s = Settings::resolve(&env(&e), &toml(TOML_DEFAULT_TARGET)).unwrap();
+            assert_eq!(s.env_default_target.as_deref(), Some(T2));
+            // And the plan builds that one.
+            let d = super::super::workspace(TOML_DEFAULT_TARGET, "");
+            let p = super::super::plan(d.path(), &[], &e);
+            assert_eq!(p["targets"][0]["triple"], T2);
+        }
+
+        #[test]
+        fn no_env_but_toml_default_target_then_use_toml() {
+            let s = Settings::resolve(&env(&[]), &toml(TOML_DEFAULT_TARGET)).unwrap();
+            assert_eq!(s.default_target.as_deref(), Some(T1));
+            let d = super::super::workspace(TOML_DEFAULT_TARGET, "");
+            let p = super::super::plan(d.path(), &[], &[]);
+            assert_eq!(p["targets"][0]["triple"], T1);
+        }
+    }
+}
+
+mod cross_toml {
+    use super::config::{T1, toml};
+    use green_cross::config::{
+        BuildStd, CargoMetadata, CrossToml, Image, Merge, PreBuild, Section, Zig,
+    };
+
+    fn strings(v: &[&str]) -> Option<Vec<String>> {
+        Some(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    fn image(name: &str, toolchain: Option<&[&str]>) -> Option<Image> {
+        Some(Image {
+            name: Some(name.into()),
+            toolchain: toolchain.and_then(strings),
+        })
+    }
+
+    #[test]
+    fn parse_empty_toml() {
+        assert_eq!(toml(""), CrossToml::default());
+    }
+
+    #[test]
+    fn parse_build_toml() {
+        let c = toml(
+            "[build]\npre-build = [\"echo 'Hello World!'\"]\n\n[build.env]\nvolumes = [\"VOL1_ARG\", \"VOL2_ARG\"]\npassthrough = [\"VAR1\", \"VAR2\"]\n",
+        );
+        assert!(c.target.is_empty());
+        let mut expected = Section::default();
+        expected.env.volumes = strings(&["VOL1_ARG", "VOL2_ARG"]);
+        expected.env.passthrough = strings(&["VAR1", "VAR2"]);
+        expected.pre_build = Some(PreBuild::Lines(vec!["echo 'Hello World!'".into()]));
+        assert_eq!(c.build, expected);
+    }
+
+    #[test]
+    fn parse_target_toml() {
+        let c = toml(
+            "[target.aarch64-unknown-linux-gnu.env]\nvolumes = [\"VOL1_ARG\", \"VOL2_ARG\"]\npassthrough = [\"VAR1\", \"VAR2\"]\n[target.aarch64-unknown-linux-gnu]\nbuild-std = true\nimage = \"test-image\"\npre-build = []\n\n[target.aarch64-unknown-linux-musl.zig]\nenable = true\nversion = \"2.17\"\nimage = \"zig:local\"\n",
+        );
+        assert_eq!(c.build, Section::default());
+        let gnu = &c.target[T1];
+        assert_eq!(gnu.env.passthrough, strings(&["VAR1", "VAR2"]));
+        assert_eq!(gnu.env.volumes, strings(&["VOL1_ARG", "VOL2_ARG"]));
+        assert_eq!(gnu.build_std, Some(BuildStd::Enabled(true)));
+        assert_eq!(gnu.image, image("test-image", None));
+        assert_eq!(gnu.pre_build, Some(PreBuild::Lines(vec![])));
+        let musl = &c.target["aarch64-unknown-linux-musl"];
+        assert_eq!(
+            musl.zig,
+            Some(Zig {
+                enable: Some(true),
+                version: Some("2.17".into()),
+                image: image("zig:local", None),
+            })
+        );
+        assert_eq!(
+            (musl.env.passthrough.as_ref(), musl.image.as_ref()),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn parse_mixed_toml() {
+        let text = "[build]\npre-build = []\n\n[build.zig.image]\nname = \"zig:local\"\ntoolchain = [\"aarch64-unknown-linux-gnu\"]\n\n[build.env]\npassthrough = []\n\n[target.aarch64-unknown-linux-gnu]\ndockerfile = \"Dockerfile.test\"\npre-build = [\"echo 'Hello'\"]\nimage.name = \"test-image\"\nimage.toolchain = [\"aarch64-unknown-linux-musl\"]\n\n[target.aarch64-unknown-linux-gnu.env]\nvolumes = [\"VOL\"]\n";
+        let c = toml(text);
+        assert_eq!(c.build.pre_build, Some(PreBuild::Lines(vec![])));
+        assert_eq!(
+            c.build.zig,
+            Some(Zig {
+                enable: None,
+                version: None,
+                image: image("zig:local", Some(&["aarch64-unknown-linux-gnu"])),
+            })
+        );
+        assert_eq!(c.build.env.passthrough, strings(&[]));
+        let t = &c.target[T1];
+        assert_eq!(
+            t.image,
+            image("test-image", Some(&["aarch64-unknown-linux-musl"]))
+        );
+        assert_eq!(
+            t.dockerfile.as_ref().unwrap().file.as_deref(),
+            Some("Dockerfile.test")
+        );
+        assert_eq!(
+            t.pre_build,
+            Some(PreBuild::Lines(vec!["echo 'Hello'".into()]))
+        );
+        assert_eq!(t.env.volumes, strings(&["VOL"]));
+        // And it plans: a zig image alone does not turn zig on.
+        let d = super::workspace(text, "");
+        let p = super::arm64_plan(d.path(), &[]);
+        assert_eq!(p["zig"], serde_json::Value::Null);
+        assert_eq!(
+            p["pre_build"]["commands"],
+            serde_json::json!(["echo 'Hello'"])
+        );
+    }
+
+    #[test]
+    fn parse_from_empty_cargo_toml() {
+        let (m, w) = CargoMetadata::parse(
+            "Cargo.toml".as_ref(),
+            "[package]\nname = \"cargo_toml_test_package\"\nversion = \"0.1.0\"\n\n[dependencies]\ncross = \"1.2.3\"\n",
+        )
+        .unwrap();
+        assert!(w.is_empty());
+        assert_eq!((m.package, m.workspace), (None, None));
+    }
+
+    #[test]
+    fn parse_from_cargo_toml() {
+        let (m, _) = CargoMetadata::parse(
+            "Cargo.toml".as_ref(),
+            "[package]\nname = \"cargo_toml_test_package\"\nversion = \"0.1.0\"\n\n[dependencies]\ncross = \"1.2.3\"\n\n[package.metadata.cross.build]\nbuild-std = true\n",
+        )
+        .unwrap();
+        let mut expected = CrossToml::default();
+        expected.build.build_std = Some(BuildStd::Enabled(true));
+        assert_eq!(m.package, Some(expected));
+    }
+
+    #[test]
+    fn fully_populated_roundtrip() {
+        let c = toml(
+            "[target.a]\nbuild-std = true\nimage.name = \"local\"\nimage.toolchain = [\"x86_64-unknown-linux-gnu\"]\ndockerfile.file = \"Dockerfile\"\ndockerfile.context = \"..\"\npre-build = [\"sh\"]\nzig = true\n\n[target.b]\npre-build = \"sh\"\nzig = \"2.17\"\n",
+        );
+        let back: CrossToml = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn merge() {
+        let cfg1 = toml(
+            "[target.aarch64-unknown-linux-gnu]\nbuild-std = true\nimage = \"test-image1\"\n\n[target.aarch64-unknown-linux-gnu.env]\nvolumes = [\"VOL1_ARG\"]\npassthrough = [\"VAR1\"]\n\n[target.target2]\nbuild-std = true\nimage = \"test-image2\"\n\n[target.target2.env]\nvolumes = [\"VOL2_ARG\"]\npassthrough = [\"VAR2\"]\n\n[build]\nbuild-std = true\n\n[build.env]\nvolumes = []\npassthrough = [\"VAR1\", \"VAR2\"]\n",
+        );
+        let cfg2 = toml(
+            "[target.target2]\nbuild-std = false\nimage = \"test-image2-precedence\"\n\n[target.target2.env]\nvolumes = [\"VOL2_ARG_PRECEDENCE\"]\npassthrough = [\"VAR2_PRECEDENCE\"]\n\n[target.target3]\nbuild-std = true\nimage = \"@sha256:test-image3\"\n\n[target.target3.env]\nvolumes = [\"VOL3_ARG\"]\npassthrough = [\"VAR3\"]\n\n[build]\nbuild-std = [\"core\", \"alloc\"]\ndefault-target = \"aarch64-unknown-linux-gnu\"\n\n[build.env]\nvolumes = []\npassthrough = [\"VAR3\", \"VAR4\"]\n",
+        );
+        let expected = toml(
+            "[target.aarch64-unknown-linux-gnu]\nbuild-std = true\nimage = \"test-image1\"\n\n[target.aarch64-unknown-linux-gnu.env]\nvolumes = [\"VOL1_ARG\"]\npassthrough = [\"VAR1\"]\n\n[target.target2]\nbuild-std = false\nimage = \"test-image2-precedence\"\n\n[target.target2.env]\nvolumes = [\"VOL2_ARG_PRECEDENCE\"]\npassthrough = [\"VAR2_PRECEDENCE\"]\n\n[target.target3]\nbuild-std = true\nimage = \"@sha256:test-image3\"\n\n[target.target3.env]\nvolumes = [\"VOL3_ARG\"]\npassthrough = [\"VAR3\"]\n\n[build]\nbuild-std = [\"core\", \"alloc\"]\ndefault-target = \"aarch64-unknown-linux-gnu\"\n\n[build.env]\nvolumes = []\npassthrough = [\"VAR3\", \"VAR4\"]\n",
+        );
+        // cfg2 has precedence.
+        let merged = cfg2.merge(cfg1);
+        assert_eq!(merged, expected);
+        let b = &expected.build;
+        assert_eq!(
+            b.build_std,
+            Some(BuildStd::Crates(vec!["core".into(), "alloc".into()]))
+        );
+        assert_eq!(b.default_target.as_deref(), Some(T1));
+        assert_eq!((b.pre_build.as_ref(), b.dockerfile.as_ref()), (None, None));
+        assert_eq!(b.env.passthrough, strings(&["VAR3", "VAR4"]));
+        assert_eq!(b.env.volumes, strings(&[]));
+        let a = &expected.target[T1];
+        assert_eq!(a.build_std, Some(BuildStd::Enabled(true)));
+        assert_eq!(a.image, image("test-image1", None));
+        assert_eq!((a.pre_build.as_ref(), a.dockerfile.as_ref()), (None, None));
+        assert_eq!(a.env.passthrough, strings(&["VAR1"]));
+        assert_eq!(a.env.volumes, strings(&["VOL1_ARG"]));
+        let t2 = &expected.target["target2"];
+        assert_eq!(t2.build_std, Some(BuildStd::Enabled(false)));
+        assert_eq!(t2.image, image("test-image2-precedence", None));
+        assert_eq!(t2.env.passthrough, strings(&["VAR2_PRECEDENCE"]));
+        assert_eq!(t2.env.volumes, strings(&["VOL2_ARG_PRECEDENCE"]));
+        let t3 = &expected.target["target3"];
+        assert_eq!(t3.build_std, Some(BuildStd::Enabled(true)));
+        assert_eq!(t3.image, image("@sha256:test-image3", None));
+        assert_eq!(t3.env.passthrough, strings(&["VAR3"]));
+        assert_eq!(t3.env.volumes, strings(&["VOL3_ARG"]));
+    }
+
+    #[test]
+    fn pre_build_script() {
+        let c = toml(
+            "[target.aarch64-unknown-linux-gnu]\npre-build = \"./my-script.sh\"\n\n[build]\npre-build = [\"echo Hello World\"]\n",
+        );
+        assert!(matches!(c.build.pre_build, Some(PreBuild::Lines(_))));
+        assert!(matches!(c.target[T1].pre_build, Some(PreBuild::Single(_))));
+    }
 }

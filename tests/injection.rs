@@ -184,7 +184,8 @@ const FIELDS: &[Field] = &[
             t(&format!("DATA={v}"))
         ))
     }),
-    ("env.volumes host value", &["/data/clean"], |v| {
+    // An empty (unset) variable mounts nothing, as in cross.
+    ("env.volumes host value", &["/data/clean", ""], |v| {
         Input::distro()
             .toml("[build.env]\nvolumes = [\"DATA\"]\n".into())
             .env("DATA", v)

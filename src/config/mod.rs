@@ -20,7 +20,7 @@ mod values;
 pub use resolve::{
     CaBundle, DEFAULT_CA_BUNDLE, DEFAULT_DISTRO_BASE, Layer, Settings, Sources, TargetSettings,
 };
-pub use values::{BuildStd, Dockerfile, Image, PreBuild, Zig};
+pub use values::{BuildStd, Dockerfile, Image, Merge, PreBuild, Zig};
 
 /// The environment, injected: logic never reads `std::env`.
 pub type Env = BTreeMap<String, String>;
