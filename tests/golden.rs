@@ -87,6 +87,7 @@ fn every_recipe_in_both_modes() {
             );
             let text = render(&p);
             assert_eq!(text, render(&p), "rendering is deterministic");
+            common::dockerfile::check(&text).unwrap();
             insta::assert_snapshot!(format!("{mode}__{}", r.triple), text);
         }
     }
@@ -103,6 +104,7 @@ fn several_targets_share_one_toolchain_stage() {
             &recipes,
         );
         let text = render(&p);
+        common::dockerfile::check(&text).unwrap();
         assert_eq!(text.matches(" AS toolchain\n").count(), 1, "{text}");
         insta::assert_snapshot!(format!("{mode}__three_targets_size_preset"), text);
     }

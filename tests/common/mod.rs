@@ -2,6 +2,8 @@
 //! copies of them to change.
 #![allow(dead_code)]
 
+pub mod dockerfile;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
