@@ -933,6 +933,23 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         )
         .collect();
 
+    // `dockerfile`: the user's image, built on the stage the target would
+    // start from and loaded under this tag, becomes the base of the
+    // target's own toolchain stage, which brings Rust into it when it has
+    // none (a Dockerfile FROM one of cross's images).
+    let ws = input.workspace;
+    let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
+    let custom_tag = |r: &Recipe| format!("green-cross-custom:{}-{ws_hash:016x}", r.triple);
+    let custom_stage = |r: &Recipe| match images.contains_key(&r.triple) {
+        true => format!("toolchain-{}-custom", r.triple),
+        false => format!("toolchain-{}", r.triple),
+    };
+    let has_dockerfile: BTreeSet<&str> = recipes
+        .iter()
+        .filter(|r| settings.for_target(&r.triple).dockerfile.is_some())
+        .map(|r| r.triple.as_str())
+        .collect();
+
     let mut toolchains = Vec::new();
     for flavour in &flavours {
         toolchains.push(toolchain_stage(
@@ -955,10 +972,18 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 &rust_version,
             ));
         }
+        if has_dockerfile.contains(r.triple.as_str()) {
+            toolchains.push(toolchain_stage(
+                mode,
+                flavour_of(r),
+                Some(custom_tag(r)),
+                &custom_stage(r),
+                settings,
+                &rust_version,
+            ));
+        }
     }
 
-    let ws = input.workspace;
-    let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
     let profile_dir = inv.profile_dir();
     // test and bench run what they build, through the target's runner.
     let runs_binaries = matches!(inv.subcommand.as_str(), "test" | "bench");
@@ -1017,12 +1042,18 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             ImageFlavour::Debian
         };
 
-        let base = if images.contains_key(&r.triple) {
+        // The stage the target starts from without `dockerfile` (the
+        // Dockerfile's CROSS_BASE_IMAGE), and with it.
+        let plain_base = if images.contains_key(&r.triple) {
             format!("toolchain-{}", r.triple)
         } else if flavour == ImageFlavour::Alpine && zig.is_none() {
             "toolchain-alpine".to_string()
         } else {
             "toolchain".to_string()
+        };
+        let base = match ts.dockerfile {
+            Some(_) => custom_stage(r),
+            None => plain_base.clone(),
         };
         let from = if zig.is_some() {
             let name = zig_stage_name(&base);
@@ -1239,33 +1270,23 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         }
 
         let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
-        // dockerfile: the user's image, built on the stage the sysroot
-        // would start from, becomes its base.
-        let (from, custom) = match &ts.dockerfile {
-            None => (from, None),
-            Some(v) => {
-                let (file, context, mut build_args) = dockerfile_setting(v, &ws.root);
-                let suffix = format!("{}-{ws_hash:016x}", r.triple);
-                let base_tag = format!("green-cross-base:{suffix}");
-                build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
-                build_args.insert("CROSS_TARGET".into(), r.triple.clone());
-                if let Some(a) = &cross_deb_arch {
-                    build_args.insert("CROSS_DEB_ARCH".into(), a.clone());
-                }
-                let tag = format!("green-cross-custom:{suffix}");
-                (
-                    tag.clone(),
-                    Some(CustomImage {
-                        base_stage: from,
-                        base_tag,
-                        file,
-                        context,
-                        build_args,
-                        tag,
-                    }),
-                )
+        let custom = ts.dockerfile.as_ref().map(|v| {
+            let (file, context, mut build_args) = dockerfile_setting(v, &ws.root);
+            let base_tag = format!("green-cross-base:{}-{ws_hash:016x}", r.triple);
+            build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
+            build_args.insert("CROSS_TARGET".into(), r.triple.clone());
+            if let Some(a) = &cross_deb_arch {
+                build_args.insert("CROSS_DEB_ARCH".into(), a.clone());
             }
-        };
+            CustomImage {
+                base_stage: plain_base.clone(),
+                base_tag,
+                file,
+                context,
+                build_args,
+                tag: custom_tag(r),
+            }
+        });
 
         // pre-build: at the end of the sysroot stage.
         if from == "toolchain-alpine"

@@ -343,11 +343,22 @@ fn dockerfile_builds_on_the_target_base_and_becomes_the_sysroot_base() {
     assert_eq!(c["build_args"]["CROSS_BASE_IMAGE"], c["base_tag"]);
     assert_eq!(c["build_args"]["CROSS_DEB_ARCH"], "arm64");
     assert_eq!(c["build_args"]["CROSS_TARGET"], ARM64);
-    assert_eq!(t["from"], c["tag"]);
+    // The loaded image is the base of the target's own toolchain stage,
+    // which brings Rust into it where it has none (a Dockerfile FROM one
+    // of cross's images).
+    assert_eq!(t["from"], "toolchain-aarch64-unknown-linux-gnu");
     let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[]);
     let tag = c["tag"].as_str().unwrap();
     assert!(
-        text.contains(&format!("FROM {tag} AS sysroot-aarch64-unknown-linux-gnu")),
+        text.contains(&format!(
+            "FROM --platform=$BUILDPLATFORM {tag} AS toolchain-aarch64-unknown-linux-gnu\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "FROM toolchain-aarch64-unknown-linux-gnu AS sysroot-aarch64-unknown-linux-gnu"
+        ),
         "{text}"
     );
     // The string form and the mirror; a missing file is named before any build.
@@ -1448,13 +1459,13 @@ const CROSS_DOCS: &[DocCase] = &[
         "config_file.md: build.dockerfile (string)",
         "[build]\ndockerfile = \"./Dockerfile\"\n",
         &["--target", "aarch64-unknown-linux-gnu"],
-        &["FROM green-cross-custom:aarch64-unknown-linux-gnu-"],
+        &["FROM --platform=$BUILDPLATFORM green-cross-custom:aarch64-unknown-linux-gnu-"],
     ),
     (
         "config_file.md: build.dockerfile (table)",
         "[build.dockerfile]\nfile = \"./Dockerfile\"\ncontext = \".\"\nbuild-args = { ARG1 = \"foo\" }\n",
         &["--target", "aarch64-unknown-linux-gnu"],
-        &["FROM green-cross-custom:aarch64-unknown-linux-gnu-"],
+        &["FROM --platform=$BUILDPLATFORM green-cross-custom:aarch64-unknown-linux-gnu-"],
     ),
     (
         "config_file.md: build.zig (version)",
@@ -1544,13 +1555,13 @@ const CROSS_DOCS: &[DocCase] = &[
         "config_file.md: target.TARGET.dockerfile (string)",
         "[target.aarch64-unknown-linux-gnu]\ndockerfile = \"./Dockerfile\"\n",
         &["--target", "aarch64-unknown-linux-gnu"],
-        &["FROM green-cross-custom:aarch64-unknown-linux-gnu-"],
+        &["FROM --platform=$BUILDPLATFORM green-cross-custom:aarch64-unknown-linux-gnu-"],
     ),
     (
         "config_file.md: target.TARGET.dockerfile (table)",
         "[target.aarch64-unknown-linux-gnu.dockerfile]\nfile = \"./Dockerfile\"\ncontext = \".\"\nbuild-args = { ARG1 = \"foo\" }\n",
         &["--target", "aarch64-unknown-linux-gnu"],
-        &["FROM green-cross-custom:aarch64-unknown-linux-gnu-"],
+        &["FROM --platform=$BUILDPLATFORM green-cross-custom:aarch64-unknown-linux-gnu-"],
     ),
     (
         "config_file.md: target.TARGET.zig (version)",

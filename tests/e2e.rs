@@ -698,22 +698,26 @@ fn test_for_darwin_builds_the_tests_and_says_they_cannot_run() {
 #[test]
 #[ignore = "needs a Docker engine: run ci/test.sh"]
 fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
-    // The fixture's Cross.toml: a cross-style pre-build installs
-    // libssl-dev:$CROSS_DEB_ARCH for aarch64; `packages` installs it for
-    // x86_64. build.rs finds libcrypto with pkg-config; main calls it.
+    // The fixture's Cross.toml: a cross-style pre-build (a loop across
+    // entries and a multi-line entry) installs libssl-dev:$CROSS_DEB_ARCH
+    // for aarch64; `packages` installs it for x86_64, whose pre-build is a
+    // single command. build.rs finds libcrypto with pkg-config; main calls
+    // it and prints what pre-build and the Dockerfile left.
     let ws = fixture_copy_of(&fixture_named("with-openssl"));
     let targets = ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"];
-    // `image` names an image of its own: the base image under another tag.
-    // (Under the same name, the stage would be identical to the shared
-    // toolchain stage and BuildKit would report the two under one name.)
+    // A stand-in for one of cross's images: a C toolchain for the target
+    // and no Rust. aarch64 names it as `image`; x86_64's `dockerfile`
+    // (Dockerfile.cross) starts FROM it, as cross's docs suggest.
     let base = std::env::var("GREEN_CROSS_E2E_BASE_IMAGE")
         .unwrap_or_else(|_| "green-cross/debian:bookworm".into());
-    let image = "green-cross-e2e/image-key:bookworm";
+    let standin = "green-cross-e2e/cross-standin:bookworm";
     // Made by BuildKit and loaded, as `dockerfile` images are: an image
     // that `docker tag` names can send BuildKit to a registry for its
     // manifest.
     let mut c = Command::new("docker")
-        .args(["buildx", "build", "--quiet", "--load", "--tag", image, "-"])
+        .args([
+            "buildx", "build", "--quiet", "--load", "--tag", standin, "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -722,26 +726,40 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
     c.stdin
         .take()
         .unwrap()
-        .write_all(format!("FROM {base}\nLABEL org.green-cross.e2e=image-key\n").as_bytes())
+        .write_all(
+            format!(
+                "FROM {base}\nLABEL org.green-cross.e2e=cross-standin\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross && rm -rf /var/lib/apt/lists/*\nRUN ! command -v cargo && ! command -v rustc && ! test -d /usr/local/cargo\n"
+            )
+            .as_bytes(),
+        )
         .unwrap();
     let o = c.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", show(&o));
+    let cross_toml = ws.path().join("Cross.toml");
+    let mut text = std::fs::read_to_string(&cross_toml).unwrap().replace(
+        "[target.aarch64-unknown-linux-gnu]\n",
+        &format!("[target.aarch64-unknown-linux-gnu]\nimage = \"{standin}\"\n"),
+    );
+    text.push_str(&format!(
+        "\n[target.x86_64-unknown-linux-gnu.dockerfile]\nfile = \"Dockerfile.cross\"\nbuild-args = {{ STANDIN = \"{standin}\" }}\n"
+    ));
+    std::fs::write(&cross_toml, text).unwrap();
     // CROSS_BUILD_OPTS reach docker buildx build.
     let o = green_cross_command(
         ws.path(),
         &["build", "--target", targets[0], "--target", targets[1]],
     )
     .env("CROSS_BUILD_OPTS", "--build-arg GREEN_CROSS_E2E_PROBE=1")
-    // `image`: x86_64's toolchain stage on an image named for it.
-    .env("CROSS_TARGET_X86_64_UNKNOWN_LINUX_GNU_IMAGE", image)
     .output()
     .unwrap();
     assert!(o.status.success(), "{}", show(&o));
     let log = std::fs::read_to_string(ws.path().join("target/green-cross/last-build.log")).unwrap();
-    assert!(
-        log.contains("[toolchain-x86_64-unknown-linux-gnu "),
-        "the image's own toolchain stage ran"
-    );
+    for t in targets {
+        assert!(
+            log.contains(&format!("[toolchain-{t} ")),
+            "{t}: the target's own toolchain stage ran"
+        );
+    }
     assert!(
         log.lines()
             .next()
@@ -759,15 +777,24 @@ fn pre_build_and_packages_install_target_libraries_that_the_build_links() {
         "{f}"
     );
     // The binary needs the target's libcrypto: run it where that is installed.
-    for (t, arch) in [(targets[0], "aarch64"), (targets[1], "x86_64")] {
+    let notes = [
+        "pre-build: loop and multi-line entry on arm64\n",
+        "pre-build: single command\ndockerfile: custom Dockerfile for amd64\n",
+    ];
+    for ((t, arch), notes) in [(targets[0], "aarch64"), (targets[1], "x86_64")]
+        .into_iter()
+        .zip(notes)
+    {
         let o = green_cross_run(ws.path(), &["run", "--target", t], "");
         assert!(o.status.success(), "{}", show(&o));
         let out = String::from_utf8_lossy(&o.stdout);
+        let first = out.lines().next().unwrap_or_default();
         assert!(
-            out.starts_with("openssl 3") && out.trim_end().ends_with(&format!("on {arch}")),
+            first.starts_with("openssl 3") && first.ends_with(&format!("on {arch}")),
             "{}",
             show(&o)
         );
+        assert!(out.ends_with(notes), "{t}: {}", show(&o));
     }
     // env.passthrough reaches the program, natively and in the runner
     // container; CROSS_CONTAINER_OPTS reach docker run.
