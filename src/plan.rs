@@ -392,11 +392,18 @@ fn zig_target(
         ));
         return Ok(None);
     }
-    if r.libc != crate::target::Libc::Gnu {
+    let libc = r.libc;
+    if !matches!(libc, crate::target::Libc::Gnu | crate::target::Libc::Musl) {
         return Err(bad(&format!(
-            "zig links glibc Linux targets here, and {} is not one",
+            "zig links Linux targets (glibc or musl) here, and {} is not one",
             r.triple
         )));
+    }
+    if libc == crate::target::Libc::Musl && version.is_some() {
+        warnings.push(format!(
+            "{}: zig's glibc version is ignored: this target links musl",
+            r.triple
+        ));
     }
     let arch = match r.triple.split('-').next().unwrap_or_default() {
         a if a.starts_with("armv7") => "arm",
@@ -404,8 +411,8 @@ fn zig_target(
     };
     let abi = r.triple.rsplit('-').next().unwrap_or("gnu");
     Ok(Some(match version {
-        Some(v) => format!("{arch}-linux-{abi}.{v}"),
-        None => format!("{arch}-linux-{abi}"),
+        Some(v) if libc == crate::target::Libc::Gnu => format!("{arch}-linux-{abi}.{v}"),
+        _ => format!("{arch}-linux-{abi}"),
     }))
 }
 
@@ -914,12 +921,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             images.insert(r.triple.clone(), name);
         }
     }
-    let flavour_of = |r: &Recipe| {
-        if mode == ToolchainMode::Rustup {
+    // zig is added to a Debian stage: a target it links is built there.
+    let flavour_of = |r: &Recipe| match mode {
+        ToolchainMode::Rustup if zig_of(r).is_none() => {
             r.rustup.image.unwrap_or(ImageFlavour::Debian)
-        } else {
-            ImageFlavour::Debian
         }
+        _ => ImageFlavour::Debian,
     };
     let flavours: BTreeSet<ImageFlavour> = recipes
         .iter()
@@ -1036,11 +1043,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
         let up = env_upper(&r.triple);
         let lo = env_lower(&r.triple);
-        let flavour = if mode == ToolchainMode::Rustup {
-            m.image.unwrap_or(ImageFlavour::Debian)
-        } else {
-            ImageFlavour::Debian
-        };
+        let flavour = flavour_of(r);
+        // zig turned on for a musl target whose recipe links without it
+        // (rustup mode's Alpine stage): zig brings musl, as in distro mode.
+        let zig_musl = zig.is_some() && m.zig.is_none() && r.libc == crate::target::Libc::Musl;
 
         // The stage the target starts from without `dockerfile` (the
         // Dockerfile's CROSS_BASE_IMAGE), and with it.
@@ -1075,7 +1081,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
                 .cloned()
                 .chain(lld.then(|| "lld".to_string())),
         );
-        let mut target_packages: Vec<String> = m.target_packages.clone();
+        // The recipe's target packages are its Alpine stage's (musl's own
+        // headers and libraries), which zig replaces.
+        let mut target_packages: Vec<String> = match zig_musl {
+            true => vec![],
+            false => m.target_packages.clone(),
+        };
         if mode == ToolchainMode::Distro && std == StdSource::Multiarch {
             target_packages.push("libstd-rust-web-dev".into());
         }
@@ -1146,7 +1157,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             }
         }
         sysroot_env.extend(r.env.clone());
-        if let Some(pc) = &m.pkg_config {
+        if let Some(pc) = m.pkg_config.as_ref().filter(|_| !zig_musl) {
             sysroot_env.insert(format!("PKG_CONFIG_{lo}"), pc.clone());
         }
         sysroot_env.insert("PKG_CONFIG_ALLOW_CROSS".into(), "1".into());
@@ -1176,6 +1187,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let release = settings.release_for(&r.triple);
         let mut build_env = BTreeMap::new();
         let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
+        if zig_musl {
+            // zig links its own musl C runtime, not the one rustup ships.
+            rustflags.extend(["-C".into(), "link-self-contained=no".into()]);
+        }
         if lld {
             rustflags.extend(["-C".into(), "link-arg=-fuse-ld=lld".into()]);
         }

@@ -315,11 +315,45 @@ fn zig_links_glibc_targets_for_a_glibc_version() {
         &["plan", "--target", "x86_64-pc-windows-gnu"],
         &[("CROSS_BUILD_ZIG", "true")],
     );
-    assert!(e.contains("zig links glibc Linux targets here"), "{e}");
+    assert!(
+        e.contains("zig links Linux targets (glibc or musl) here"),
+        "{e}"
+    );
+    // cross's CI links aarch64 musl with zig: in rustup mode the target
+    // leaves its Alpine stage for zig's, whose musl it links.
+    let d = workspace(
+        "[target.aarch64-unknown-linux-musl.zig]\nenable = true\n",
+        "",
+    );
+    let rustup = [("GREEN_CROSS_TOOLCHAIN", "rustup")];
+    let p = plan(
+        d.path(),
+        &["--target", "aarch64-unknown-linux-musl"],
+        &rustup,
+    );
+    let t = &p["targets"][0];
+    assert_eq!(t["zig"], "aarch64-linux-musl");
+    assert_eq!(t["from"], "zig");
+    assert!(
+        t["build_env"]["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS"]
+            .as_str()
+            .unwrap()
+            .contains("-C link-self-contained=no"),
+        "{t}"
+    );
+    let (text, _) = dockerfile(
+        d.path(),
+        &["--target", "aarch64-unknown-linux-musl"],
+        &rustup,
+    );
+    assert!(
+        !text.contains("alpine") && !text.contains("xx-apk"),
+        "{text}"
+    );
     let (_, w) = dockerfile(
         d.path(),
         &["--target", "aarch64-unknown-linux-musl"],
-        &[("CROSS_BUILD_ZIG", "false")],
+        &[("CROSS_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_ZIG", "false")],
     );
     assert!(w.contains("zig cannot be turned off"), "{w}");
 }
