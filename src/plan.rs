@@ -866,16 +866,25 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     crate::guard::invocation(inv)?;
     crate::guard::workspace(input.workspace)?;
     crate::fingerprint::switch(input.env)?;
-    warnings.extend(unknown_target_tables(settings, input.recipes));
+    warnings.extend(unknown_target_tables(settings, input.recipes, &inv.targets));
     if let Some(image) = &settings.base_image {
         crate::guard::image(image, "base-image (or GREEN_CROSS_BASE_IMAGE)")?;
     }
 
     let triples = select_targets(inv, input.env, settings, input.host);
-    let recipes: Vec<&Recipe> = triples
-        .iter()
-        .map(|t| input.recipes.get(t))
-        .collect::<Result<_>>()?;
+    // Custom target specifications: a recipe of their own, by name.
+    let mut specs: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut owned: Vec<std::borrow::Cow<Recipe>> = Vec::new();
+    for t in &triples {
+        match custom_spec(t, input.workspace)? {
+            Some((name, rel)) => {
+                owned.push(std::borrow::Cow::Owned(Recipe::custom_spec(&name)));
+                specs.insert(name, rel);
+            }
+            None => owned.push(std::borrow::Cow::Borrowed(input.recipes.get(t)?)),
+        }
+    }
+    let recipes: Vec<&Recipe> = owned.iter().map(|c| c.as_ref()).collect();
 
     if mode == ToolchainMode::Distro {
         warnings.extend(distro_toolchain_warning(inv, input.workspace));
@@ -1090,6 +1099,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if mode == ToolchainMode::Distro && std == StdSource::Multiarch {
             target_packages.push("libstd-rust-web-dev".into());
         }
+        if !ts.packages.is_empty() && r.libc == crate::target::Libc::Other {
+            return Err(Error::Usage(format!(
+                "`packages` for {}: a custom target specification has no architecture to install packages for\n  help: install what the build needs with `pre-build`",
+                r.triple
+            )));
+        }
         if !ts.packages.is_empty() && mode == ToolchainMode::Distro && m.deb_arch.is_none() {
             return Err(Error::Usage(format!(
                 "`packages` for {}: distro mode installs them as <name>:<Debian architecture>, and this target has none\n  help: install what the build needs with `pre-build`, or use rustup mode (xx-apt-get / xx-apk)",
@@ -1163,6 +1178,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         sysroot_env.insert("PKG_CONFIG_ALLOW_CROSS".into(), "1".into());
         if std == StdSource::BuildStd {
             sysroot_env.insert("RUSTC_BOOTSTRAP".into(), "1".into());
+        }
+        if specs.contains_key(&r.triple) {
+            // Newer cargo reads a target specification only with
+            // -Zjson-target-spec; older cargo ignores the variable.
+            sysroot_env.insert("CARGO_UNSTABLE_JSON_TARGET_SPEC".into(), "true".into());
         }
         if zig.is_some() {
             sysroot_env.insert(
@@ -1345,7 +1365,11 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if ws.has_lockfile {
             fetch.push("--locked".into());
         }
-        fetch.extend(["--target".into(), r.triple.clone()]);
+        // cargo's --target: the triple, or the specification's path.
+        let cargo_target = specs.get(&r.triple).map_or(r.triple.clone(), |rel| {
+            ws_dir(ws).join(rel).to_string_lossy().into_owned()
+        });
+        fetch.extend(["--target".into(), cargo_target.clone()]);
         if build_std {
             fetch.push(build_std_flag.clone());
         }
@@ -1380,7 +1404,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         }
         cargo.extend([
             "--target".into(),
-            r.triple.clone(),
+            cargo_target.clone(),
             "--target-dir".into(),
             TARGET_DIR.into(),
         ]);
@@ -1422,7 +1446,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             cargo.push("--".into());
             cargo.extend(inv.trailing.iter().cloned());
         }
-        let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &r.triple, inv, ws);
+        let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &cargo_target, inv, ws);
         // `-fuse-ld=lld` makes a cross gcc look for `<prefix>ld.lld` on PATH
         // (the plain name only in its own directories).
         let mut setup = m.setup.clone();
@@ -1516,7 +1540,14 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         workspace_prefix: ws.prefix.clone(),
         outside: ws.outside.clone(),
         target_dir: ws.target_dir.clone(),
-        skeleton: ws.skeleton.clone(),
+        skeleton: {
+            // The specifications are read in the dependencies stage too.
+            let mut sk = ws.skeleton.clone();
+            sk.extend(specs.values().cloned().map(SkeletonFile::Copy));
+            sk.sort();
+            sk.dedup();
+            sk
+        },
         ca_bundle: input.ca_bundle.clone(),
         run,
         warnings,
@@ -1978,12 +2009,55 @@ fn resolve_secrets(
     sorted(out)
 }
 
+/// `--target path/to/name.json`: a custom target specification, which
+/// cargo reads inside the build, so it must be inside the workspace. Its
+/// name (the file's stem, as cargo names the target) and its path relative
+/// to the workspace root.
+fn custom_spec(target: &str, ws: &Workspace) -> Result<Option<(String, PathBuf)>> {
+    if !target.ends_with(".json") {
+        return Ok(None);
+    }
+    let given = Path::new(target);
+    let host = crate::config::trust::normalize(&ws.root.join(&ws.workdir).join(given));
+    let rel = host.strip_prefix(&ws.root).map_err(|_| {
+        Error::Usage(format!(
+            "`--target {target}`: cargo reads a target specification inside the build, so it must be inside the workspace ({})\n  help: move it into the workspace",
+            ws.root.display()
+        ))
+    })?;
+    let name = host
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if !valid {
+        return Err(Error::Usage(format!(
+            "`--target {target}`: the file's name is the target's name, `{name}`, which takes lowercase letters, digits, `.`, `_` and `-`\n  help: rename the file"
+        )));
+    }
+    crate::guard::build_path(&rel.to_string_lossy(), "--target")?;
+    Ok(Some((name, rel.to_path_buf())))
+}
+
 /// `[target.<name>]` tables of the configuration files whose name is no
 /// target green-cross knows: their settings would never apply.
-fn unknown_target_tables(settings: &Settings, recipes: &Recipes) -> Vec<String> {
+fn unknown_target_tables(settings: &Settings, recipes: &Recipes, asked: &[String]) -> Vec<String> {
     let mut out = Vec::new();
+    // A custom target specification's table is named by the file's stem.
+    let spec_names: Vec<&str> = asked
+        .iter()
+        .filter(|t| t.ends_with(".json"))
+        .filter_map(|t| Path::new(t).file_stem()?.to_str())
+        .collect();
     for layer in &settings.layers {
         for name in layer.config.target.keys() {
+            if spec_names.contains(&name.as_str()) {
+                continue;
+            }
             // A triple of a target green-cross does not build (a cross
             // user's table for mips, say) is left alone; a typo or a name
             // that is no triple is not.

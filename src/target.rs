@@ -20,6 +20,8 @@ pub enum Libc {
     Musl,
     Mingw,
     Darwin,
+    /// A custom target specification's: whatever the specification links.
+    Other,
 }
 
 /// How binaries built for the target are run by `test` and `run`.
@@ -140,6 +142,37 @@ fn yes() -> bool {
 }
 
 impl Recipe {
+    /// The recipe of a custom target specification (`--target
+    /// path/to/name.json`), named by the file's stem as cargo names it: its
+    /// standard library is built from source, its linker is the one the
+    /// specification or the user's cargo configuration names, and its
+    /// binaries do not run here.
+    pub fn custom_spec(name: &str) -> Recipe {
+        let mode = ModeRecipe {
+            image: Some(ImageFlavour::Debian),
+            std: Some(StdSource::BuildStd),
+            ..ModeRecipe::default()
+        };
+        Recipe {
+            triple: name.to_string(),
+            summary: format!("custom target specification `{name}`"),
+            platform: "custom".into(),
+            libc: Libc::Other,
+            crt_static: false,
+            runner: Runner::None,
+            qemu: None,
+            cross_deb_arch: None,
+            strip: true,
+            rustflags: vec![],
+            env: Default::default(),
+            rustup: mode.clone(),
+            distro: ModeRecipe {
+                image: None,
+                ..mode
+            },
+        }
+    }
+
     pub fn parse(name: &str, text: &str) -> Result<Recipe> {
         let recipe: Recipe = toml::from_str(text).map_err(|e| Error::Recipe {
             name: name.to_string(),

@@ -1743,3 +1743,55 @@ fn every_docs_example_s_dockerfile_parses_in_buildkit() {
         }
     }
 }
+
+#[test]
+fn a_custom_target_specification_is_a_target_named_by_its_file() {
+    // cross takes `--target path/to/name.json` with build-std; its
+    // `[target.<name>]` table applies.
+    let d = workspace("[target.my-board]\nbuild-std = [\"core\", \"alloc\"]\n", "");
+    std::fs::create_dir_all(d.path().join("specs")).unwrap();
+    std::fs::write(d.path().join("specs/my-board.json"), "{}").unwrap();
+    let o = green_cross(d.path(), &["plan", "--target", "specs/my-board.json"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("[target.my-board]"), "{}", stderr(&o));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let t = &p["targets"][0];
+    assert_eq!(t["triple"], "my-board");
+    assert_eq!(t["std"], "build-std");
+    assert_eq!(t["sysroot_env"]["CARGO_UNSTABLE_JSON_TARGET_SPEC"], "true");
+    let cargo: Vec<&str> = t["cargo"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let i = cargo.iter().position(|a| *a == "--target").unwrap();
+    assert!(cargo[i + 1].ends_with("/specs/my-board.json"), "{cargo:?}");
+    assert!(cargo.contains(&"-Zbuild-std=core,alloc"), "{cargo:?}");
+    // The dependencies stage reads it too.
+    assert!(
+        p["skeleton"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "specs/my-board.json"),
+        "{}",
+        p["skeleton"]
+    );
+    // Outside the workspace, or a name cargo would not take: said first.
+    let e = error_of(
+        d.path(),
+        &["plan", "--target", "/elsewhere/board.json"],
+        &[],
+    );
+    assert!(e.contains("must be inside the workspace"), "{e}");
+    let e = error_of(d.path(), &["plan", "--target", "specs/My Board.json"], &[]);
+    assert!(e.contains("the file's name is the target's name"), "{e}");
+    // `packages` has no architecture to install for.
+    let d = workspace("[target.my-board]\npackages = [\"zlib1g-dev\"]\n", "");
+    let e = error_of(d.path(), &["plan", "--target", "my-board.json"], &[]);
+    assert!(
+        e.contains("has no architecture to install packages for"),
+        "{e}"
+    );
+}

@@ -1516,3 +1516,54 @@ fn env_secrets_reach_the_compile_and_nothing_keeps_them() {
         .unwrap();
     assert!(df.status.success() && !String::from_utf8_lossy(&df.stdout).contains(&token));
 }
+
+#[test]
+#[ignore = "needs a Docker engine: run ci/test.sh"]
+fn a_custom_target_specification_builds_with_build_std_and_its_own_table() {
+    // x86_64 Linux under a name of its own (tests/fixtures/specs): std is
+    // built from source, the C file with the cc crate, and
+    // `[target.<name>]` applies as cross applies it.
+    let ws = fixture_copy();
+    let name = "x86_64-green-linux-gnu";
+    std::fs::create_dir_all(ws.path().join("specs")).unwrap();
+    std::fs::copy(
+        fixture_named("specs").join(format!("{name}.json")),
+        ws.path().join(format!("specs/{name}.json")),
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("Cross.toml"),
+        format!(
+            "[target.{name}]\nbuild-std = [\"std\", \"panic_abort\"]\npre-build = [\"echo spec-table > /etc/green-cross-e2e-spec\"]\n"
+        ),
+    )
+    .unwrap();
+    let spec = format!("specs/{name}.json");
+    let o = green_cross(ws.path(), &["dockerfile", "--target", &spec]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("echo spec-table") && text.contains("'-Zbuild-std=std,panic_abort'"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("warning"),
+        "{}",
+        show(&o)
+    );
+    let o = green_cross(ws.path(), &["build", "--target", &spec]);
+    assert!(o.status.success(), "{}", show(&o));
+    let bin = ws.path().join(format!("target/{name}/debug/hello-cross"));
+    assert!(file_type(&bin).contains("x86-64"), "{}", file_type(&bin));
+    let (ok, out) = run(bin.to_str().unwrap(), &[]);
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), expected_line("x86_64", "linux"));
+    // Outside the workspace it cannot be read by the build: said before any.
+    let o = green_cross(ws.path(), &["build", "--target", "/tmp/elsewhere.json"]);
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(
+        show(&o).contains("must be inside the workspace"),
+        "{}",
+        show(&o)
+    );
+}
