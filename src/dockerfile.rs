@@ -634,8 +634,11 @@ fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
     }
     let mut body = Vec::new();
     if !p.commands.is_empty() {
+        // One script of all the lines, run as cross runs it (`eval`, no
+        // `-e`): a construct may span lines, and the script's status is
+        // its last command's.
         copy_files(out, &[(commands.to_string(), p.commands.join("\n"))]);
-        body.push(format!("sh -e {commands}"));
+        body.push(format!("sh {commands}"));
     }
     let mut first = format!("{}; export", apt_ca_conf());
     for (k, v) in &p.env {

@@ -535,7 +535,7 @@ fn pre_build_commands_and_scripts_run_in_the_sysroot_stage() {
         "{sysroot}"
     );
     assert!(
-        sysroot.contains("export CROSS_DEB_ARCH=arm64 CROSS_TARGET=aarch64-unknown-linux-gnu; { sh -e /green-cross/pre-build-commands; }"),
+        sysroot.contains("export CROSS_DEB_ARCH=arm64 CROSS_TARGET=aarch64-unknown-linux-gnu; { sh /green-cross/pre-build-commands; }"),
         "{sysroot}"
     );
     let d = workspace(

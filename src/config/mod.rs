@@ -909,7 +909,16 @@ mod tests {
             cross_toml: cross_toml.clone(),
             cargo_metadata: manifest(&format!("{package}{workspace}")),
         };
-        assert_eq!(both.warnings().len(), 1);
+        let w = both.warnings();
+        assert!(w[0].contains("only the workspace's is used"), "{w:?}");
+        // Keys both files set differently are named: Cross.toml's win.
+        assert!(
+            w[1].starts_with(
+                "Cross.toml and [workspace.metadata.cross] both set `build.packages`:"
+            ),
+            "{w:?}"
+        );
+        assert_eq!(w.len(), 2);
         let ts = Settings::resolve_sources(&env(&[]), &both)
             .unwrap()
             .for_target(t);

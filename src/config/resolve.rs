@@ -12,6 +12,7 @@
 //! `[build]` and `[target]` lists together; `env.volumes` is the first list
 //! in the order above. Defaults come last, after the resolution.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -72,16 +73,60 @@ impl Sources {
     }
 
     /// What the user hears about the files: a package table that the
-    /// workspace table hides.
+    /// workspace table hides, and keys that Cross.toml and the manifest
+    /// both set differently (Cross.toml's win, as cross's documentation
+    /// says; cross 0.2.5 itself lets the manifest's win).
     pub fn warnings(&self) -> Vec<String> {
         let meta = &self.cargo_metadata;
-        match (&meta.package, &meta.workspace) {
-            (Some(_), Some(_)) => vec![
-                "Cargo.toml has both [package.metadata.cross] and [workspace.metadata.cross]; only the workspace's is used, as cross does\n  help: move the package's settings into [workspace.metadata.cross]".into(),
-            ],
-            _ => vec![],
+        let mut out = Vec::new();
+        if meta.package.is_some() && meta.workspace.is_some() {
+            out.push("Cargo.toml has both [package.metadata.cross] and [workspace.metadata.cross]; only the workspace's is used, as cross does\n  help: move the package's settings into [workspace.metadata.cross]".into());
+        }
+        let files = self.files();
+        if let [toml, manifest] = &files[..] {
+            let both = differing_keys(&toml.config, &manifest.config);
+            if !both.is_empty() {
+                out.push(format!(
+                    "Cross.toml and {} both set {}: Cross.toml's values are used, as cross's documentation says (cross 0.2.5 itself uses Cargo.toml's)\n  help: keep each setting in one file",
+                    manifest.name,
+                    both.join(", ")
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The dotted keys both files set, to different values.
+fn differing_keys(high: &CrossToml, low: &CrossToml) -> Vec<String> {
+    fn leaves(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    leaves(&key, v, out);
+                }
+            }
+            serde_json::Value::Null => {}
+            other => {
+                out.insert(prefix.to_string(), other.clone());
+            }
         }
     }
+    let flat = |c: &CrossToml| {
+        let mut out = BTreeMap::new();
+        leaves("", &serde_json::to_value(c).unwrap_or_default(), &mut out);
+        out
+    };
+    let (h, l) = (flat(high), flat(low));
+    h.iter()
+        .filter(|(k, v)| l.get(*k).is_some_and(|lv| lv != *v))
+        .map(|(k, _)| format!("`{k}`"))
+        .collect()
 }
 
 /// One configuration file, named for messages.
