@@ -1795,3 +1795,25 @@ fn a_custom_target_specification_is_a_target_named_by_its_file() {
         "{e}"
     );
 }
+
+#[test]
+fn a_lowercase_cross_toml_is_named_not_read() {
+    let d = workspace("", "");
+    std::fs::write(
+        d.path().join("cross.toml"),
+        "[build]\ndefault-target = \"aarch64-unknown-linux-gnu\"\n",
+    )
+    .unwrap();
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        w.contains("cross.toml exists but the configuration file is Cross.toml"),
+        "{w}"
+    );
+    // And a table named with underscores is pointed at its triple.
+    let d = workspace("[target.aarch64_unknown_linux_gnu]\nbuild-std = true\n", "");
+    let (_, w) = dockerfile(d.path(), &["--target", ARM64], &[]);
+    assert!(
+        w.contains("did you mean `aarch64-unknown-linux-gnu`?"),
+        "{w}"
+    );
+}
