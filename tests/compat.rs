@@ -1705,18 +1705,6 @@ fn every_toml_example_of_cross_s_docs_parses_plans_and_renders_valid_dockerfiles
     for case in CROSS_DOCS {
         docs_case_dockerfiles(case);
     }
-    // A single pre-build string is a script when the file exists.
-    let d = workspace(
-        "[target.aarch64-unknown-linux-gnu]\npre-build = \"./scripts/my-script.sh\"\n",
-        "",
-    );
-    std::fs::create_dir_all(d.path().join("scripts")).unwrap();
-    std::fs::write(d.path().join("scripts/my-script.sh"), "#!/bin/sh\ntrue\n").unwrap();
-    let (text, _) = dockerfile(d.path(), &["--target", ARM64], &[]);
-    assert!(
-        text.contains("COPY --chmod=755 [\"scripts/my-script.sh\", \"/green-cross/pre-build\"]"),
-        "{text}"
-    );
 }
 
 /// The same Dockerfiles through BuildKit's own parser (`--print=targets`
