@@ -695,20 +695,15 @@ pub struct BuildPlan {
 /// The targets to build: --target, else `default-target` from the
 /// environment (CROSS_BUILD_TARGET), else CARGO_BUILD_TARGET, else
 /// `default-target` from Cross.toml or Cargo.toml, else the host.
-pub fn select_targets(
-    inv: &Invocation,
-    env: &Env,
-    settings: &Settings,
-    host: &Host,
-) -> Vec<String> {
+pub fn select_targets(inv: &Invocation, settings: &Settings, host: &Host) -> Vec<String> {
     if !inv.targets.is_empty() {
         return inv.targets.clone();
     }
     if let Some(t) = &settings.env_default_target {
         return vec![t.clone()];
     }
-    if let Some(t) = env.get("CARGO_BUILD_TARGET").filter(|t| !t.is_empty()) {
-        return t.split(',').map(str::to_string).collect();
+    if !settings.cargo_build_target.is_empty() {
+        return settings.cargo_build_target.clone();
     }
     if let Some(t) = &settings.default_target {
         return vec![t.clone()];
@@ -865,13 +860,12 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let mut warnings = Vec::new();
     crate::guard::invocation(inv)?;
     crate::guard::workspace(input.workspace)?;
-    crate::fingerprint::switch(input.env)?;
     warnings.extend(unknown_target_tables(settings, input.recipes, &inv.targets));
     if let Some(image) = &settings.base_image {
         crate::guard::image(image, "base-image (or GREEN_CROSS_BASE_IMAGE)")?;
     }
 
-    let triples = select_targets(inv, input.env, settings, input.host);
+    let triples = select_targets(inv, settings, input.host);
     // Custom target specifications: a recipe of their own, by name.
     let mut specs: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut owned: Vec<std::borrow::Cow<Recipe>> = Vec::new();

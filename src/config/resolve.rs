@@ -149,6 +149,11 @@ pub struct Settings {
     pub env_default_target: Option<String>,
     /// `default-target` from Cross.toml or Cargo.toml: after CARGO_BUILD_TARGET.
     pub default_target: Option<String>,
+    /// CARGO_BUILD_TARGET (cargo's list, comma-separated): after the
+    /// environment's default target, before the files'.
+    pub cargo_build_target: Vec<String>,
+    /// GREEN_CROSS_FINGERPRINT: whether a fresh build may skip the engine.
+    pub fingerprint: bool,
     /// `cache` (GREEN_CROSS_CACHE first), `cache-from`, `cache-to`.
     pub cache: crate::cache::CacheSettings,
     /// The configuration files, highest first (for messages).
@@ -306,6 +311,10 @@ impl Settings {
             cache,
             env_default_target: environment.build.default_target.clone(),
             default_target: files.build.default_target.clone(),
+            cargo_build_target: var("CARGO_BUILD_TARGET")
+                .map(|t| t.split(',').map(str::to_string).collect())
+                .unwrap_or_default(),
+            fingerprint: crate::fingerprint::switch(env)?,
             layers,
             environment,
             files,
