@@ -1,0 +1,257 @@
+//! The build step's environment: passthrough, volumes, secrets and rustflags.
+
+use super::*;
+
+/// `pre-build`, as it runs at the end of the sysroot stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreBuildPlan {
+    /// Shell commands, run in one step, in order, stopping at the first failure.
+    pub commands: Vec<String>,
+    /// A script from the workspace (path relative to its root), copied in
+    /// and run with the target triple as its argument.
+    pub script: Option<String>,
+    /// Exported for the commands: CROSS_TARGET, CROSS_DEB_ARCH.
+    pub env: BTreeMap<String, String>,
+}
+
+/// A host directory from `env.volumes`, handed to BuildKit as a named
+/// context and mounted in the build step at its own path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Volume {
+    /// The variable that names it (set to the path in the build step).
+    pub var: String,
+    pub path: PathBuf,
+    /// The named build context.
+    pub context: String,
+}
+
+/// Variables that `env.passthrough` may not set: green-cross sets them
+/// itself, or they would point the build at host paths.
+pub const PASSTHROUGH_RESERVED: &[&str] = &[
+    "CARGO_HOME",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "CARGO_BUILD_RUSTC",
+    "CARGO_BUILD_RUSTC_WRAPPER",
+    "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTDOC",
+    "RUSTC",
+    "RUSTC_WRAPPER",
+    "RUSTDOC",
+    "PATH",
+    "HOME",
+];
+
+/// `env.passthrough` entries (lowest precedence first) as the variables
+/// they set: `NAME=VALUE` as written, `NAME` from the environment when it is
+/// set there. Reserved names are dropped with a warning.
+pub(super) fn resolve_passthrough(
+    entries: &[String],
+    env: &Env,
+    triple: &str,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for e in entries {
+        let (name, value) = match e.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.to_string())),
+            None => (e.trim(), None),
+        };
+        if PASSTHROUGH_RESERVED.contains(&name) {
+            let w = format!(
+                "{triple}: env.passthrough cannot set {name} (green-cross sets it inside the build); ignored"
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+            continue;
+        }
+        let host = env.get(name);
+        if let (None, Some(v)) = (&value, host) {
+            crate::guard::env_value(name, v)?;
+        }
+        match value.or_else(|| host.cloned()) {
+            Some(v) => {
+                out.insert(name.to_string(), v);
+            }
+            None => {
+                out.remove(name);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Make cargo use the target's own rustflags (the recipe's, lld,
+/// crt-static) together with the user's. cargo takes the first that is set
+/// of CARGO_ENCODED_RUSTFLAGS, RUSTFLAGS, the target's rustflags (the
+/// environment's and the configuration files' joined) and build.rustflags,
+/// and drops the rest; so green-cross's flags go first into the one the
+/// user's flags are in. `build_env` already holds the user's variables
+/// passed through as they are, and the target's rustflags (green-cross's,
+/// then the user's CARGO_TARGET_<TRIPLE>_RUSTFLAGS).
+pub(super) fn place_rustflags(
+    ours: &[String],
+    target_key: &str,
+    env: &Env,
+    config_build: Option<&[String]>,
+    build_env: &mut BTreeMap<String, String>,
+) {
+    if ours.is_empty() {
+        return;
+    }
+    let joined = |first: String, sep: &str, then: &str| {
+        if then.is_empty() {
+            first
+        } else {
+            format!("{first}{sep}{then}")
+        }
+    };
+    if let Some(encoded) = env.get("CARGO_ENCODED_RUSTFLAGS") {
+        build_env.insert(
+            "CARGO_ENCODED_RUSTFLAGS".into(),
+            joined(ours.join("\x1f"), "\x1f", encoded),
+        );
+    } else if let Some(flags) = env.get("RUSTFLAGS") {
+        build_env.insert(
+            "RUSTFLAGS".into(),
+            joined(ours.join(" "), " ", flags.trim()),
+        );
+    } else if !env.contains_key(target_key) {
+        // build.rustflags, which cargo would drop for the target's.
+        let build = env
+            .get("CARGO_BUILD_RUSTFLAGS")
+            .map(|f| f.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .or_else(|| config_build.map(<[String]>::to_vec))
+            .unwrap_or_default();
+        if !build.is_empty() {
+            build_env.insert(
+                target_key.to_string(),
+                ours.iter()
+                    .chain(&build)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+    }
+}
+
+/// Variables passed to the build step without being named in
+/// `env.passthrough`: the flags and profile settings cargo and rustc read,
+/// and the test harness's own.
+pub const AUTOMATIC_PASSTHROUGH: &[&str] = &[
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_ENCODED_RUSTDOCFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "CARGO_BUILD_RUSTDOCFLAGS",
+    "CARGO_INCREMENTAL",
+    "CARGO_TERM_COLOR",
+    "CARGO_TERM_VERBOSE",
+    "RUST_BACKTRACE",
+    "RUST_LOG",
+    "RUST_TEST_THREADS",
+    "RUST_TEST_NOCAPTURE",
+    "RUST_MIN_STACK",
+    "QEMU_STRACE",
+];
+
+/// The automatic passthrough present in `env`: [`AUTOMATIC_PASSTHROUGH`],
+/// CARGO_PROFILE_* and CARGO_TARGET_<TRIPLE>_RUSTFLAGS.
+pub(super) fn automatic_passthrough(env: &Env) -> Result<Vec<(String, String)>> {
+    env.iter()
+        .filter(|(k, _)| {
+            AUTOMATIC_PASSTHROUGH.contains(&k.as_str())
+                || k.starts_with("CARGO_PROFILE_")
+                || (k.starts_with("CARGO_TARGET_") && k.ends_with("_RUSTFLAGS"))
+        })
+        .map(|(k, v)| {
+            crate::guard::env_name(k, "a variable of the environment")?;
+            crate::guard::env_value(k, v)?;
+            Ok((k.clone(), v.clone()))
+        })
+        .collect()
+}
+
+/// The BuildKit secret id of the host variable `name` (`env.secrets`).
+pub fn secret_id(name: &str) -> String {
+    format!("green-cross-env-{name}")
+}
+
+/// `env.secrets` names whose variable is set on the host, sorted; an unset
+/// one is a warning (the build runs without it, as cargo would).
+pub(super) fn resolve_secrets(
+    names: &[String],
+    env: &Env,
+    triple: &str,
+    warnings: &mut Vec<String>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        if env.contains_key(n) {
+            out.push(n.clone());
+        } else {
+            let w = format!(
+                "{triple}: env.secrets names ${n}, which is not set; the build runs without it"
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    sorted(out)
+}
+
+/// `env.volumes` entries: `NAME` (a directory named by the environment's
+/// $NAME) or `NAME=/path`. Paths must be absolute.
+pub(super) fn resolve_volumes(
+    entries: &[String],
+    env: &Env,
+    triple: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Volume>> {
+    let mut out: Vec<Volume> = Vec::new();
+    for e in entries {
+        let (name, path) = match e.split_once('=') {
+            Some((n, p)) => (n.trim(), p.to_string()),
+            None => {
+                let n = e.trim();
+                match env.get(n).filter(|v| !v.is_empty()) {
+                    Some(p) => {
+                        crate::guard::build_path(p, format_args!("${n} (environment)"))?;
+                        (n, p.clone())
+                    }
+                    // cross mounts nothing for an unset variable.
+                    None => {
+                        warnings.push(format!(
+                            "{triple}: env.volumes names ${n}, which is not set, so nothing is mounted for it\n  help: set it to a directory, or write `{n}=/path`"
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        let path = PathBuf::from(path);
+        if !path.is_absolute() {
+            return Err(Error::InvalidSetting {
+                key: "env.volumes".into(),
+                value: e.clone(),
+                message: format!("{triple}: `{}` is not an absolute path", path.display()),
+            });
+        }
+        let context = format!(
+            "green-cross-volume-{}",
+            name.to_ascii_lowercase().replace('_', "-")
+        );
+        out.retain(|v| v.var != name);
+        out.push(Volume {
+            var: name.to_string(),
+            path,
+            context,
+        });
+    }
+    Ok(out)
+}

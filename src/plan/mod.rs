@@ -1,0 +1,986 @@
+//! The pure planner: from the invocation, the workspace, the settings and
+//! the recipes to a [`BuildPlan`] that says every detail of the build. No
+//! I/O: the environment and the host's facts are inputs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cache::{CacheFacts, CachePlan, cache_plan};
+use crate::cli::Invocation;
+use crate::config::{
+    BuildStd, Dockerfile, Env, Image, PreBuild, ReleaseSettings, Settings, ToolchainMode, Zig,
+};
+use crate::error::{Error, Result};
+use crate::target::{ImageFlavour, Recipe, Recipes, Runner, StdSource, env_lower, env_upper};
+use crate::workspace::{OutsidePackage, SkeletonFile, Workspace, stable_hash};
+
+mod build_env;
+mod commands;
+mod runner;
+mod targets;
+mod toolchain;
+pub use build_env::*;
+use commands::*;
+pub use runner::*;
+pub use targets::*;
+pub use toolchain::*;
+
+/// tonistiigi/xx, pinned by digest.
+pub const XX_IMAGE: &str =
+    "tonistiigi/xx:1.6.1@sha256:923441d7c25f1e2eb5789f82d987693c47b8ed987c4ab3b075d6ed2b5d6779a3";
+/// The ziglang release installed from PyPI where zig links. 0.14.1's
+/// Mach-O linker crashed (SIGSEGV) on AWS-LC's arm64 assembly, whose
+/// compact unwind entries start inside a function (rustls' default
+/// provider on macOS); 0.17.1 links it, and reads the stubs as 0.14 did.
+pub const ZIG_VERSION: &str = "0.17.1";
+/// The id of the BuildKit secret that carries the CA bundle.
+pub const CA_SECRET_ID: &str = "green-cross-ca";
+/// The named build context that carries the workspace skeleton.
+pub const SKELETON_CONTEXT: &str = "green-cross-skeleton";
+/// Where the workspace is mounted inside the build.
+pub const SRC_DIR: &str = "/src";
+/// Where cargo's target dir is mounted inside the build.
+pub const TARGET_DIR: &str = "/green-cross/target";
+/// Where the dependencies stage leaves compiled dependencies, in a layer.
+pub const DEPS_DIR: &str = "/green-cross/deps";
+/// A file beside [`DEPS_DIR`] that names its content: a fresh id each time
+/// the dependencies stage runs, so that the build step copies a layer's
+/// dependencies into its target dir once.
+pub const DEPS_ID: &str = "/green-cross/deps-id";
+/// The final stage, whose file system is exported.
+pub const OUT_STAGE: &str = "green-cross-out";
+/// Printed by the build step, followed by cargo's exit status, when cargo
+/// fails.
+pub const CARGO_STATUS_MARKER: &str = "green-cross: cargo exited with status ";
+/// Where the sysroot stage of a macOS target keeps the stubs of the
+/// libraries and frameworks a Mac has (see [`crate::darwin`]).
+pub const MACOS_STUBS: &str = "/opt/green-cross/macos-sdk";
+/// The named build context that carries the user's macOS SDK.
+pub const MACOS_SDK_CONTEXT: &str = "green-cross-macos-sdk";
+/// Where the user's macOS SDK is mounted in the compile steps.
+pub const MACOS_SDK_MOUNT: &str = "/opt/green-cross/user-sdk";
+/// The directory, at the root of the exported outputs, where each target's
+/// build step reports: `<triple>/status` (cargo's exit status) and, with
+/// `--message-format json*`, `<triple>/messages` (cargo's stdout). A
+/// failing cargo does not fail the step, so that one target's failure does
+/// not cancel the others' builds and their artifacts are still exported.
+pub const REPORT_DIR: &str = ".green-cross";
+/// `-Zbuild-std` as used for targets whose std is built from source.
+pub const BUILD_STD_FLAG: &str = "-Zbuild-std=std,panic_abort";
+
+/// Facts about the host, gathered by the shell and injected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Host {
+    /// The host rustc's version, e.g. `1.95.0` (selects the Rust image in
+    /// rustup mode).
+    pub rustc_version: String,
+    /// The host's target triple (the default target).
+    pub triple: String,
+    /// The date of the host rustc's commit (`2026-11-20`), for nightly and
+    /// beta compilers: the dated rustup toolchain it came from.
+    pub commit_date: Option<String>,
+}
+
+/// Everything `plan` reads.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    pub invocation: &'a Invocation,
+    pub workspace: &'a Workspace,
+    pub settings: &'a Settings,
+    pub recipes: &'a Recipes,
+    pub env: &'a Env,
+    pub host: &'a Host,
+    /// The CA bundle that will be handed to the build as a secret, if any.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+/// What the build step leaves in /out/files for the artifacts stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outputs {
+    /// The files cargo places in target/<triple>/<profile>/.
+    ProfileDir,
+    /// target/<triple>/doc.
+    Doc,
+    /// Nothing (check, clippy).
+    Nothing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetPlan {
+    pub triple: String,
+    pub platform: String,
+    /// The stage the sysroot stage starts from.
+    pub from: String,
+    pub install: Option<PackageInstall>,
+    pub std: StdSource,
+    /// zig's target, when zig links.
+    pub zig: Option<String>,
+    /// Files the sysroot stage writes (absolute path, contents): the macOS
+    /// library and framework stubs.
+    pub sysroot_files: Vec<(String, String)>,
+    /// The user's macOS SDK on this machine (SDKROOT), handed to BuildKit as
+    /// the named context [`MACOS_SDK_CONTEXT`] and mounted at
+    /// [`MACOS_SDK_MOUNT`] in the compile steps.
+    pub macos_sdk: Option<PathBuf>,
+    /// Shell commands from the recipe, run once in the sysroot stage.
+    pub setup: Vec<String>,
+    /// ENV of the sysroot stage: linker, C toolchain, pkg-config.
+    pub sysroot_env: BTreeMap<String, String>,
+    /// Environment of cargo's compile steps: rustflags and profile settings
+    /// (kept off the sysroot stage and the fetch step, so changing them
+    /// neither reinstalls packages nor refetches dependencies; the
+    /// dependencies stage compiles with them, as the build step does).
+    pub build_env: BTreeMap<String, String>,
+    /// `env.secrets` set on the host: each reaches cargo's steps as a
+    /// BuildKit secret (see [`secret_id`]), its value never in the plan.
+    pub secrets: Vec<String>,
+    /// The dependency fetch command (network on).
+    pub fetch: Vec<String>,
+    /// Where the dependencies stage runs: the build's directory, or the
+    /// nearest one above it that the skeleton has.
+    pub deps_workdir: String,
+    /// The dependencies stage's cargo command (network off): the build
+    /// step's command on the skeleton, into [`DEPS_DIR`], never running
+    /// anything.
+    pub deps_build: Vec<String>,
+    /// Removes what `deps_build` compiled of the workspace's own (stub)
+    /// packages: their outputs would be newer than the real sources and
+    /// cargo would take them as fresh.
+    pub deps_clean: Vec<String>,
+    /// The cargo command of the build step (network off).
+    pub cargo: Vec<String>,
+    /// Where cargo runs inside the build.
+    pub workdir: String,
+    /// cargo's stdout is kept in the report (`--message-format json*`).
+    pub json_messages: bool,
+    pub outputs: Outputs,
+    /// The BuildKit cache mount id of cargo's target dir for this target.
+    pub cache_id: String,
+    /// The release settings in force, after layering and the preset.
+    pub release: ReleaseSettings,
+    /// For `test`: the runner stage between deps and build.
+    pub runner: Option<RunnerPlan>,
+    /// Never serve the build step from cache (`test`): a build argument
+    /// with a fresh value per invocation.
+    pub fresh: bool,
+    /// `pre-build`, at the end of the sysroot stage.
+    pub pre_build: Option<PreBuildPlan>,
+    /// `env.volumes`, mounted in the build step.
+    pub volumes: Vec<Volume>,
+    /// `dockerfile`: built and loaded before the build; `from` is its tag.
+    pub custom: Option<CustomImage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildPlan {
+    pub mode: ToolchainMode,
+    pub subcommand: String,
+    /// target/<triple>/<profile_dir> is where artifacts land.
+    pub profile_dir: String,
+    pub xx_image: Option<String>,
+    pub toolchains: Vec<ToolchainStage>,
+    /// The ziglang version, when some target links with zig.
+    pub zig_version: Option<String>,
+    /// The zig stages, one per toolchain stage that zig targets start from.
+    pub zig_stages: Vec<ZigStage>,
+    pub targets: Vec<TargetPlan>,
+    pub workspace_root: PathBuf,
+    /// The directory on the host that is [`SRC_DIR`] inside the build: the
+    /// workspace root, or the directory that holds it and its path
+    /// dependencies outside it.
+    pub mount_root: PathBuf,
+    /// The workspace root's path below `mount_root`.
+    pub workspace_prefix: PathBuf,
+    /// Path dependencies outside the workspace root, each handed to
+    /// BuildKit as a named context ([`outside_context`]) and mounted at
+    /// its place below [`SRC_DIR`].
+    pub outside: Vec<OutsidePackage>,
+    pub target_dir: PathBuf,
+    /// The skeleton handed to BuildKit as the named context `green-cross-skeleton`.
+    pub skeleton: Vec<SkeletonFile>,
+    /// The host file handed to the build as the secret `green-cross-ca`.
+    pub ca_bundle: Option<PathBuf>,
+    /// For `run`: what runs after the build.
+    pub run: Option<RunPlan>,
+    /// The shared build cache's `--cache-from` / `--cache-to`.
+    pub cache: CachePlan,
+    /// Things the user should know that do not stop the build.
+    pub warnings: Vec<String>,
+}
+
+fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    items
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
+    let inv = input.invocation;
+    let settings = input.settings;
+    let mode = settings.toolchain;
+    let mut warnings = Vec::new();
+    crate::guard::invocation(inv)?;
+    crate::guard::workspace(input.workspace)?;
+    warnings.extend(unknown_target_tables(settings, input.recipes, &inv.targets));
+    if let Some(image) = &settings.base_image {
+        crate::guard::image(image, "base-image (or GREEN_CROSS_BASE_IMAGE)")?;
+    }
+
+    let triples = select_targets(inv, settings, input.host);
+    // Custom target specifications: a recipe of their own, by name.
+    let mut specs: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut owned: Vec<std::borrow::Cow<Recipe>> = Vec::new();
+    for t in &triples {
+        match custom_spec(t, input.workspace)? {
+            Some((name, rel)) => {
+                owned.push(std::borrow::Cow::Owned(Recipe::custom_spec(&name)));
+                specs.insert(name, rel);
+            }
+            None => owned.push(std::borrow::Cow::Borrowed(input.recipes.get(t)?)),
+        }
+    }
+    let recipes: Vec<&Recipe> = owned.iter().map(|c| c.as_ref()).collect();
+
+    if mode == ToolchainMode::Distro {
+        warnings.extend(distro_toolchain_warning(inv, input.workspace));
+    }
+    let rust_version = match mode {
+        ToolchainMode::Rustup => rustup_toolchain(inv.toolchain.as_deref(), input.host)?,
+        ToolchainMode::Distro => RustupToolchain::Image(input.host.rustc_version.clone()),
+    };
+
+    // zig: the recipe's, or `zig` from the configuration for glibc targets.
+    let mut zig_targets: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for r in &recipes {
+        let z = zig_target(
+            r,
+            r.mode(mode).zig.as_deref(),
+            &settings.for_target(&r.triple).zig,
+            &mut warnings,
+        )?;
+        zig_targets.insert(r.triple.clone(), z);
+    }
+    let zig_of = |r: &Recipe| zig_targets.get(&r.triple).cloned().flatten();
+    let any_zig = recipes.iter().any(|r| zig_of(r).is_some());
+    // `image` per target: that target's own toolchain stage, on the user's image.
+    let mut images: BTreeMap<String, String> = BTreeMap::new();
+    for r in &recipes {
+        // With zig on, zig's image replaces `image`, as in cross.
+        let ts = settings.for_target(&r.triple);
+        let zig_image = ts.zig.image.filter(|_| ts.zig.enable == Some(true));
+        if let Some(v) = zig_image.or(ts.image) {
+            let (name, toolchain) = image_setting(&v, &r.triple)?;
+            if mode == ToolchainMode::Distro && name.starts_with(CROSS_IMAGES) {
+                warnings.push(format!(
+                    "{}: {name} is one of cross's images (Ubuntu), and distro mode installs Debian's Rust on the image with apt, which Ubuntu does not have\n  help: use rustup mode, which copies the official image's Rust in, or a Debian bookworm-based image",
+                    r.triple
+                ));
+            }
+            if toolchain {
+                warnings.push(format!(
+                    "{}: image.toolchain is ignored: the image runs on the build platform",
+                    r.triple
+                ));
+            }
+            images.insert(r.triple.clone(), name);
+        }
+    }
+    // zig is added to a Debian stage: a target it links is built there.
+    let flavour_of = |r: &Recipe| match mode {
+        ToolchainMode::Rustup if zig_of(r).is_none() => {
+            r.rustup.image.unwrap_or(ImageFlavour::Debian)
+        }
+        _ => ImageFlavour::Debian,
+    };
+    let flavours: BTreeSet<ImageFlavour> = recipes
+        .iter()
+        .filter(|r| !images.contains_key(&r.triple))
+        .map(|r| flavour_of(r))
+        .chain(
+            recipes
+                .iter()
+                .any(|r| zig_of(r).is_some() && !images.contains_key(&r.triple))
+                .then_some(ImageFlavour::Debian),
+        )
+        .collect();
+
+    // `dockerfile`: the user's image, built on the stage the target would
+    // start from and loaded under this tag, becomes the base of the
+    // target's own toolchain stage, which brings Rust into it when it has
+    // none (a Dockerfile FROM one of cross's images).
+    let ws = input.workspace;
+    let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
+    let custom_tag = |r: &Recipe| format!("green-cross-custom:{}-{ws_hash:016x}", r.triple);
+    let custom_stage = |r: &Recipe| match images.contains_key(&r.triple) {
+        true => format!("toolchain-{}-custom", r.triple),
+        false => format!("toolchain-{}", r.triple),
+    };
+    let has_dockerfile: BTreeSet<&str> = recipes
+        .iter()
+        .filter(|r| settings.for_target(&r.triple).dockerfile.is_some())
+        .map(|r| r.triple.as_str())
+        .collect();
+
+    let mut toolchains = Vec::new();
+    for flavour in &flavours {
+        toolchains.push(toolchain_stage(
+            mode,
+            *flavour,
+            None,
+            "",
+            settings,
+            &rust_version,
+        ));
+    }
+    for r in &recipes {
+        if let Some(image) = images.get(&r.triple) {
+            toolchains.push(toolchain_stage(
+                mode,
+                flavour_of(r),
+                Some(image.clone()),
+                &format!("toolchain-{}", r.triple),
+                settings,
+                &rust_version,
+            ));
+        }
+        if has_dockerfile.contains(r.triple.as_str()) {
+            toolchains.push(toolchain_stage(
+                mode,
+                flavour_of(r),
+                Some(custom_tag(r)),
+                &custom_stage(r),
+                settings,
+                &rust_version,
+            ));
+        }
+    }
+
+    let profile_dir = inv.profile_dir();
+    // test and bench run what they build, through the target's runner.
+    let runs_binaries = matches!(inv.subcommand.as_str(), "test" | "bench");
+    let is_run = inv.subcommand == "run";
+    if is_run && recipes.len() != 1 {
+        return Err(Error::Usage(format!(
+            "`run` takes one target, not {}\n  help: run once per target",
+            recipes.len()
+        )));
+    }
+    let outputs = match inv.subcommand.as_str() {
+        "build" | "run" => Outputs::ProfileDir,
+        "doc" => Outputs::Doc,
+        _ => Outputs::Nothing,
+    };
+    let workdir = ws_dir(ws)
+        .join(&ws.workdir)
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_string();
+
+    let deps_workdir = skeleton_dir_for(&ws.skeleton, &ws.prefix.join(&ws.workdir));
+    let mut targets = Vec::new();
+    let mut run = None;
+    let mut zig_stages: Vec<ZigStage> = Vec::new();
+    // The variables that pass through by themselves, checked once.
+    let automatic = automatic_passthrough(input.env)?;
+    for r in &recipes {
+        let m = r.mode(mode);
+        let zig = zig_of(r);
+        let ts = settings.for_target(&r.triple);
+        crate::guard::target_settings(&ts, &r.triple)?;
+        let recipe_std = m.std.expect("validated recipe");
+        // build-std: on (std, or the crates named), or off when the recipe
+        // can do without.
+        let (std, build_std_flag) = match &ts.build_std {
+            Some(BuildStd::Enabled(true)) => (StdSource::BuildStd, BUILD_STD_FLAG.to_string()),
+            Some(BuildStd::Crates(c)) if !c.is_empty() => {
+                (StdSource::BuildStd, format!("-Zbuild-std={}", c.join(",")))
+            }
+            Some(_) if recipe_std == StdSource::BuildStd => {
+                warnings.push(format!(
+                    "{}: build-std cannot be turned off: std for this target is only built from source here",
+                    r.triple
+                ));
+                (recipe_std, BUILD_STD_FLAG.to_string())
+            }
+            _ => (recipe_std, BUILD_STD_FLAG.to_string()),
+        };
+        let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
+        let up = env_upper(&r.triple);
+        let lo = env_lower(&r.triple);
+        let flavour = flavour_of(r);
+        // zig turned on for a musl target whose recipe links without it
+        // (rustup mode's Alpine stage): zig brings musl, as in distro mode.
+        let zig_musl = zig.is_some() && m.zig.is_none() && r.libc == crate::target::Libc::Musl;
+
+        // The stage the target starts from without `dockerfile` (the
+        // Dockerfile's CROSS_BASE_IMAGE), and with it.
+        let plain_base = if images.contains_key(&r.triple) {
+            format!("toolchain-{}", r.triple)
+        } else if flavour == ImageFlavour::Alpine && zig.is_none() {
+            "toolchain-alpine".to_string()
+        } else {
+            "toolchain".to_string()
+        };
+        let base = match ts.dockerfile {
+            Some(_) => custom_stage(r),
+            None => plain_base.clone(),
+        };
+        let from = if zig.is_some() {
+            let name = zig_stage_name(&base);
+            if !zig_stages.iter().any(|z: &ZigStage| z.name == name) {
+                zig_stages.push(ZigStage {
+                    name: name.clone(),
+                    from: base.clone(),
+                });
+            }
+            name
+        } else {
+            base
+        };
+
+        let lld = m.lld && zig.is_none();
+        let packages = sorted(
+            m.packages
+                .iter()
+                .cloned()
+                .chain(lld.then(|| "lld".to_string())),
+        );
+        // The recipe's target packages are its Alpine stage's (musl's own
+        // headers and libraries), which zig replaces.
+        let mut target_packages: Vec<String> = match zig_musl {
+            true => vec![],
+            false => m.target_packages.clone(),
+        };
+        if mode == ToolchainMode::Distro && std == StdSource::Multiarch {
+            target_packages.push("libstd-rust-web-dev".into());
+        }
+        if !ts.packages.is_empty() && r.libc == crate::target::Libc::Other {
+            return Err(Error::Usage(format!(
+                "`packages` for {}: a custom target specification has no architecture to install packages for\n  help: install what the build needs with `pre-build`",
+                r.triple
+            )));
+        }
+        if !ts.packages.is_empty() && mode == ToolchainMode::Distro && m.deb_arch.is_none() {
+            return Err(Error::Usage(format!(
+                "`packages` for {}: distro mode installs them as <name>:<Debian architecture>, and this target has none\n  help: install what the build needs with `pre-build`, or use rustup mode (xx-apt-get / xx-apk)",
+                r.triple
+            )));
+        }
+        target_packages.extend(ts.packages.iter().cloned());
+        let target_packages = sorted(target_packages);
+        let install = match (mode, flavour) {
+            (ToolchainMode::Distro, _) => PackageInstall::Apt {
+                deb_arch: if target_packages.is_empty() {
+                    None
+                } else {
+                    m.deb_arch.clone()
+                },
+                packages,
+                target_packages,
+            },
+            (ToolchainMode::Rustup, ImageFlavour::Debian) => PackageInstall::XxApt {
+                platform: r.platform.clone(),
+                packages,
+                target_packages,
+            },
+            (ToolchainMode::Rustup, ImageFlavour::Alpine) => PackageInstall::XxApk {
+                platform: r.platform.clone(),
+                packages,
+                target_packages,
+            },
+        };
+        let install = (!install.is_empty()).then_some(install);
+
+        // The C toolchain and linker.
+        let mut sysroot_env = BTreeMap::new();
+        let (linker, cc, cxx, ar) = match &zig {
+            Some(_) => (
+                Some(format!("green-cross-zig-cc-{}", r.triple)),
+                Some(format!("green-cross-zig-cc-{}", r.triple)),
+                Some(format!("green-cross-zig-cxx-{}", r.triple)),
+                Some("green-cross-zig-ar".to_string()),
+            ),
+            None => (m.linker.clone(), m.cc.clone(), m.cxx.clone(), m.ar.clone()),
+        };
+        if let Some(l) = linker {
+            sysroot_env.insert(format!("CARGO_TARGET_{up}_LINKER"), l);
+        }
+        if let Some(v) = cc {
+            sysroot_env.insert(format!("CC_{lo}"), v);
+        }
+        if let Some(v) = cxx {
+            sysroot_env.insert(format!("CXX_{lo}"), v);
+        }
+        if let Some(v) = ar {
+            sysroot_env.insert(format!("AR_{lo}"), v);
+        }
+        if zig.is_some() {
+            sysroot_env.insert(format!("RANLIB_{lo}"), "green-cross-zig-ranlib".into());
+        }
+        if let Some(sysroot) = &m.sysroot {
+            sysroot_env.insert("CROSS_SYSROOT".into(), sysroot.clone());
+            if let (Some(_), Some(multiarch)) = (&m.deb_arch, Path::new(sysroot).file_name()) {
+                sysroot_env.insert(
+                    format!("PKG_CONFIG_PATH_{lo}"),
+                    format!("/usr/lib/{}/pkgconfig", multiarch.to_string_lossy()),
+                );
+            }
+        }
+        sysroot_env.extend(r.env.clone());
+        if let Some(pc) = m.pkg_config.as_ref().filter(|_| !zig_musl) {
+            sysroot_env.insert(format!("PKG_CONFIG_{lo}"), pc.clone());
+        }
+        sysroot_env.insert("PKG_CONFIG_ALLOW_CROSS".into(), "1".into());
+        if std == StdSource::BuildStd {
+            sysroot_env.insert("RUSTC_BOOTSTRAP".into(), "1".into());
+        }
+        if specs.contains_key(&r.triple) {
+            // Newer cargo reads a target specification only with
+            // -Zjson-target-spec; older cargo ignores the variable.
+            sysroot_env.insert("CARGO_UNSTABLE_JSON_TARGET_SPEC".into(), "true".into());
+        }
+        if zig.is_some() {
+            sysroot_env.insert(
+                "ZIG_GLOBAL_CACHE_DIR".into(),
+                "/opt/green-cross/zig-cache".into(),
+            );
+        }
+        // macOS: stubs of the libraries and frameworks a Mac has, or the
+        // user's SDK (SDKROOT on this machine) mounted into the compile
+        // steps only, never into a layer.
+        let macos = zig.as_deref().filter(|z| z.contains("macos"));
+        let sysroot_files = macos.map(macos_stub_files).unwrap_or_default();
+        let macos_sdk = macos
+            .and_then(|_| input.env.get("SDKROOT"))
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        if macos.is_some() {
+            sysroot_env.insert("SDKROOT".into(), MACOS_STUBS.into());
+        }
+
+        // Release settings and rustflags: build step only.
+        let release = settings.release_for(&r.triple);
+        let mut build_env = BTreeMap::new();
+        let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
+        if zig_musl {
+            // zig links its own musl C runtime, not the one rustup ships.
+            rustflags.extend(["-C".into(), "link-self-contained=no".into()]);
+        }
+        if lld {
+            rustflags.extend(["-C".into(), "link-arg=-fuse-ld=lld".into()]);
+        }
+        let crt_static = release.crt_static.unwrap_or(r.crt_static);
+        if crt_static != r.crt_static || r.crt_static {
+            rustflags.push("-C".into());
+            rustflags.push(format!(
+                "target-feature={}crt-static",
+                if crt_static { '+' } else { '-' }
+            ));
+        }
+        if !rustflags.is_empty() {
+            build_env.insert(format!("CARGO_TARGET_{up}_RUSTFLAGS"), rustflags.join(" "));
+        }
+        if macos_sdk.is_some() {
+            build_env.insert("SDKROOT".into(), MACOS_SDK_MOUNT.into());
+        }
+        let profile = inv.profile_name();
+        let prof_up = profile.to_uppercase().replace('-', "_");
+        if !matches!(profile.as_str(), "dev" | "test") {
+            let p = |k: &str| format!("CARGO_PROFILE_{prof_up}_{k}");
+            if let Some(v) = &release.lto {
+                build_env.insert(p("LTO"), v.clone());
+            }
+            if let Some(v) = release.codegen_units {
+                build_env.insert(p("CODEGEN_UNITS"), v.to_string());
+            }
+            if let Some(v) = &release.strip {
+                build_env.insert(p("STRIP"), v.clone());
+            }
+            if let Some(v) = release.panic {
+                build_env.insert(p("PANIC"), v.as_str().into());
+            }
+            if let Some(v) = &release.opt_level {
+                build_env.insert(p("OPT_LEVEL"), v.clone());
+            }
+        }
+        if !r.strip {
+            let key = format!("CARGO_PROFILE_{prof_up}_STRIP");
+            if build_env
+                .get(&key)
+                .is_some_and(|v| v != "false" && v != "none")
+            {
+                warnings.push(format!(
+                    "{}: strip is not supported inside the build for this target; the binary is left unstripped",
+                    r.triple
+                ));
+            }
+            build_env.insert(key, "false".into());
+        }
+
+        // env.passthrough: the build step's environment (so, part of its
+        // cache key); env.volumes: host directories as named contexts.
+        // Variables cargo and rustc read pass through by themselves, as they
+        // do with cross: the environment wins over Cross.toml's release
+        // settings, and target rustflags are added after the recipe's.
+        let rustflags_key = format!("CARGO_TARGET_{up}_RUSTFLAGS");
+        for (k, v) in automatic.iter().cloned() {
+            if k == rustflags_key {
+                let merged = match build_env.get(&k) {
+                    Some(ours) if !v.trim().is_empty() => format!("{ours} {v}"),
+                    Some(ours) => ours.clone(),
+                    None => v.clone(),
+                };
+                build_env.insert(k, merged);
+            } else if !k.starts_with("CARGO_TARGET_") {
+                build_env.insert(k, v);
+            }
+        }
+        place_rustflags(
+            &rustflags,
+            &rustflags_key,
+            input.env,
+            ws.config_build_rustflags.as_deref(),
+            &mut build_env,
+        );
+        let passthrough =
+            resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings)?;
+        let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple, &mut warnings)?;
+        let secrets = resolve_secrets(&ts.secrets, input.env, &r.triple, &mut warnings);
+        let mut program_env = passthrough.clone();
+        for (k, v) in automatic.iter().cloned() {
+            program_env.entry(k).or_insert(v);
+        }
+        for (k, v) in &passthrough {
+            build_env.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        for v in &volumes {
+            let p = v.path.to_string_lossy().into_owned();
+            build_env.insert(v.var.clone(), p.clone());
+            program_env.insert(v.var.clone(), p);
+        }
+
+        let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
+        let custom = ts.dockerfile.as_ref().map(|v| {
+            let (file, context, mut build_args) = dockerfile_setting(v, &ws.root);
+            let base_tag = format!("green-cross-base:{}-{ws_hash:016x}", r.triple);
+            build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
+            build_args.insert("CROSS_TARGET".into(), r.triple.clone());
+            if let Some(a) = &cross_deb_arch {
+                build_args.insert("CROSS_DEB_ARCH".into(), a.clone());
+            }
+            CustomImage {
+                base_stage: plain_base.clone(),
+                base_tag,
+                file,
+                context,
+                build_args,
+                tag: custom_tag(r),
+            }
+        });
+
+        // pre-build: at the end of the sysroot stage.
+        if from == "toolchain-alpine"
+            && let Some(cmds) = ts.pre_build.as_ref().and_then(PreBuild::commands)
+            && cmds
+                .iter()
+                .any(|c| c.contains("apt-get") || c.contains("dpkg"))
+        {
+            warnings.push(format!(
+                "{}: pre-build runs apt-get or dpkg, but in rustup mode this target's stages are Alpine (the official rust:alpine image), which has apk instead\n  help: install with `packages` (xx-apk), with apk in pre-build, or use distro mode",
+                r.triple
+            ));
+        }
+        let pre_build = ts
+            .pre_build
+            .as_ref()
+            .filter(|p| !matches!(p, PreBuild::Lines(l) if l.is_empty()))
+            .map(|p| {
+                let mut env = BTreeMap::new();
+                env.insert("CROSS_TARGET".to_string(), r.triple.clone());
+                if let Some(a) = &cross_deb_arch {
+                    env.insert("CROSS_DEB_ARCH".to_string(), a.clone());
+                }
+                match p {
+                    PreBuild::Script(path) => PreBuildPlan {
+                        commands: vec![],
+                        script: Some(path.trim_start_matches("./").to_string()),
+                        env,
+                    },
+                    other => PreBuildPlan {
+                        commands: other.commands().unwrap_or_default().to_vec(),
+                        script: None,
+                        env,
+                    },
+                }
+            });
+
+        // Commands.
+        let build_std = std == StdSource::BuildStd;
+        let mut fetch = vec!["cargo".to_string(), "fetch".into()];
+        if ws.has_lockfile {
+            fetch.push("--locked".into());
+        }
+        // cargo's --target: the triple, or the specification's path.
+        let cargo_target = specs.get(&r.triple).map_or(r.triple.clone(), |rel| {
+            ws_dir(ws).join(rel).to_string_lossy().into_owned()
+        });
+        fetch.extend(["--target".into(), cargo_target.clone()]);
+        if build_std {
+            fetch.push(build_std_flag.clone());
+        }
+        let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
+        let runner = if runs_binaries && !user_no_run {
+            runner_plan(
+                r,
+                &runner_choice,
+                mode,
+                flavour,
+                m,
+                installs_multiarch(install.as_ref()),
+            )
+        } else {
+            None
+        };
+        let no_run = runs_binaries && (user_no_run || runner_choice.kind == Runner::None);
+        if runs_binaries && !user_no_run && runner_choice.kind == Runner::None {
+            warnings.push(format!(
+                "{}: test binaries for this target cannot run on this host; they are built only (--no-run)",
+                r.triple
+            ));
+        }
+        let cargo_sub = if is_run {
+            "build"
+        } else {
+            inv.subcommand.as_str()
+        };
+        let mut cargo = vec!["cargo".to_string(), cargo_sub.into(), "--offline".into()];
+        if ws.has_lockfile {
+            cargo.push("--locked".into());
+        }
+        cargo.extend([
+            "--target".into(),
+            cargo_target.clone(),
+            "--target-dir".into(),
+            TARGET_DIR.into(),
+        ]);
+        if let Some(mp) = &ws.manifest {
+            let p = ws_dir(ws).join(mp);
+            cargo.push(format!("--manifest-path={}", p.to_string_lossy()));
+            fetch.push(format!("--manifest-path={}", p.to_string_lossy()));
+        }
+        if build_std {
+            cargo.push(build_std_flag.clone());
+        }
+        extend_with_user_args(&mut cargo, &inv.cargo_args);
+        if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
+            cargo.push("--no-run".into());
+        }
+        if is_run {
+            let (bin, given) = run_binary(inv, ws)?;
+            if !given {
+                cargo.extend(["--bin".into(), bin.clone()]);
+            }
+            run = Some(run_plan(
+                r,
+                &runner_choice,
+                mode,
+                flavour,
+                m,
+                install.as_ref(),
+                ws,
+                &profile_dir,
+                bin,
+                inv,
+                input.host,
+            )?);
+            if let Some(run) = &mut run {
+                run.env = program_env.clone();
+                run.volumes = volumes.iter().map(|v| v.path.clone()).collect();
+            }
+        } else if !inv.trailing.is_empty() && !no_run {
+            cargo.push("--".into());
+            cargo.extend(inv.trailing.iter().cloned());
+        }
+        let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &cargo_target, inv, ws);
+        // `-fuse-ld=lld` makes a cross gcc look for `<prefix>ld.lld` on PATH
+        // (the plain name only in its own directories).
+        let mut setup = m.setup.clone();
+        if lld
+            && let Some(prefix) = m
+                .linker
+                .as_deref()
+                .and_then(|l| l.strip_suffix("gcc"))
+                .filter(|p| !p.is_empty())
+        {
+            setup.insert(0, format!("ln -sf ld.lld /usr/bin/{prefix}ld.lld"));
+        }
+
+        targets.push(TargetPlan {
+            triple: r.triple.clone(),
+            platform: r.platform.clone(),
+            from,
+            install,
+            std,
+            zig: zig.clone(),
+            sysroot_files,
+            macos_sdk,
+            setup,
+            sysroot_env,
+            build_env,
+            fetch,
+            deps_workdir: deps_workdir.clone(),
+            deps_build,
+            deps_clean,
+            cargo,
+            workdir: workdir.clone(),
+            json_messages: inv.json_messages,
+            outputs,
+            cache_id: format!("green-cross-target-{ws_hash:016x}-{}", r.triple),
+            release,
+            runner,
+            fresh: runs_binaries && !no_run,
+            pre_build,
+            volumes,
+            secrets,
+            custom,
+        });
+    }
+
+    // The shared cache: tags from the triples, the toolchain and the branch
+    // (GitHub Actions' own names first: its checkouts are detached).
+    let mut cache_settings = settings.cache.clone();
+    if let Some(c) = &inv.cache {
+        cache_settings.cache = Some(c.clone());
+    }
+    if let Some(w) = crate::cache::unusable_repository(&cache_settings) {
+        warnings.push(w);
+        cache_settings.cache = None;
+    }
+    let env_nonempty = |k: &str| input.env.get(k).filter(|v| !v.is_empty()).cloned();
+    let branch = env_nonempty("GITHUB_HEAD_REF")
+        .or_else(|| env_nonempty("GITHUB_REF_NAME"))
+        .or_else(|| ws.git_branch.clone());
+    let default_branch =
+        env_nonempty("GREEN_CROSS_CACHE_DEFAULT_BRANCH").or_else(|| ws.git_default_branch.clone());
+    let toolchain_label = match mode {
+        ToolchainMode::Distro => "distro".to_string(),
+        ToolchainMode::Rustup => rust_version.label().to_string(),
+    };
+    let triples: Vec<String> = targets.iter().map(|t| t.triple.clone()).collect();
+    let cache = cache_plan(
+        &cache_settings,
+        &CacheFacts {
+            triples: &triples,
+            toolchain: &toolchain_label,
+            branch: branch.as_deref(),
+            default_branch: default_branch.as_deref(),
+        },
+    )?;
+
+    Ok(BuildPlan {
+        cache,
+        mode,
+        subcommand: inv.subcommand.clone(),
+        profile_dir,
+        xx_image: toolchains
+            .iter()
+            .any(|t| t.xx)
+            .then(|| XX_IMAGE.to_string()),
+        toolchains,
+        zig_version: any_zig.then(|| ZIG_VERSION.to_string()),
+        zig_stages,
+        targets,
+        workspace_root: ws.root.clone(),
+        mount_root: ws.mount_root(),
+        workspace_prefix: ws.prefix.clone(),
+        outside: ws.outside.clone(),
+        target_dir: ws.target_dir.clone(),
+        skeleton: {
+            // The specifications are read in the dependencies stage too.
+            let mut sk = ws.skeleton.clone();
+            sk.extend(specs.values().cloned().map(SkeletonFile::Copy));
+            sk.sort();
+            sk.dedup();
+            sk
+        },
+        ca_bundle: input.ca_bundle.clone(),
+        run,
+        warnings,
+    })
+}
+
+/// The workspace root inside the build.
+fn ws_dir(ws: &Workspace) -> PathBuf {
+    Path::new(SRC_DIR).join(&ws.prefix)
+}
+
+/// The named build context of the `i`th path dependency outside the
+/// workspace.
+pub fn outside_context(i: usize) -> String {
+    format!("green-cross-path-{i}")
+}
+
+/// `1.80`, `2.17`, `1.80.1`: numbers joined by dots, none empty.
+fn is_dotted_number(v: &str) -> bool {
+    v.split('.')
+        .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn arch(triple: &str) -> &str {
+    triple.split('-').next().unwrap_or(triple)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_day_crosses_months_years_and_leap_days() {
+        assert_eq!(next_day("2026-11-20").as_deref(), Some("2026-11-21"));
+        assert_eq!(next_day("2026-11-30").as_deref(), Some("2026-12-01"));
+        assert_eq!(next_day("2026-12-31").as_deref(), Some("2027-01-01"));
+        assert_eq!(next_day("2028-02-28").as_deref(), Some("2028-02-29"));
+        assert_eq!(next_day("2100-02-28").as_deref(), Some("2100-03-01"));
+        assert_eq!(next_day("2026-02-30"), None);
+        assert_eq!(next_day("2026-13-01"), None);
+        assert_eq!(next_day("yesterday"), None);
+    }
+
+    #[test]
+    fn a_host_compiler_maps_to_its_image_or_its_dated_channel() {
+        let host = |v: &str, date: Option<&str>| Host {
+            rustc_version: v.into(),
+            triple: "x86_64-unknown-linux-gnu".into(),
+            commit_date: date.map(str::to_string),
+        };
+        let t = |v, d| rustup_toolchain(None, &host(v, d)).unwrap();
+        assert_eq!(
+            t("1.95.0", Some("2026-10-27")),
+            RustupToolchain::Image("1.95.0".into())
+        );
+        assert_eq!(
+            t("1.97.0-nightly", Some("2026-11-20")),
+            RustupToolchain::Install("nightly-2026-11-21".into())
+        );
+        assert_eq!(
+            t("1.96.0-beta.4", Some("2026-11-02")),
+            RustupToolchain::Install("beta-2026-11-03".into())
+        );
+        assert_eq!(
+            t("1.97.0-nightly", None),
+            RustupToolchain::Install("nightly".into())
+        );
+        let h = host("1.95.0", None);
+        assert_eq!(
+            rustup_toolchain(Some("nightly-2026-11-01"), &h).unwrap(),
+            RustupToolchain::Install("nightly-2026-11-01".into())
+        );
+        assert!(rustup_toolchain(Some("nightly 2026"), &h).is_err());
+        assert!(rustup_toolchain(Some("1.x"), &h).is_err());
+    }
+}
