@@ -249,116 +249,16 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     if mode == ToolchainMode::Distro {
         warnings.extend(distro_toolchain_warning(inv, input.workspace));
     }
-    let rust_version = match mode {
-        ToolchainMode::Rustup => rustup_toolchain(inv.toolchain.as_deref(), input.host)?,
-        ToolchainMode::Distro => RustupToolchain::Image(input.host.rustc_version.clone()),
-    };
-
-    // zig: the recipe's, or `zig` from the configuration for glibc targets.
-    let mut zig_targets: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for r in &recipes {
-        let z = zig_target(
-            r,
-            r.mode(mode).zig.as_deref(),
-            &settings.for_target(&r.triple).zig,
-            &mut warnings,
-        )?;
-        zig_targets.insert(r.triple.clone(), z);
-    }
-    let zig_of = |r: &Recipe| zig_targets.get(&r.triple).cloned().flatten();
-    let any_zig = recipes.iter().any(|r| zig_of(r).is_some());
-    // `image` per target: that target's own toolchain stage, on the user's image.
-    let mut images: BTreeMap<String, String> = BTreeMap::new();
-    for r in &recipes {
-        // With zig on, zig's image replaces `image`, as in cross.
-        let ts = settings.for_target(&r.triple);
-        let zig_image = ts.zig.image.filter(|_| ts.zig.enable == Some(true));
-        if let Some(v) = zig_image.or(ts.image) {
-            let (name, toolchain) = image_setting(&v, &r.triple)?;
-            if mode == ToolchainMode::Distro && name.starts_with(CROSS_IMAGES) {
-                warnings.push(format!(
-                    "{}: {name} is one of cross's images (Ubuntu), and distro mode installs Debian's Rust on the image with apt, which Ubuntu does not have\n  help: use rustup mode, which copies the official image's Rust in, or a Debian bookworm-based image",
-                    r.triple
-                ));
-            }
-            if toolchain {
-                warnings.push(format!(
-                    "{}: image.toolchain is ignored: the image runs on the build platform",
-                    r.triple
-                ));
-            }
-            images.insert(r.triple.clone(), name);
-        }
-    }
-    // zig is added to a Debian stage: a target it links is built there.
-    let flavour_of = |r: &Recipe| match mode {
-        ToolchainMode::Rustup if zig_of(r).is_none() => {
-            r.rustup.image.unwrap_or(ImageFlavour::Debian)
-        }
-        _ => ImageFlavour::Debian,
-    };
-    let flavours: BTreeSet<ImageFlavour> = recipes
-        .iter()
-        .filter(|r| !images.contains_key(&r.triple))
-        .map(|r| flavour_of(r))
-        .chain(
-            recipes
-                .iter()
-                .any(|r| zig_of(r).is_some() && !images.contains_key(&r.triple))
-                .then_some(ImageFlavour::Debian),
-        )
-        .collect();
-
-    // `dockerfile`: the user's image, built on the stage the target would
-    // start from and loaded under this tag, becomes the base of the
-    // target's own toolchain stage, which brings Rust into it when it has
-    // none (a Dockerfile FROM one of cross's images).
     let ws = input.workspace;
     let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
-    let custom_tag = |r: &Recipe| format!("green-cross-custom:{}-{ws_hash:016x}", r.triple);
-    let custom_stage = |r: &Recipe| match images.contains_key(&r.triple) {
-        true => format!("toolchain-{}-custom", r.triple),
-        false => format!("toolchain-{}", r.triple),
-    };
-    let has_dockerfile: BTreeSet<&str> = recipes
-        .iter()
-        .filter(|r| settings.for_target(&r.triple).dockerfile.is_some())
-        .map(|r| r.triple.as_str())
-        .collect();
-
-    let mut toolchains = Vec::new();
-    for flavour in &flavours {
-        toolchains.push(toolchain_stage(
-            mode,
-            *flavour,
-            None,
-            "",
-            settings,
-            &rust_version,
-        ));
-    }
-    for r in &recipes {
-        if let Some(image) = images.get(&r.triple) {
-            toolchains.push(toolchain_stage(
-                mode,
-                flavour_of(r),
-                Some(image.clone()),
-                &format!("toolchain-{}", r.triple),
-                settings,
-                &rust_version,
-            ));
-        }
-        if has_dockerfile.contains(r.triple.as_str()) {
-            toolchains.push(toolchain_stage(
-                mode,
-                flavour_of(r),
-                Some(custom_tag(r)),
-                &custom_stage(r),
-                settings,
-                &rust_version,
-            ));
-        }
-    }
+    let tc = toolchains(input, &recipes, ws_hash, &mut warnings)?;
+    let zig_of = |r: &Recipe| tc.zig_of(r);
+    let flavour_of = |r: &Recipe| tc.flavour_of(mode, r);
+    let custom_stage = |r: &Recipe| tc.custom_stage(r);
+    let custom_tag = |r: &Recipe| custom_tag(ws_hash, r);
+    let images = &tc.images;
+    let any_zig = recipes.iter().any(|r| zig_of(r).is_some());
+    let rust_version = &tc.rust_version;
 
     let profile_dir = inv.profile_dir();
     // test and bench run what they build, through the target's runner.
@@ -887,11 +787,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         mode,
         subcommand: inv.subcommand.clone(),
         profile_dir,
-        xx_image: toolchains
-            .iter()
-            .any(|t| t.xx)
-            .then(|| XX_IMAGE.to_string()),
-        toolchains,
+        xx_image: tc.stages.iter().any(|t| t.xx).then(|| XX_IMAGE.to_string()),
+        toolchains: tc.stages.clone(),
         zig_version: any_zig.then(|| ZIG_VERSION.to_string()),
         zig_stages,
         targets,

@@ -434,3 +434,140 @@ pub(super) fn distro_toolchain_warning(inv: &Invocation, ws: &Workspace) -> Opti
         "{asked} is not honoured in distro mode: it builds with the base image's Rust (Debian's rustc), not {channel}\n  help: GREEN_CROSS_TOOLCHAIN=rustup builds with {channel}; or name an image that has it in `[build] base-image`"
     ))
 }
+
+/// What the toolchain phase decides for the whole plan: which Rust, which
+/// targets zig links, which have an image of their own, and the toolchain
+/// stages.
+pub(super) struct ToolchainPhase {
+    pub rust_version: RustupToolchain,
+    /// The zig target of each triple that zig links.
+    pub zig_targets: BTreeMap<String, Option<String>>,
+    /// The user's image of each triple that has one (`image`, or zig's).
+    pub images: BTreeMap<String, String>,
+    pub stages: Vec<ToolchainStage>,
+}
+
+impl ToolchainPhase {
+    pub fn zig_of(&self, r: &Recipe) -> Option<String> {
+        self.zig_targets.get(&r.triple).cloned().flatten()
+    }
+
+    /// zig is added to a Debian stage: a target it links is built there.
+    pub fn flavour_of(&self, mode: ToolchainMode, r: &Recipe) -> ImageFlavour {
+        match mode {
+            ToolchainMode::Rustup if self.zig_of(r).is_none() => {
+                r.rustup.image.unwrap_or(ImageFlavour::Debian)
+            }
+            _ => ImageFlavour::Debian,
+        }
+    }
+
+    /// The stage a target's `dockerfile` image becomes.
+    pub fn custom_stage(&self, r: &Recipe) -> String {
+        match self.images.contains_key(&r.triple) {
+            true => format!("toolchain-{}-custom", r.triple),
+            false => format!("toolchain-{}", r.triple),
+        }
+    }
+}
+
+/// The tag a target's `dockerfile` image is loaded under.
+pub(super) fn custom_tag(ws_hash: u64, r: &Recipe) -> String {
+    format!("green-cross-custom:{}-{ws_hash:016x}", r.triple)
+}
+
+/// `image` per target (zig's image replaces it when zig is on, as in
+/// cross), checked and expanded.
+fn user_images(
+    mode: ToolchainMode,
+    settings: &Settings,
+    recipes: &[&Recipe],
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, String>> {
+    let mut images = BTreeMap::new();
+    for r in recipes {
+        let ts = settings.for_target(&r.triple);
+        let zig_image = ts.zig.image.filter(|_| ts.zig.enable == Some(true));
+        let Some(v) = zig_image.or(ts.image) else {
+            continue;
+        };
+        let (name, toolchain) = image_setting(&v, &r.triple)?;
+        if mode == ToolchainMode::Distro && name.starts_with(CROSS_IMAGES) {
+            warnings.push(format!(
+                "{}: {name} is one of cross's images (Ubuntu), and distro mode installs Debian's Rust on the image with apt, which Ubuntu does not have\n  help: use rustup mode, which copies the official image's Rust in, or a Debian bookworm-based image",
+                r.triple
+            ));
+        }
+        if toolchain {
+            warnings.push(format!(
+                "{}: image.toolchain is ignored: the image runs on the build platform",
+                r.triple
+            ));
+        }
+        images.insert(r.triple.clone(), name);
+    }
+    Ok(images)
+}
+
+/// The toolchain phase: the Rust version, zig per target, users' images,
+/// and the toolchain stages (one per image flavour the targets need, one
+/// per user image, one per `dockerfile` image).
+pub(super) fn toolchains(
+    input: &PlanInput,
+    recipes: &[&Recipe],
+    ws_hash: u64,
+    warnings: &mut Vec<String>,
+) -> Result<ToolchainPhase> {
+    let (inv, settings) = (input.invocation, input.settings);
+    let mode = settings.toolchain;
+    let rust_version = match mode {
+        ToolchainMode::Rustup => rustup_toolchain(inv.toolchain.as_deref(), input.host)?,
+        ToolchainMode::Distro => RustupToolchain::Image(input.host.rustc_version.clone()),
+    };
+    let mut zig_targets = BTreeMap::new();
+    for r in recipes {
+        let configured = &settings.for_target(&r.triple).zig;
+        let z = zig_target(r, r.mode(mode).zig.as_deref(), configured, warnings)?;
+        zig_targets.insert(r.triple.clone(), z);
+    }
+    let images = user_images(mode, settings, recipes, warnings)?;
+    let mut phase = ToolchainPhase {
+        rust_version,
+        zig_targets,
+        images,
+        stages: vec![],
+    };
+    let shared = |r: &&&Recipe| !phase.images.contains_key(&r.triple);
+    let flavours: BTreeSet<ImageFlavour> = recipes
+        .iter()
+        .filter(shared)
+        .map(|r| phase.flavour_of(mode, r))
+        .chain(
+            recipes
+                .iter()
+                .filter(shared)
+                .any(|r| phase.zig_of(r).is_some())
+                .then_some(ImageFlavour::Debian),
+        )
+        .collect();
+    let stage = |flavour, image, name: &str| {
+        toolchain_stage(mode, flavour, image, name, settings, &phase.rust_version)
+    };
+    let mut stages: Vec<ToolchainStage> = flavours.iter().map(|f| stage(*f, None, "")).collect();
+    for r in recipes {
+        let flavour = phase.flavour_of(mode, r);
+        if let Some(image) = phase.images.get(&r.triple) {
+            stages.push(stage(
+                flavour,
+                Some(image.clone()),
+                &format!("toolchain-{}", r.triple),
+            ));
+        }
+        if settings.for_target(&r.triple).dockerfile.is_some() {
+            let tag = custom_tag(ws_hash, r);
+            stages.push(stage(flavour, Some(tag), &phase.custom_stage(r)));
+        }
+    }
+    phase.stages = stages;
+    Ok(phase)
+}
