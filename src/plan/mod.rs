@@ -19,11 +19,13 @@ use crate::workspace::{OutsidePackage, SkeletonFile, Workspace, stable_hash};
 mod build_env;
 mod commands;
 mod runner;
+mod sysroot;
 mod targets;
 mod toolchain;
 pub use build_env::*;
 use commands::*;
 pub use runner::*;
+use sysroot::*;
 pub use targets::*;
 pub use toolchain::*;
 
@@ -293,25 +295,9 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         let ts = settings.for_target(&r.triple);
         crate::guard::target_settings(&ts, &r.triple)?;
         let recipe_std = m.std.expect("validated recipe");
-        // build-std: on (std, or the crates named), or off when the recipe
-        // can do without.
-        let (std, build_std_flag) = match &ts.build_std {
-            Some(BuildStd::Enabled(true)) => (StdSource::BuildStd, BUILD_STD_FLAG.to_string()),
-            Some(BuildStd::Crates(c)) if !c.is_empty() => {
-                (StdSource::BuildStd, format!("-Zbuild-std={}", c.join(",")))
-            }
-            Some(_) if recipe_std == StdSource::BuildStd => {
-                warnings.push(format!(
-                    "{}: build-std cannot be turned off: std for this target is only built from source here",
-                    r.triple
-                ));
-                (recipe_std, BUILD_STD_FLAG.to_string())
-            }
-            _ => (recipe_std, BUILD_STD_FLAG.to_string()),
-        };
+        let (std, build_std_flag) = std_choice(r, recipe_std, ts.build_std.as_ref(), &mut warnings);
         let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
         let up = env_upper(&r.triple);
-        let lo = env_lower(&r.triple);
         let flavour = flavour_of(r);
         // zig turned on for a musl target whose recipe links without it
         // (rustup mode's Alpine stage): zig brings musl, as in distro mode.
@@ -344,112 +330,16 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         };
 
         let lld = m.lld && zig.is_none();
-        let packages = sorted(
-            m.packages
-                .iter()
-                .cloned()
-                .chain(lld.then(|| "lld".to_string())),
-        );
-        // The recipe's target packages are its Alpine stage's (musl's own
-        // headers and libraries), which zig replaces.
-        let mut target_packages: Vec<String> = match zig_musl {
-            true => vec![],
-            false => m.target_packages.clone(),
-        };
-        if mode == ToolchainMode::Distro && std == StdSource::Multiarch {
-            target_packages.push("libstd-rust-web-dev".into());
-        }
-        if !ts.packages.is_empty() && r.libc == crate::target::Libc::Other {
-            return Err(Error::Usage(format!(
-                "`packages` for {}: a custom target specification has no architecture to install packages for\n  help: install what the build needs with `pre-build`",
-                r.triple
-            )));
-        }
-        if !ts.packages.is_empty() && mode == ToolchainMode::Distro && m.deb_arch.is_none() {
-            return Err(Error::Usage(format!(
-                "`packages` for {}: distro mode installs them as <name>:<Debian architecture>, and this target has none\n  help: install what the build needs with `pre-build`, or use rustup mode (xx-apt-get / xx-apk)",
-                r.triple
-            )));
-        }
-        target_packages.extend(ts.packages.iter().cloned());
-        let target_packages = sorted(target_packages);
-        let install = match (mode, flavour) {
-            (ToolchainMode::Distro, _) => PackageInstall::Apt {
-                deb_arch: if target_packages.is_empty() {
-                    None
-                } else {
-                    m.deb_arch.clone()
-                },
-                packages,
-                target_packages,
-            },
-            (ToolchainMode::Rustup, ImageFlavour::Debian) => PackageInstall::XxApt {
-                platform: r.platform.clone(),
-                packages,
-                target_packages,
-            },
-            (ToolchainMode::Rustup, ImageFlavour::Alpine) => PackageInstall::XxApk {
-                platform: r.platform.clone(),
-                packages,
-                target_packages,
-            },
-        };
-        let install = (!install.is_empty()).then_some(install);
+        let install = package_install(r, m, mode, flavour, std, zig_musl, lld, &ts.packages)?;
 
-        // The C toolchain and linker.
-        let mut sysroot_env = BTreeMap::new();
-        let (linker, cc, cxx, ar) = match &zig {
-            Some(_) => (
-                Some(format!("green-cross-zig-cc-{}", r.triple)),
-                Some(format!("green-cross-zig-cc-{}", r.triple)),
-                Some(format!("green-cross-zig-cxx-{}", r.triple)),
-                Some("green-cross-zig-ar".to_string()),
-            ),
-            None => (m.linker.clone(), m.cc.clone(), m.cxx.clone(), m.ar.clone()),
-        };
-        if let Some(l) = linker {
-            sysroot_env.insert(format!("CARGO_TARGET_{up}_LINKER"), l);
-        }
-        if let Some(v) = cc {
-            sysroot_env.insert(format!("CC_{lo}"), v);
-        }
-        if let Some(v) = cxx {
-            sysroot_env.insert(format!("CXX_{lo}"), v);
-        }
-        if let Some(v) = ar {
-            sysroot_env.insert(format!("AR_{lo}"), v);
-        }
-        if zig.is_some() {
-            sysroot_env.insert(format!("RANLIB_{lo}"), "green-cross-zig-ranlib".into());
-        }
-        if let Some(sysroot) = &m.sysroot {
-            sysroot_env.insert("CROSS_SYSROOT".into(), sysroot.clone());
-            if let (Some(_), Some(multiarch)) = (&m.deb_arch, Path::new(sysroot).file_name()) {
-                sysroot_env.insert(
-                    format!("PKG_CONFIG_PATH_{lo}"),
-                    format!("/usr/lib/{}/pkgconfig", multiarch.to_string_lossy()),
-                );
-            }
-        }
-        sysroot_env.extend(r.env.clone());
-        if let Some(pc) = m.pkg_config.as_ref().filter(|_| !zig_musl) {
-            sysroot_env.insert(format!("PKG_CONFIG_{lo}"), pc.clone());
-        }
-        sysroot_env.insert("PKG_CONFIG_ALLOW_CROSS".into(), "1".into());
-        if std == StdSource::BuildStd {
-            sysroot_env.insert("RUSTC_BOOTSTRAP".into(), "1".into());
-        }
-        if specs.contains_key(&r.triple) {
-            // Newer cargo reads a target specification only with
-            // -Zjson-target-spec; older cargo ignores the variable.
-            sysroot_env.insert("CARGO_UNSTABLE_JSON_TARGET_SPEC".into(), "true".into());
-        }
-        if zig.is_some() {
-            sysroot_env.insert(
-                "ZIG_GLOBAL_CACHE_DIR".into(),
-                "/opt/green-cross/zig-cache".into(),
-            );
-        }
+        let mut sysroot_env = sysroot_env(
+            r,
+            m,
+            zig.as_deref(),
+            zig_musl,
+            std,
+            specs.contains_key(&r.triple),
+        );
         // macOS: stubs of the libraries and frameworks a Mac has, or the
         // user's SDK (SDKROOT on this machine) mounted into the compile
         // steps only, never into a layer.
