@@ -255,3 +255,51 @@ pub(super) fn resolve_volumes(
     }
     Ok(out)
 }
+
+/// `-C target-feature=±crt-static` when the release settings change the
+/// target's default, or the target links statically by default.
+pub(super) fn crt_static_flags(r: &Recipe, release: &ReleaseSettings) -> Vec<String> {
+    let crt_static = release.crt_static.unwrap_or(r.crt_static);
+    if crt_static == r.crt_static && !r.crt_static {
+        return vec![];
+    }
+    let sign = if crt_static { '+' } else { '-' };
+    vec!["-C".into(), format!("target-feature={sign}crt-static")]
+}
+
+/// The release settings as CARGO_PROFILE_<PROFILE>_* (not for dev and
+/// test); strip off where rustc cannot strip for the target.
+pub(super) fn profile_env(
+    r: &Recipe,
+    release: &ReleaseSettings,
+    profile: &str,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let prof_up = profile.to_uppercase().replace('-', "_");
+    let key = |k: &str| format!("CARGO_PROFILE_{prof_up}_{k}");
+    let mut env = BTreeMap::new();
+    if !matches!(profile, "dev" | "test") {
+        let values = [
+            ("LTO", release.lto.clone()),
+            (
+                "CODEGEN_UNITS",
+                release.codegen_units.map(|v| v.to_string()),
+            ),
+            ("STRIP", release.strip.clone()),
+            ("PANIC", release.panic.map(|v| v.as_str().to_string())),
+            ("OPT_LEVEL", release.opt_level.clone()),
+        ];
+        env.extend(values.into_iter().filter_map(|(k, v)| Some((key(k), v?))));
+    }
+    if !r.strip {
+        let strip = key("STRIP");
+        if env.get(&strip).is_some_and(|v| v != "false" && v != "none") {
+            warnings.push(format!(
+                "{}: strip is not supported inside the build for this target; the binary is left unstripped",
+                r.triple
+            ));
+        }
+        env.insert(strip, "false".into());
+    }
+    env
+}

@@ -355,7 +355,6 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
 
         // Release settings and rustflags: build step only.
         let release = settings.release_for(&r.triple);
-        let mut build_env = BTreeMap::new();
         let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
         if zig_musl {
             // zig links its own musl C runtime, not the one rustup ships.
@@ -364,53 +363,15 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         if lld {
             rustflags.extend(["-C".into(), "link-arg=-fuse-ld=lld".into()]);
         }
-        let crt_static = release.crt_static.unwrap_or(r.crt_static);
-        if crt_static != r.crt_static || r.crt_static {
-            rustflags.push("-C".into());
-            rustflags.push(format!(
-                "target-feature={}crt-static",
-                if crt_static { '+' } else { '-' }
-            ));
-        }
+        rustflags.extend(crt_static_flags(r, &release));
+        let mut build_env = BTreeMap::new();
         if !rustflags.is_empty() {
             build_env.insert(format!("CARGO_TARGET_{up}_RUSTFLAGS"), rustflags.join(" "));
         }
         if macos_sdk.is_some() {
             build_env.insert("SDKROOT".into(), MACOS_SDK_MOUNT.into());
         }
-        let profile = inv.profile_name();
-        let prof_up = profile.to_uppercase().replace('-', "_");
-        if !matches!(profile.as_str(), "dev" | "test") {
-            let p = |k: &str| format!("CARGO_PROFILE_{prof_up}_{k}");
-            if let Some(v) = &release.lto {
-                build_env.insert(p("LTO"), v.clone());
-            }
-            if let Some(v) = release.codegen_units {
-                build_env.insert(p("CODEGEN_UNITS"), v.to_string());
-            }
-            if let Some(v) = &release.strip {
-                build_env.insert(p("STRIP"), v.clone());
-            }
-            if let Some(v) = release.panic {
-                build_env.insert(p("PANIC"), v.as_str().into());
-            }
-            if let Some(v) = &release.opt_level {
-                build_env.insert(p("OPT_LEVEL"), v.clone());
-            }
-        }
-        if !r.strip {
-            let key = format!("CARGO_PROFILE_{prof_up}_STRIP");
-            if build_env
-                .get(&key)
-                .is_some_and(|v| v != "false" && v != "none")
-            {
-                warnings.push(format!(
-                    "{}: strip is not supported inside the build for this target; the binary is left unstripped",
-                    r.triple
-                ));
-            }
-            build_env.insert(key, "false".into());
-        }
+        build_env.extend(profile_env(r, &release, &inv.profile_name(), &mut warnings));
 
         // env.passthrough: the build step's environment (so, part of its
         // cache key); env.volumes: host directories as named contexts.
