@@ -303,3 +303,65 @@ pub(super) fn profile_env(
     }
     env
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Preset;
+
+    fn recipe(triple: &str) -> Recipe {
+        Recipes::embedded().unwrap().get(triple).unwrap().clone()
+    }
+
+    #[test]
+    fn crt_static_is_named_where_the_target_or_the_settings_want_it() {
+        let musl = recipe("x86_64-unknown-linux-musl");
+        let gnu = recipe("x86_64-unknown-linux-gnu");
+        let none = ReleaseSettings::default();
+        assert_eq!(
+            crt_static_flags(&musl, &none),
+            ["-C", "target-feature=+crt-static"]
+        );
+        assert!(crt_static_flags(&gnu, &none).is_empty());
+        let on = ReleaseSettings {
+            crt_static: Some(true),
+            ..none.clone()
+        };
+        assert_eq!(
+            crt_static_flags(&gnu, &on),
+            ["-C", "target-feature=+crt-static"]
+        );
+        let off = ReleaseSettings {
+            crt_static: Some(false),
+            ..none
+        };
+        assert_eq!(
+            crt_static_flags(&musl, &off),
+            ["-C", "target-feature=-crt-static"]
+        );
+    }
+
+    #[test]
+    fn release_settings_reach_every_profile_but_dev_and_test() {
+        let gnu = recipe("x86_64-unknown-linux-gnu");
+        let size = ReleaseSettings {
+            preset: Some(Preset::Size),
+            ..Default::default()
+        }
+        .with_preset_applied();
+        let mut w = vec![];
+        let env = profile_env(&gnu, &size, "release", &mut w);
+        assert_eq!(env["CARGO_PROFILE_RELEASE_OPT_LEVEL"], "z");
+        assert_eq!(env["CARGO_PROFILE_RELEASE_LTO"], "fat");
+        assert_eq!(
+            profile_env(&gnu, &size, "my-prof", &mut w)["CARGO_PROFILE_MY_PROF_PANIC"],
+            "abort"
+        );
+        assert!(profile_env(&gnu, &size, "dev", &mut w).is_empty());
+        // rustc cannot strip Mach-O files here: off, and said when asked.
+        let mac = recipe("aarch64-apple-darwin");
+        let env = profile_env(&mac, &size, "release", &mut w);
+        assert_eq!(env["CARGO_PROFILE_RELEASE_STRIP"], "false");
+        assert!(w[0].contains("strip is not supported"), "{w:?}");
+    }
+}

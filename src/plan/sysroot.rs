@@ -157,3 +157,164 @@ pub(super) fn sysroot_env(
     }
     env
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipe(triple: &str) -> Recipe {
+        Recipes::embedded().unwrap().get(triple).unwrap().clone()
+    }
+
+    #[test]
+    fn build_std_is_on_for_true_or_crates_and_cannot_be_turned_off_where_std_only_builds() {
+        let r = recipe("aarch64-unknown-linux-gnu");
+        let mut w = vec![];
+        let on = std_choice(
+            &r,
+            StdSource::Rustup,
+            Some(&BuildStd::Enabled(true)),
+            &mut w,
+        );
+        assert_eq!(on, (StdSource::BuildStd, BUILD_STD_FLAG.to_string()));
+        let crates = BuildStd::Crates(vec!["core".into(), "alloc".into()]);
+        let (std, flag) = std_choice(&r, StdSource::Rustup, Some(&crates), &mut w);
+        assert_eq!(
+            (std, flag.as_str()),
+            (StdSource::BuildStd, "-Zbuild-std=core,alloc")
+        );
+        assert!(w.is_empty());
+        let off = BuildStd::Enabled(false);
+        let (std, _) = std_choice(&r, StdSource::BuildStd, Some(&off), &mut w);
+        assert_eq!(std, StdSource::BuildStd);
+        assert!(w[0].contains("cannot be turned off"), "{w:?}");
+    }
+
+    #[test]
+    fn packages_install_as_the_mode_and_flavour_do_and_say_where_they_cannot() {
+        let r = recipe("aarch64-unknown-linux-gnu");
+        let user = ["libssl-dev".to_string()];
+        let m = r.mode(ToolchainMode::Distro);
+        let i = package_install(
+            &r,
+            m,
+            ToolchainMode::Distro,
+            ImageFlavour::Debian,
+            StdSource::Multiarch,
+            false,
+            false,
+            &user,
+        )
+        .unwrap()
+        .unwrap();
+        let PackageInstall::Apt {
+            deb_arch,
+            target_packages,
+            ..
+        } = i
+        else {
+            panic!("{i:?}")
+        };
+        assert_eq!(deb_arch.as_deref(), Some("arm64"));
+        assert_eq!(target_packages, ["libssl-dev", "libstd-rust-web-dev"]);
+        let musl = recipe("x86_64-unknown-linux-musl");
+        let m = musl.mode(ToolchainMode::Rustup);
+        let i = package_install(
+            &musl,
+            m,
+            ToolchainMode::Rustup,
+            ImageFlavour::Alpine,
+            StdSource::Rustup,
+            false,
+            false,
+            &user,
+        );
+        assert!(matches!(i, Ok(Some(PackageInstall::XxApk { .. }))), "{i:?}");
+        // zig brings musl: the Alpine stage's packages go.
+        let i = package_install(
+            &musl,
+            m,
+            ToolchainMode::Rustup,
+            ImageFlavour::Debian,
+            StdSource::Rustup,
+            true,
+            false,
+            &[],
+        );
+        assert!(matches!(i, Ok(None)), "{i:?}");
+        let e = package_install(
+            &musl,
+            musl.mode(ToolchainMode::Distro),
+            ToolchainMode::Distro,
+            ImageFlavour::Debian,
+            StdSource::BuildStd,
+            false,
+            false,
+            &user,
+        );
+        assert!(e.unwrap_err().to_string().contains("this target has none"));
+        let spec = Recipe::custom_spec("board");
+        let e = package_install(
+            &spec,
+            spec.mode(ToolchainMode::Rustup),
+            ToolchainMode::Rustup,
+            ImageFlavour::Debian,
+            StdSource::BuildStd,
+            false,
+            false,
+            &user,
+        );
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("custom target specification")
+        );
+    }
+
+    #[test]
+    fn the_sysroot_names_the_recipe_s_toolchain_or_zig_s_wrappers() {
+        let r = recipe("aarch64-unknown-linux-gnu");
+        let m = r.mode(ToolchainMode::Distro);
+        let env = sysroot_env(&r, m, None, false, StdSource::Multiarch, false);
+        assert_eq!(
+            env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER"],
+            "aarch64-linux-gnu-gcc"
+        );
+        assert_eq!(
+            env["PKG_CONFIG_PATH_aarch64_unknown_linux_gnu"],
+            "/usr/lib/aarch64-linux-gnu/pkgconfig"
+        );
+        assert!(!env.contains_key("RUSTC_BOOTSTRAP"));
+        let env = sysroot_env(
+            &r,
+            m,
+            Some("aarch64-linux-gnu.2.17"),
+            false,
+            StdSource::BuildStd,
+            true,
+        );
+        assert_eq!(
+            env["CC_aarch64_unknown_linux_gnu"],
+            "green-cross-zig-cc-aarch64-unknown-linux-gnu"
+        );
+        assert_eq!(
+            env["RANLIB_aarch64_unknown_linux_gnu"],
+            "green-cross-zig-ranlib"
+        );
+        assert_eq!(env["RUSTC_BOOTSTRAP"], "1");
+        assert_eq!(env["CARGO_UNSTABLE_JSON_TARGET_SPEC"], "true");
+        let musl = recipe("aarch64-unknown-linux-musl");
+        let env = sysroot_env(
+            &musl,
+            musl.mode(ToolchainMode::Rustup),
+            Some("aarch64-linux-musl"),
+            true,
+            StdSource::Rustup,
+            false,
+        );
+        assert!(
+            !env.contains_key("PKG_CONFIG_aarch64_unknown_linux_musl"),
+            "{env:?}"
+        );
+    }
+}
