@@ -1,6 +1,7 @@
 //! The build step's environment: passthrough, volumes, secrets and rustflags.
 
 use super::*;
+use crate::config::TargetSettings;
 
 /// `pre-build`, as it runs at the end of the sysroot stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -302,6 +303,70 @@ pub(super) fn profile_env(
         env.insert(strip, "false".into());
     }
     env
+}
+
+/// Variables cargo and rustc read pass through by themselves, as with
+/// cross: the environment wins over Cross.toml's release settings, and the
+/// target's rustflags from the environment come after the recipe's.
+pub(super) fn merge_automatic(
+    build_env: &mut BTreeMap<String, String>,
+    automatic: &[(String, String)],
+    rustflags_key: &str,
+) {
+    for (k, v) in automatic.iter().cloned() {
+        if k == rustflags_key {
+            let merged = match build_env.get(&k) {
+                Some(ours) if !v.trim().is_empty() => format!("{ours} {v}"),
+                Some(ours) => ours.clone(),
+                None => v.clone(),
+            };
+            build_env.insert(k, merged);
+        } else if !k.starts_with("CARGO_TARGET_") {
+            build_env.insert(k, v);
+        }
+    }
+}
+
+/// What the host hands a target's build: `env.volumes`, `env.secrets`, and
+/// the variables of the program under `run` (passthrough and the automatic
+/// ones).
+pub(super) struct HostValues {
+    pub volumes: Vec<Volume>,
+    pub secrets: Vec<String>,
+    pub program_env: BTreeMap<String, String>,
+}
+
+/// env.passthrough: the build step's environment (so, part of its cache
+/// key); env.volumes: host directories as named contexts, their variables
+/// set; env.secrets: names only.
+pub(super) fn host_values(
+    ts: &TargetSettings,
+    env: &Env,
+    triple: &str,
+    automatic: &[(String, String)],
+    build_env: &mut BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<HostValues> {
+    let passthrough = resolve_passthrough(&ts.passthrough, env, triple, warnings)?;
+    let volumes = resolve_volumes(&ts.volumes, env, triple, warnings)?;
+    let secrets = resolve_secrets(&ts.secrets, env, triple, warnings);
+    let mut program_env = passthrough.clone();
+    for (k, v) in automatic.iter().cloned() {
+        program_env.entry(k).or_insert(v);
+    }
+    for (k, v) in &passthrough {
+        build_env.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for v in &volumes {
+        let p = v.path.to_string_lossy().into_owned();
+        build_env.insert(v.var.clone(), p.clone());
+        program_env.insert(v.var.clone(), p);
+    }
+    Ok(HostValues {
+        volumes,
+        secrets,
+        program_env,
+    })
 }
 
 #[cfg(test)]

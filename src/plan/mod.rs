@@ -379,18 +379,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         // do with cross: the environment wins over Cross.toml's release
         // settings, and target rustflags are added after the recipe's.
         let rustflags_key = format!("CARGO_TARGET_{up}_RUSTFLAGS");
-        for (k, v) in automatic.iter().cloned() {
-            if k == rustflags_key {
-                let merged = match build_env.get(&k) {
-                    Some(ours) if !v.trim().is_empty() => format!("{ours} {v}"),
-                    Some(ours) => ours.clone(),
-                    None => v.clone(),
-                };
-                build_env.insert(k, merged);
-            } else if !k.starts_with("CARGO_TARGET_") {
-                build_env.insert(k, v);
-            }
-        }
+        merge_automatic(&mut build_env, &automatic, &rustflags_key);
         place_rustflags(
             &rustflags,
             &rustflags_key,
@@ -398,77 +387,30 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             ws.config_build_rustflags.as_deref(),
             &mut build_env,
         );
-        let passthrough =
-            resolve_passthrough(&ts.passthrough, input.env, &r.triple, &mut warnings)?;
-        let volumes = resolve_volumes(&ts.volumes, input.env, &r.triple, &mut warnings)?;
-        let secrets = resolve_secrets(&ts.secrets, input.env, &r.triple, &mut warnings);
-        let mut program_env = passthrough.clone();
-        for (k, v) in automatic.iter().cloned() {
-            program_env.entry(k).or_insert(v);
-        }
-        for (k, v) in &passthrough {
-            build_env.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        for v in &volumes {
-            let p = v.path.to_string_lossy().into_owned();
-            build_env.insert(v.var.clone(), p.clone());
-            program_env.insert(v.var.clone(), p);
-        }
+        let host = host_values(
+            &ts,
+            input.env,
+            &r.triple,
+            &automatic,
+            &mut build_env,
+            &mut warnings,
+        )?;
+        let (volumes, secrets, program_env) = (host.volumes, host.secrets, host.program_env);
 
         let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
-        let custom = ts.dockerfile.as_ref().map(|v| {
-            let (file, context, mut build_args) = dockerfile_setting(v, &ws.root);
-            let base_tag = format!("green-cross-base:{}-{ws_hash:016x}", r.triple);
-            build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
-            build_args.insert("CROSS_TARGET".into(), r.triple.clone());
-            if let Some(a) = &cross_deb_arch {
-                build_args.insert("CROSS_DEB_ARCH".into(), a.clone());
-            }
-            CustomImage {
-                base_stage: plain_base.clone(),
-                base_tag,
-                file,
-                context,
-                build_args,
-                tag: custom_tag(r),
-            }
+        let custom = ts.dockerfile.as_ref().map(|d| CustomImage {
+            base_stage: plain_base.clone(),
+            tag: custom_tag(r),
+            ..custom_image(d, r, &ws.root, ws_hash, cross_deb_arch.as_deref())
         });
 
-        // pre-build: at the end of the sysroot stage.
-        if from == "toolchain-alpine"
-            && let Some(cmds) = ts.pre_build.as_ref().and_then(PreBuild::commands)
-            && cmds
-                .iter()
-                .any(|c| c.contains("apt-get") || c.contains("dpkg"))
-        {
-            warnings.push(format!(
-                "{}: pre-build runs apt-get or dpkg, but in rustup mode this target's stages are Alpine (the official rust:alpine image), which has apk instead\n  help: install with `packages` (xx-apk), with apk in pre-build, or use distro mode",
-                r.triple
-            ));
-        }
-        let pre_build = ts
-            .pre_build
-            .as_ref()
-            .filter(|p| !matches!(p, PreBuild::Lines(l) if l.is_empty()))
-            .map(|p| {
-                let mut env = BTreeMap::new();
-                env.insert("CROSS_TARGET".to_string(), r.triple.clone());
-                if let Some(a) = &cross_deb_arch {
-                    env.insert("CROSS_DEB_ARCH".to_string(), a.clone());
-                }
-                match p {
-                    PreBuild::Script(path) => PreBuildPlan {
-                        commands: vec![],
-                        script: Some(path.trim_start_matches("./").to_string()),
-                        env,
-                    },
-                    other => PreBuildPlan {
-                        commands: other.commands().unwrap_or_default().to_vec(),
-                        script: None,
-                        env,
-                    },
-                }
-            });
+        let pre_build = pre_build_plan(
+            r,
+            ts.pre_build.as_ref(),
+            cross_deb_arch.as_deref(),
+            &from,
+            &mut warnings,
+        );
 
         // Commands.
         let build_std = std == StdSource::BuildStd;

@@ -158,6 +158,44 @@ pub(super) fn sysroot_env(
     env
 }
 
+/// `pre-build`, at the end of the sysroot stage: the commands (one script)
+/// or the script, with CROSS_TARGET and CROSS_DEB_ARCH. Commands that need
+/// apt on an Alpine stage are warned about.
+pub(super) fn pre_build_plan(
+    r: &Recipe,
+    pre_build: Option<&PreBuild>,
+    cross_deb_arch: Option<&str>,
+    from: &str,
+    warnings: &mut Vec<String>,
+) -> Option<PreBuildPlan> {
+    let p = pre_build.filter(|p| !matches!(p, PreBuild::Lines(l) if l.is_empty()))?;
+    let commands = p.commands().unwrap_or_default();
+    if from == "toolchain-alpine"
+        && commands
+            .iter()
+            .any(|c| c.contains("apt-get") || c.contains("dpkg"))
+    {
+        warnings.push(format!(
+            "{}: pre-build runs apt-get or dpkg, but in rustup mode this target's stages are Alpine (the official rust:alpine image), which has apk instead\n  help: install with `packages` (xx-apk), with apk in pre-build, or use distro mode",
+            r.triple
+        ));
+    }
+    let mut env = BTreeMap::new();
+    env.insert("CROSS_TARGET".to_string(), r.triple.clone());
+    if let Some(a) = cross_deb_arch {
+        env.insert("CROSS_DEB_ARCH".to_string(), a.to_string());
+    }
+    let script = match p {
+        PreBuild::Script(path) => Some(path.trim_start_matches("./").to_string()),
+        _ => None,
+    };
+    Some(PreBuildPlan {
+        commands: commands.to_vec(),
+        script,
+        env,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

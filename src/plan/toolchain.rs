@@ -571,3 +571,31 @@ pub(super) fn toolchains(
     phase.stages = stages;
     Ok(phase)
 }
+
+/// A target's `dockerfile` image: the file and context on the host, the
+/// build arguments (the user's, CROSS_BASE_IMAGE, CROSS_TARGET,
+/// CROSS_DEB_ARCH) and the tag its base is loaded under. The stage it is
+/// built on and its own tag are the caller's.
+pub(super) fn custom_image(
+    d: &Dockerfile,
+    r: &Recipe,
+    root: &Path,
+    ws_hash: u64,
+    cross_deb_arch: Option<&str>,
+) -> CustomImage {
+    let (file, context, mut build_args) = dockerfile_setting(d, root);
+    let base_tag = format!("green-cross-base:{}-{ws_hash:016x}", r.triple);
+    build_args.insert("CROSS_BASE_IMAGE".into(), base_tag.clone());
+    build_args.insert("CROSS_TARGET".into(), r.triple.clone());
+    if let Some(a) = cross_deb_arch {
+        build_args.insert("CROSS_DEB_ARCH".into(), a.to_string());
+    }
+    CustomImage {
+        base_stage: String::new(),
+        base_tag,
+        file,
+        context,
+        build_args,
+        tag: String::new(),
+    }
+}
