@@ -19,12 +19,14 @@ use crate::workspace::{OutsidePackage, SkeletonFile, Workspace, stable_hash};
 mod build_env;
 mod commands;
 mod runner;
+mod shared_cache;
 mod sysroot;
 mod targets;
 mod toolchain;
 pub use build_env::*;
 use commands::*;
 pub use runner::*;
+use shared_cache::*;
 use sysroot::*;
 pub use targets::*;
 pub use toolchain::*;
@@ -500,18 +502,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             cargo.extend(inv.trailing.iter().cloned());
         }
         let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &cargo_target, inv, ws);
-        // `-fuse-ld=lld` makes a cross gcc look for `<prefix>ld.lld` on PATH
-        // (the plain name only in its own directories).
-        let mut setup = m.setup.clone();
-        if lld
-            && let Some(prefix) = m
-                .linker
-                .as_deref()
-                .and_then(|l| l.strip_suffix("gcc"))
-                .filter(|p| !p.is_empty())
-        {
-            setup.insert(0, format!("ln -sf ld.lld /usr/bin/{prefix}ld.lld"));
-        }
+        let setup = setup_commands(m, lld);
 
         targets.push(TargetPlan {
             triple: r.triple.clone(),
@@ -544,36 +535,8 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
         });
     }
 
-    // The shared cache: tags from the triples, the toolchain and the branch
-    // (GitHub Actions' own names first: its checkouts are detached).
-    let mut cache_settings = settings.cache.clone();
-    if let Some(c) = &inv.cache {
-        cache_settings.cache = Some(c.clone());
-    }
-    if let Some(w) = crate::cache::unusable_repository(&cache_settings) {
-        warnings.push(w);
-        cache_settings.cache = None;
-    }
-    let env_nonempty = |k: &str| input.env.get(k).filter(|v| !v.is_empty()).cloned();
-    let branch = env_nonempty("GITHUB_HEAD_REF")
-        .or_else(|| env_nonempty("GITHUB_REF_NAME"))
-        .or_else(|| ws.git_branch.clone());
-    let default_branch =
-        env_nonempty("GREEN_CROSS_CACHE_DEFAULT_BRANCH").or_else(|| ws.git_default_branch.clone());
-    let toolchain_label = match mode {
-        ToolchainMode::Distro => "distro".to_string(),
-        ToolchainMode::Rustup => rust_version.label().to_string(),
-    };
     let triples: Vec<String> = targets.iter().map(|t| t.triple.clone()).collect();
-    let cache = cache_plan(
-        &cache_settings,
-        &CacheFacts {
-            triples: &triples,
-            toolchain: &toolchain_label,
-            branch: branch.as_deref(),
-            default_branch: default_branch.as_deref(),
-        },
-    )?;
+    let cache = shared_cache(input, rust_version, &triples, &mut warnings)?;
 
     Ok(BuildPlan {
         cache,

@@ -196,6 +196,23 @@ pub(super) fn pre_build_plan(
     })
 }
 
+/// The recipe's setup commands; with lld, first a `<prefix>ld.lld` link:
+/// `-fuse-ld=lld` makes a cross gcc look for it on PATH (the plain name
+/// only in its own directories).
+pub(super) fn setup_commands(m: &ModeRecipe, lld: bool) -> Vec<String> {
+    let mut setup = m.setup.clone();
+    if lld
+        && let Some(prefix) = m
+            .linker
+            .as_deref()
+            .and_then(|l| l.strip_suffix("gcc"))
+            .filter(|p| !p.is_empty())
+    {
+        setup.insert(0, format!("ln -sf ld.lld /usr/bin/{prefix}ld.lld"));
+    }
+    setup
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
