@@ -21,6 +21,7 @@ mod commands;
 mod runner;
 mod shared_cache;
 mod sysroot;
+mod target;
 mod targets;
 mod toolchain;
 pub use build_env::*;
@@ -28,6 +29,7 @@ use commands::*;
 pub use runner::*;
 use shared_cache::*;
 use sysroot::*;
+use target::*;
 pub use targets::*;
 pub use toolchain::*;
 
@@ -257,10 +259,6 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
     let tc = toolchains(input, &recipes, ws_hash, &mut warnings)?;
     let zig_of = |r: &Recipe| tc.zig_of(r);
-    let flavour_of = |r: &Recipe| tc.flavour_of(mode, r);
-    let custom_stage = |r: &Recipe| tc.custom_stage(r);
-    let custom_tag = |r: &Recipe| custom_tag(ws_hash, r);
-    let images = &tc.images;
     let any_zig = recipes.iter().any(|r| zig_of(r).is_some());
     let rust_version = &tc.rust_version;
 
@@ -291,248 +289,23 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let mut zig_stages: Vec<ZigStage> = Vec::new();
     // The variables that pass through by themselves, checked once.
     let automatic = automatic_passthrough(input.env)?;
+    let cx = PlanContext {
+        input,
+        tc: &tc,
+        specs: &specs,
+        automatic: &automatic,
+        ws_hash,
+        runs_binaries,
+        is_run,
+        outputs,
+        workdir,
+        deps_workdir,
+        profile_dir: profile_dir.clone(),
+    };
     for r in &recipes {
-        let m = r.mode(mode);
-        let zig = zig_of(r);
-        let ts = settings.for_target(&r.triple);
-        crate::guard::target_settings(&ts, &r.triple)?;
-        let recipe_std = m.std.expect("validated recipe");
-        let (std, build_std_flag) = std_choice(r, recipe_std, ts.build_std.as_ref(), &mut warnings);
-        let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
-        let up = env_upper(&r.triple);
-        let flavour = flavour_of(r);
-        // zig turned on for a musl target whose recipe links without it
-        // (rustup mode's Alpine stage): zig brings musl, as in distro mode.
-        let zig_musl = zig.is_some() && m.zig.is_none() && r.libc == crate::target::Libc::Musl;
-
-        // The stage the target starts from without `dockerfile` (the
-        // Dockerfile's CROSS_BASE_IMAGE), and with it.
-        let plain_base = if images.contains_key(&r.triple) {
-            format!("toolchain-{}", r.triple)
-        } else if flavour == ImageFlavour::Alpine && zig.is_none() {
-            "toolchain-alpine".to_string()
-        } else {
-            "toolchain".to_string()
-        };
-        let base = match ts.dockerfile {
-            Some(_) => custom_stage(r),
-            None => plain_base.clone(),
-        };
-        let from = if zig.is_some() {
-            let name = zig_stage_name(&base);
-            if !zig_stages.iter().any(|z: &ZigStage| z.name == name) {
-                zig_stages.push(ZigStage {
-                    name: name.clone(),
-                    from: base.clone(),
-                });
-            }
-            name
-        } else {
-            base
-        };
-
-        let lld = m.lld && zig.is_none();
-        let install = package_install(r, m, mode, flavour, std, zig_musl, lld, &ts.packages)?;
-
-        let mut sysroot_env = sysroot_env(
-            r,
-            m,
-            zig.as_deref(),
-            zig_musl,
-            std,
-            specs.contains_key(&r.triple),
-        );
-        // macOS: stubs of the libraries and frameworks a Mac has, or the
-        // user's SDK (SDKROOT on this machine) mounted into the compile
-        // steps only, never into a layer.
-        let macos = zig.as_deref().filter(|z| z.contains("macos"));
-        let sysroot_files = macos.map(macos_stub_files).unwrap_or_default();
-        let macos_sdk = macos
-            .and_then(|_| input.env.get("SDKROOT"))
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from);
-        if macos.is_some() {
-            sysroot_env.insert("SDKROOT".into(), MACOS_STUBS.into());
-        }
-
-        // Release settings and rustflags: build step only.
-        let release = settings.release_for(&r.triple);
-        let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
-        if zig_musl {
-            // zig links its own musl C runtime, not the one rustup ships.
-            rustflags.extend(["-C".into(), "link-self-contained=no".into()]);
-        }
-        if lld {
-            rustflags.extend(["-C".into(), "link-arg=-fuse-ld=lld".into()]);
-        }
-        rustflags.extend(crt_static_flags(r, &release));
-        let mut build_env = BTreeMap::new();
-        if !rustflags.is_empty() {
-            build_env.insert(format!("CARGO_TARGET_{up}_RUSTFLAGS"), rustflags.join(" "));
-        }
-        if macos_sdk.is_some() {
-            build_env.insert("SDKROOT".into(), MACOS_SDK_MOUNT.into());
-        }
-        build_env.extend(profile_env(r, &release, &inv.profile_name(), &mut warnings));
-
-        // env.passthrough: the build step's environment (so, part of its
-        // cache key); env.volumes: host directories as named contexts.
-        // Variables cargo and rustc read pass through by themselves, as they
-        // do with cross: the environment wins over Cross.toml's release
-        // settings, and target rustflags are added after the recipe's.
-        let rustflags_key = format!("CARGO_TARGET_{up}_RUSTFLAGS");
-        merge_automatic(&mut build_env, &automatic, &rustflags_key);
-        place_rustflags(
-            &rustflags,
-            &rustflags_key,
-            input.env,
-            ws.config_build_rustflags.as_deref(),
-            &mut build_env,
-        );
-        let host = host_values(
-            &ts,
-            input.env,
-            &r.triple,
-            &automatic,
-            &mut build_env,
-            &mut warnings,
-        )?;
-        let (volumes, secrets, program_env) = (host.volumes, host.secrets, host.program_env);
-
-        let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
-        let custom = ts.dockerfile.as_ref().map(|d| CustomImage {
-            base_stage: plain_base.clone(),
-            tag: custom_tag(r),
-            ..custom_image(d, r, &ws.root, ws_hash, cross_deb_arch.as_deref())
-        });
-
-        let pre_build = pre_build_plan(
-            r,
-            ts.pre_build.as_ref(),
-            cross_deb_arch.as_deref(),
-            &from,
-            &mut warnings,
-        );
-
-        // Commands.
-        let build_std = std == StdSource::BuildStd;
-        let mut fetch = vec!["cargo".to_string(), "fetch".into()];
-        if ws.has_lockfile {
-            fetch.push("--locked".into());
-        }
-        // cargo's --target: the triple, or the specification's path.
-        let cargo_target = specs.get(&r.triple).map_or(r.triple.clone(), |rel| {
-            ws_dir(ws).join(rel).to_string_lossy().into_owned()
-        });
-        fetch.extend(["--target".into(), cargo_target.clone()]);
-        if build_std {
-            fetch.push(build_std_flag.clone());
-        }
-        let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
-        let runner = if runs_binaries && !user_no_run {
-            runner_plan(
-                r,
-                &runner_choice,
-                mode,
-                flavour,
-                m,
-                installs_multiarch(install.as_ref()),
-            )
-        } else {
-            None
-        };
-        let no_run = runs_binaries && (user_no_run || runner_choice.kind == Runner::None);
-        if runs_binaries && !user_no_run && runner_choice.kind == Runner::None {
-            warnings.push(format!(
-                "{}: test binaries for this target cannot run on this host; they are built only (--no-run)",
-                r.triple
-            ));
-        }
-        let cargo_sub = if is_run {
-            "build"
-        } else {
-            inv.subcommand.as_str()
-        };
-        let mut cargo = vec!["cargo".to_string(), cargo_sub.into(), "--offline".into()];
-        if ws.has_lockfile {
-            cargo.push("--locked".into());
-        }
-        cargo.extend([
-            "--target".into(),
-            cargo_target.clone(),
-            "--target-dir".into(),
-            TARGET_DIR.into(),
-        ]);
-        if let Some(mp) = &ws.manifest {
-            let p = ws_dir(ws).join(mp);
-            cargo.push(format!("--manifest-path={}", p.to_string_lossy()));
-            fetch.push(format!("--manifest-path={}", p.to_string_lossy()));
-        }
-        if build_std {
-            cargo.push(build_std_flag.clone());
-        }
-        extend_with_user_args(&mut cargo, &inv.cargo_args);
-        if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
-            cargo.push("--no-run".into());
-        }
-        if is_run {
-            let (bin, given) = run_binary(inv, ws)?;
-            if !given {
-                cargo.extend(["--bin".into(), bin.clone()]);
-            }
-            run = Some(run_plan(
-                r,
-                &runner_choice,
-                mode,
-                flavour,
-                m,
-                install.as_ref(),
-                ws,
-                &profile_dir,
-                bin,
-                inv,
-                input.host,
-            )?);
-            if let Some(run) = &mut run {
-                run.env = program_env.clone();
-                run.volumes = volumes.iter().map(|v| v.path.clone()).collect();
-            }
-        } else if !inv.trailing.is_empty() && !no_run {
-            cargo.push("--".into());
-            cargo.extend(inv.trailing.iter().cloned());
-        }
-        let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &cargo_target, inv, ws);
-        let setup = setup_commands(m, lld);
-
-        targets.push(TargetPlan {
-            triple: r.triple.clone(),
-            platform: r.platform.clone(),
-            from,
-            install,
-            std,
-            zig: zig.clone(),
-            sysroot_files,
-            macos_sdk,
-            setup,
-            sysroot_env,
-            build_env,
-            fetch,
-            deps_workdir: deps_workdir.clone(),
-            deps_build,
-            deps_clean,
-            cargo,
-            workdir: workdir.clone(),
-            json_messages: inv.json_messages,
-            outputs,
-            cache_id: format!("green-cross-target-{ws_hash:016x}-{}", r.triple),
-            release,
-            runner,
-            fresh: runs_binaries && !no_run,
-            pre_build,
-            volumes,
-            secrets,
-            custom,
-        });
+        let (target, target_run) = target_plan(&cx, r, &mut zig_stages, &mut warnings)?;
+        targets.push(target);
+        run = run.or(target_run);
     }
 
     let triples: Vec<String> = targets.iter().map(|t| t.triple.clone()).collect();
