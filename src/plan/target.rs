@@ -2,6 +2,7 @@
 //! phases before it.
 
 use super::*;
+use crate::config::TargetSettings;
 
 /// What every target's plan reads: the input, the toolchain phase, and
 /// the facts of the invocation computed once.
@@ -29,13 +30,11 @@ pub(super) fn target_plan(
     let input = cx.input;
     let (inv, settings, ws) = (input.invocation, input.settings, input.workspace);
     let mode = settings.toolchain;
-    let (ws_hash, specs, automatic) = (cx.ws_hash, cx.specs, cx.automatic);
+    let (ws_hash, specs) = (cx.ws_hash, cx.specs);
     let (runs_binaries, is_run, outputs) = (cx.runs_binaries, cx.is_run, cx.outputs);
     let (workdir, deps_workdir, profile_dir) = (&cx.workdir, &cx.deps_workdir, &cx.profile_dir);
-    let images = &cx.tc.images;
     let zig_of = |r: &Recipe| cx.tc.zig_of(r);
     let flavour_of = |r: &Recipe| cx.tc.flavour_of(mode, r);
-    let custom_stage = |r: &Recipe| cx.tc.custom_stage(r);
     let custom_tag = |r: &Recipe| custom_tag(ws_hash, r);
     let mut run = None;
     let m = r.mode(mode);
@@ -45,37 +44,13 @@ pub(super) fn target_plan(
     let recipe_std = m.std.expect("validated recipe");
     let (std, build_std_flag) = std_choice(r, recipe_std, ts.build_std.as_ref(), warnings);
     let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
-    let up = env_upper(&r.triple);
     let flavour = flavour_of(r);
     // zig turned on for a musl target whose recipe links without it
     // (rustup mode's Alpine stage): zig brings musl, as in distro mode.
     let zig_musl = zig.is_some() && m.zig.is_none() && r.libc == crate::target::Libc::Musl;
 
-    // The stage the target starts from without `dockerfile` (the
-    // Dockerfile's CROSS_BASE_IMAGE), and with it.
-    let plain_base = if images.contains_key(&r.triple) {
-        format!("toolchain-{}", r.triple)
-    } else if flavour == ImageFlavour::Alpine && zig.is_none() {
-        "toolchain-alpine".to_string()
-    } else {
-        "toolchain".to_string()
-    };
-    let base = match ts.dockerfile {
-        Some(_) => custom_stage(r),
-        None => plain_base.clone(),
-    };
-    let from = if zig.is_some() {
-        let name = zig_stage_name(&base);
-        if !zig_stages.iter().any(|z: &ZigStage| z.name == name) {
-            zig_stages.push(ZigStage {
-                name: name.clone(),
-                from: base.clone(),
-            });
-        }
-        name
-    } else {
-        base
-    };
+    let (plain_base, from) =
+        stage_bases(cx, r, zig.as_deref(), ts.dockerfile.is_some(), zig_stages);
 
     let lld = m.lld && zig.is_none();
     let install = package_install(r, m, mode, flavour, std, zig_musl, lld, &ts.packages)?;
@@ -103,44 +78,14 @@ pub(super) fn target_plan(
 
     // Release settings and rustflags: build step only.
     let release = settings.release_for(&r.triple);
-    let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
-    if zig_musl {
-        // zig links its own musl C runtime, not the one rustup ships.
-        rustflags.extend(["-C".into(), "link-self-contained=no".into()]);
-    }
-    if lld {
-        rustflags.extend(["-C".into(), "link-arg=-fuse-ld=lld".into()]);
-    }
-    rustflags.extend(crt_static_flags(r, &release));
-    let mut build_env = BTreeMap::new();
-    if !rustflags.is_empty() {
-        build_env.insert(format!("CARGO_TARGET_{up}_RUSTFLAGS"), rustflags.join(" "));
-    }
-    if macos_sdk.is_some() {
-        build_env.insert("SDKROOT".into(), MACOS_SDK_MOUNT.into());
-    }
-    build_env.extend(profile_env(r, &release, &inv.profile_name(), warnings));
-
-    // env.passthrough: the build step's environment (so, part of its
-    // cache key); env.volumes: host directories as named contexts.
-    // Variables cargo and rustc read pass through by themselves, as they
-    // do with cross: the environment wins over Cross.toml's release
-    // settings, and target rustflags are added after the recipe's.
-    let rustflags_key = format!("CARGO_TARGET_{up}_RUSTFLAGS");
-    merge_automatic(&mut build_env, automatic, &rustflags_key);
-    place_rustflags(
-        &rustflags,
-        &rustflags_key,
-        input.env,
-        ws.config_build_rustflags.as_deref(),
-        &mut build_env,
-    );
-    let host = host_values(
+    let (build_env, host) = build_step_env(
+        cx,
+        r,
         &ts,
-        input.env,
-        &r.triple,
-        automatic,
-        &mut build_env,
+        &release,
+        zig_musl,
+        lld,
+        macos_sdk.is_some(),
         warnings,
     )?;
     let (volumes, secrets, program_env) = (host.volumes, host.secrets, host.program_env);
@@ -160,20 +105,8 @@ pub(super) fn target_plan(
         warnings,
     );
 
-    // Commands.
-    let build_std = std == StdSource::BuildStd;
-    let mut fetch = vec!["cargo".to_string(), "fetch".into()];
-    if ws.has_lockfile {
-        fetch.push("--locked".into());
-    }
-    // cargo's --target: the triple, or the specification's path.
-    let cargo_target = specs.get(&r.triple).map_or(r.triple.clone(), |rel| {
-        ws_dir(ws).join(rel).to_string_lossy().into_owned()
-    });
-    fetch.extend(["--target".into(), cargo_target.clone()]);
-    if build_std {
-        fetch.push(build_std_flag.clone());
-    }
+    let build_std = (std == StdSource::BuildStd).then_some(build_std_flag.as_str());
+    let (fetch, mut cargo, cargo_target) = cargo_commands(cx, r, build_std);
     let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
     let runner = if runs_binaries && !user_no_run {
         runner_plan(
@@ -193,29 +126,6 @@ pub(super) fn target_plan(
             "{}: test binaries for this target cannot run on this host; they are built only (--no-run)",
             r.triple
         ));
-    }
-    let cargo_sub = if is_run {
-        "build"
-    } else {
-        inv.subcommand.as_str()
-    };
-    let mut cargo = vec!["cargo".to_string(), cargo_sub.into(), "--offline".into()];
-    if ws.has_lockfile {
-        cargo.push("--locked".into());
-    }
-    cargo.extend([
-        "--target".into(),
-        cargo_target.clone(),
-        "--target-dir".into(),
-        TARGET_DIR.into(),
-    ]);
-    if let Some(mp) = &ws.manifest {
-        let p = ws_dir(ws).join(mp);
-        cargo.push(format!("--manifest-path={}", p.to_string_lossy()));
-        fetch.push(format!("--manifest-path={}", p.to_string_lossy()));
-    }
-    if build_std {
-        cargo.push(build_std_flag.clone());
     }
     extend_with_user_args(&mut cargo, &inv.cargo_args);
     if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
@@ -280,4 +190,128 @@ pub(super) fn target_plan(
         custom,
     };
     Ok((target, run))
+}
+
+/// The stage the target starts from without `dockerfile` (the
+/// Dockerfile's CROSS_BASE_IMAGE), and the one its sysroot starts from: its
+/// `dockerfile` image's toolchain stage or the plain one, under zig's stage
+/// when zig links (registered once per base).
+fn stage_bases(
+    cx: &PlanContext,
+    r: &Recipe,
+    zig: Option<&str>,
+    has_dockerfile: bool,
+    zig_stages: &mut Vec<ZigStage>,
+) -> (String, String) {
+    let flavour = cx.tc.flavour_of(cx.input.settings.toolchain, r);
+    let plain_base = if cx.tc.images.contains_key(&r.triple) {
+        format!("toolchain-{}", r.triple)
+    } else if flavour == ImageFlavour::Alpine && zig.is_none() {
+        "toolchain-alpine".to_string()
+    } else {
+        "toolchain".to_string()
+    };
+    let base = match has_dockerfile {
+        true => cx.tc.custom_stage(r),
+        false => plain_base.clone(),
+    };
+    if zig.is_none() {
+        return (plain_base, base);
+    }
+    let name = zig_stage_name(&base);
+    if !zig_stages.iter().any(|z| z.name == name) {
+        zig_stages.push(ZigStage {
+            name: name.clone(),
+            from: base,
+        });
+    }
+    (plain_base, name)
+}
+
+/// The build step's variables: rustflags (the recipe's, zig's or lld's,
+/// crt-static), the macOS SDK's mount, the release settings, what passes
+/// through by itself and what the configuration passes through; and the
+/// host's volumes, secrets and the program's variables.
+#[allow(clippy::too_many_arguments)]
+fn build_step_env(
+    cx: &PlanContext,
+    r: &Recipe,
+    ts: &TargetSettings,
+    release: &ReleaseSettings,
+    zig_musl: bool,
+    lld: bool,
+    macos_sdk: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(BTreeMap<String, String>, HostValues)> {
+    let input = cx.input;
+    let m = r.mode(input.settings.toolchain);
+    let mut rustflags: Vec<String> = r.rustflags.iter().chain(&m.rustflags).cloned().collect();
+    if zig_musl {
+        // zig links its own musl C runtime, not the one rustup ships.
+        rustflags.extend(["-C".into(), "link-self-contained=no".into()]);
+    }
+    if lld {
+        rustflags.extend(["-C".into(), "link-arg=-fuse-ld=lld".into()]);
+    }
+    rustflags.extend(crt_static_flags(r, release));
+    let rustflags_key = format!("CARGO_TARGET_{}_RUSTFLAGS", env_upper(&r.triple));
+    let mut env = BTreeMap::new();
+    if !rustflags.is_empty() {
+        env.insert(rustflags_key.clone(), rustflags.join(" "));
+    }
+    if macos_sdk {
+        env.insert("SDKROOT".into(), MACOS_SDK_MOUNT.into());
+    }
+    let profile = input.invocation.profile_name();
+    env.extend(profile_env(r, release, &profile, warnings));
+    merge_automatic(&mut env, cx.automatic, &rustflags_key);
+    let config_flags = input.workspace.config_build_rustflags.as_deref();
+    place_rustflags(
+        &rustflags,
+        &rustflags_key,
+        input.env,
+        config_flags,
+        &mut env,
+    );
+    let host = host_values(ts, input.env, &r.triple, cx.automatic, &mut env, warnings)?;
+    Ok((env, host))
+}
+
+/// `cargo fetch` (network on) and the build step's cargo command up to the
+/// user's arguments, and cargo's --target: the triple, or the
+/// specification's path.
+fn cargo_commands(
+    cx: &PlanContext,
+    r: &Recipe,
+    build_std: Option<&str>,
+) -> (Vec<String>, Vec<String>, String) {
+    let (inv, ws) = (cx.input.invocation, cx.input.workspace);
+    let cargo_target = cx.specs.get(&r.triple).map_or(r.triple.clone(), |rel| {
+        ws_dir(ws).join(rel).to_string_lossy().into_owned()
+    });
+    let locked = ws.has_lockfile.then(|| "--locked".to_string());
+    let mut fetch = vec!["cargo".to_string(), "fetch".into()];
+    fetch.extend(locked.clone());
+    fetch.extend(["--target".into(), cargo_target.clone()]);
+    fetch.extend(build_std.map(String::from));
+    let sub = if cx.is_run {
+        "build"
+    } else {
+        inv.subcommand.as_str()
+    };
+    let mut cargo = vec!["cargo".to_string(), sub.into(), "--offline".into()];
+    cargo.extend(locked);
+    cargo.extend([
+        "--target".into(),
+        cargo_target.clone(),
+        "--target-dir".into(),
+        TARGET_DIR.into(),
+    ]);
+    if let Some(mp) = &ws.manifest {
+        let p = format!("--manifest-path={}", ws_dir(ws).join(mp).to_string_lossy());
+        cargo.push(p.clone());
+        fetch.push(p);
+    }
+    cargo.extend(build_std.map(String::from));
+    (fetch, cargo, cargo_target)
 }
