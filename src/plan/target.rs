@@ -31,12 +31,11 @@ pub(super) fn target_plan(
     let (inv, settings, ws) = (input.invocation, input.settings, input.workspace);
     let mode = settings.toolchain;
     let (ws_hash, specs) = (cx.ws_hash, cx.specs);
-    let (runs_binaries, is_run, outputs) = (cx.runs_binaries, cx.is_run, cx.outputs);
-    let (workdir, deps_workdir, profile_dir) = (&cx.workdir, &cx.deps_workdir, &cx.profile_dir);
+    let (runs_binaries, outputs) = (cx.runs_binaries, cx.outputs);
+    let (workdir, deps_workdir) = (&cx.workdir, &cx.deps_workdir);
     let zig_of = |r: &Recipe| cx.tc.zig_of(r);
     let flavour_of = |r: &Recipe| cx.tc.flavour_of(mode, r);
     let custom_tag = |r: &Recipe| custom_tag(ws_hash, r);
-    let mut run = None;
     let m = r.mode(mode);
     let zig = zig_of(r);
     let ts = settings.for_target(&r.triple);
@@ -107,56 +106,19 @@ pub(super) fn target_plan(
 
     let build_std = (std == StdSource::BuildStd).then_some(build_std_flag.as_str());
     let (fetch, mut cargo, cargo_target) = cargo_commands(cx, r, build_std);
-    let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
-    let runner = if runs_binaries && !user_no_run {
-        runner_plan(
-            r,
-            &runner_choice,
-            mode,
-            flavour,
-            m,
-            installs_multiarch(install.as_ref()),
-        )
-    } else {
-        None
+    let host_run = HostRun {
+        program_env: &program_env,
+        volumes: &volumes,
     };
-    let no_run = runs_binaries && (user_no_run || runner_choice.kind == Runner::None);
-    if runs_binaries && !user_no_run && runner_choice.kind == Runner::None {
-        warnings.push(format!(
-            "{}: test binaries for this target cannot run on this host; they are built only (--no-run)",
-            r.triple
-        ));
-    }
-    extend_with_user_args(&mut cargo, &inv.cargo_args);
-    if no_run && !inv.cargo_args.iter().any(|a| a == "--no-run") {
-        cargo.push("--no-run".into());
-    }
-    if is_run {
-        let (bin, given) = run_binary(inv, ws)?;
-        if !given {
-            cargo.extend(["--bin".into(), bin.clone()]);
-        }
-        run = Some(run_plan(
-            r,
-            &runner_choice,
-            mode,
-            flavour,
-            m,
-            install.as_ref(),
-            ws,
-            profile_dir,
-            bin,
-            inv,
-            input.host,
-        )?);
-        if let Some(run) = &mut run {
-            run.env = program_env.clone();
-            run.volumes = volumes.iter().map(|v| v.path.clone()).collect();
-        }
-    } else if !inv.trailing.is_empty() && !no_run {
-        cargo.push("--".into());
-        cargo.extend(inv.trailing.iter().cloned());
-    }
+    let (runner, no_run, run) = runs(
+        cx,
+        r,
+        &runner_choice,
+        install.as_ref(),
+        &mut cargo,
+        host_run,
+        warnings,
+    )?;
     let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &cargo_target, inv, ws);
     let setup = setup_commands(m, lld);
 
@@ -314,4 +276,72 @@ fn cargo_commands(
     }
     cargo.extend(build_std.map(String::from));
     (fetch, cargo, cargo_target)
+}
+
+/// What `run` hands the program: its variables and the volumes.
+struct HostRun<'a> {
+    program_env: &'a BTreeMap<String, String>,
+    volumes: &'a [Volume],
+}
+
+/// How the target's binaries run: the runner stage for `test` and
+/// `bench` (or `--no-run`, said, where nothing runs them here), the rest of
+/// the cargo command (`--no-run`, `--bin`, the arguments after `--`), and
+/// the run plan of `run`.
+fn runs(
+    cx: &PlanContext,
+    r: &Recipe,
+    choice: &RunnerChoice,
+    install: Option<&PackageInstall>,
+    cargo: &mut Vec<String>,
+    host: HostRun,
+    warnings: &mut Vec<String>,
+) -> Result<(Option<RunnerPlan>, bool, Option<RunPlan>)> {
+    let input = cx.input;
+    let (inv, ws) = (input.invocation, input.workspace);
+    let mode = input.settings.toolchain;
+    let (m, flavour) = (r.mode(mode), cx.tc.flavour_of(mode, r));
+    let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
+    let runner = (cx.runs_binaries && !user_no_run)
+        .then(|| runner_plan(r, choice, mode, flavour, m, installs_multiarch(install)))
+        .flatten();
+    let cannot_run = choice.kind == Runner::None;
+    let no_run = cx.runs_binaries && (user_no_run || cannot_run);
+    if cx.runs_binaries && !user_no_run && cannot_run {
+        warnings.push(format!(
+            "{}: test binaries for this target cannot run on this host; they are built only (--no-run)",
+            r.triple
+        ));
+    }
+    extend_with_user_args(cargo, &inv.cargo_args);
+    if no_run && !user_no_run {
+        cargo.push("--no-run".into());
+    }
+    if !cx.is_run {
+        if !inv.trailing.is_empty() && !no_run {
+            cargo.push("--".into());
+            cargo.extend(inv.trailing.iter().cloned());
+        }
+        return Ok((runner, no_run, None));
+    }
+    let (bin, given) = run_binary(inv, ws)?;
+    if !given {
+        cargo.extend(["--bin".into(), bin.clone()]);
+    }
+    let mut run = run_plan(
+        r,
+        choice,
+        mode,
+        flavour,
+        m,
+        install,
+        ws,
+        &cx.profile_dir,
+        bin,
+        inv,
+        input.host,
+    )?;
+    run.env = host.program_env.clone();
+    run.volumes = host.volumes.iter().map(|v| v.path.clone()).collect();
+    Ok((runner, no_run, Some(run)))
 }
