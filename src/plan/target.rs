@@ -33,17 +33,15 @@ pub(super) fn target_plan(
     let (ws_hash, specs) = (cx.ws_hash, cx.specs);
     let (runs_binaries, outputs) = (cx.runs_binaries, cx.outputs);
     let (workdir, deps_workdir) = (&cx.workdir, &cx.deps_workdir);
-    let zig_of = |r: &Recipe| cx.tc.zig_of(r);
-    let flavour_of = |r: &Recipe| cx.tc.flavour_of(mode, r);
     let custom_tag = |r: &Recipe| custom_tag(ws_hash, r);
     let m = r.mode(mode);
-    let zig = zig_of(r);
+    let zig = cx.tc.zig_of(r);
     let ts = settings.for_target(&r.triple);
     crate::guard::target_settings(&ts, &r.triple)?;
     let recipe_std = m.std.expect("validated recipe");
     let (std, build_std_flag) = std_choice(r, recipe_std, ts.build_std.as_ref(), warnings);
     let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
-    let flavour = flavour_of(r);
+    let flavour = cx.tc.flavour_of(mode, r);
     // zig turned on for a musl target whose recipe links without it
     // (rustup mode's Alpine stage): zig brings musl, as in distro mode.
     let zig_musl = zig.is_some() && m.zig.is_none() && r.libc == crate::target::Libc::Musl;
@@ -62,18 +60,7 @@ pub(super) fn target_plan(
         std,
         specs.contains_key(&r.triple),
     );
-    // macOS: stubs of the libraries and frameworks a Mac has, or the
-    // user's SDK (SDKROOT on this machine) mounted into the compile
-    // steps only, never into a layer.
-    let macos = zig.as_deref().filter(|z| z.contains("macos"));
-    let sysroot_files = macos.map(macos_stub_files).unwrap_or_default();
-    let macos_sdk = macos
-        .and_then(|_| input.env.get("SDKROOT"))
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    if macos.is_some() {
-        sysroot_env.insert("SDKROOT".into(), MACOS_STUBS.into());
-    }
+    let (sysroot_files, macos_sdk) = macos_sysroot(zig.as_deref(), input.env, &mut sysroot_env);
 
     // Release settings and rustflags: build step only.
     let release = settings.release_for(&r.triple);
@@ -344,4 +331,23 @@ fn runs(
     run.env = host.program_env.clone();
     run.volumes = host.volumes.iter().map(|v| v.path.clone()).collect();
     Ok((runner, no_run, Some(run)))
+}
+
+/// macOS: stubs of the libraries and frameworks a Mac has, or the user's
+/// SDK (SDKROOT on this machine) mounted into the compile steps only, never
+/// into a layer.
+fn macos_sysroot(
+    zig: Option<&str>,
+    env: &Env,
+    sysroot_env: &mut BTreeMap<String, String>,
+) -> (Vec<(String, String)>, Option<PathBuf>) {
+    let Some(macos) = zig.filter(|z| z.contains("macos")) else {
+        return (vec![], None);
+    };
+    sysroot_env.insert("SDKROOT".into(), MACOS_STUBS.into());
+    let sdk = env
+        .get("SDKROOT")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    (macos_stub_files(macos), sdk)
 }
