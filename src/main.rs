@@ -510,19 +510,7 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         .as_deref()
         .and_then(|d| fingerprint::fresh(plan, d))
     {
-        eprintln!("{header}");
-        for t in &triples {
-            eprintln!("      Fresh {t} (fingerprint)");
-        }
-        if inv.json_messages {
-            replay_messages(plan);
-        }
-        let elapsed = started.elapsed();
-        eprintln!(
-            "    Finished in {:.1}s (nothing changed since the last build)",
-            elapsed.as_secs_f64()
-        );
-        print_summary(plan, inv, &placed, elapsed);
+        report_fresh(plan, inv, &header, &placed, started);
         return Ok(0);
     }
     let engine = Engine::detect(env)?.with_builder(builder_choice(inv.builder.clone(), env));
@@ -532,25 +520,8 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         Error::BuildFailed { .. } => engine.check(env).err().unwrap_or(e),
         e => e,
     };
-    if plan.targets.iter().any(|t| t.custom.is_some())
-        && let Some(e) = engine.custom_images_blocker()
-    {
-        return Err(e);
-    }
-    // A builder that cannot export cache still reads it; say what is lost.
-    let adjusted;
-    let mut plan = plan;
-    if !plan.cache.to.is_empty()
-        && let Some(why) = engine.cache_export_blocker()
-    {
-        eprintln!(
-            "warning: {why}\n  the build goes on; its layers are not exported to the shared cache"
-        );
-        let mut p = plan.clone();
-        p.cache.to.clear();
-        adjusted = p;
-        plan = &adjusted;
-    }
+    let adjusted = for_engine(&engine, plan)?;
+    let plan = adjusted.as_ref();
     let text = dockerfile::render(plan);
     let contexts = engine::prepare_contexts(plan, &text)?;
     std::fs::create_dir_all(&plan.target_dir)
@@ -614,16 +585,18 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
             .join("green-cross")
             .join("last-runner-build.log");
         eprintln!("   Preparing the {} runner image", run.triple);
+        let export = engine::Export::Load {
+            stage: &image.stage,
+            tag: &image.tag,
+        };
+        let verbose = inv.verbose > 0;
         engine::build(
             &engine,
             plan,
             &contexts,
-            engine::Export::Load {
-                stage: &image.stage,
-                tag: &image.tag,
-            },
+            export,
             &log,
-            inv.verbose > 0,
+            verbose,
             &interrupted,
         )
         .map_err(explain)?;
@@ -634,6 +607,53 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         .unwrap_or(&run.binary);
     eprintln!("     Running `{}`", shown.display());
     engine::run_binary(&engine, run, &plan.workspace_root, &plan.target_dir)
+}
+
+/// A build the fingerprint finds fresh: what cargo would have said, and
+/// the summary, without the engine.
+fn report_fresh(
+    plan: &BuildPlan,
+    inv: &Invocation,
+    header: &str,
+    placed: &[artifacts::Artifact],
+    started: std::time::Instant,
+) {
+    eprintln!("{header}");
+    for t in &plan.targets {
+        eprintln!("      Fresh {} (fingerprint)", t.triple);
+    }
+    if inv.json_messages {
+        replay_messages(plan);
+    }
+    let elapsed = started.elapsed();
+    eprintln!(
+        "    Finished in {:.1}s (nothing changed since the last build)",
+        elapsed.as_secs_f64()
+    );
+    print_summary(plan, inv, placed, elapsed);
+}
+
+/// The plan as this engine can build it: custom images need its own
+/// builder; a builder that cannot export cache still reads it, and the
+/// user hears what is lost.
+fn for_engine<'a>(engine: &Engine, plan: &'a BuildPlan) -> Result<std::borrow::Cow<'a, BuildPlan>> {
+    if plan.targets.iter().any(|t| t.custom.is_some())
+        && let Some(e) = engine.custom_images_blocker()
+    {
+        return Err(e);
+    }
+    if plan.cache.to.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(plan));
+    }
+    let Some(why) = engine.cache_export_blocker() else {
+        return Ok(std::borrow::Cow::Borrowed(plan));
+    };
+    eprintln!(
+        "warning: {why}\n  the build goes on; its layers are not exported to the shared cache"
+    );
+    let mut p = plan.clone();
+    p.cache.to.clear();
+    Ok(std::borrow::Cow::Owned(p))
 }
 
 /// What every engine call of one build shares.
