@@ -8,6 +8,9 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
 
+/// The name `green-cross builder create` gives the builder it makes.
+pub const DEFAULT_BUILDER_NAME: &str = "green-cross";
+
 /// Cargo subcommands that run inside BuildKit.
 pub const BUILDKIT_SUBCOMMANDS: &[&str] =
     &["bench", "build", "check", "clippy", "doc", "run", "test"];
@@ -284,7 +287,7 @@ pub enum BuilderCommand {
     /// it with --builder NAME or BUILDX_BUILDER=NAME.
     Create {
         /// The builder's name.
-        #[arg(long, default_value = crate::engine::builder::DEFAULT_NAME)]
+        #[arg(long, default_value = DEFAULT_BUILDER_NAME)]
         name: String,
         /// The BuildKit image to run (default: buildx's, moby/buildkit), e.g.
         /// a copy in a registry the engine can reach.

@@ -15,4 +15,5 @@ pub mod guard;
 pub mod plan;
 pub mod report;
 pub mod target;
+pub mod triple;
 pub mod workspace;

@@ -324,17 +324,7 @@ impl Recipes {
     }
 }
 
-/// `aarch64-unknown-linux-gnu` -> `AARCH64_UNKNOWN_LINUX_GNU`, as cargo
-/// spells it in CARGO_TARGET_<TRIPLE>_*.
-pub fn env_upper(triple: &str) -> String {
-    triple.replace(['-', '.'], "_").to_uppercase()
-}
-
-/// `aarch64-unknown-linux-gnu` -> `aarch64_unknown_linux_gnu`, as the cc
-/// crate spells it in CC_<triple>.
-pub fn env_lower(triple: &str) -> String {
-    triple.replace(['-', '.'], "_")
-}
+pub use crate::triple::{env_lower, env_upper};
 
 #[cfg(test)]
 mod tests {

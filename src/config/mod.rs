@@ -260,7 +260,7 @@ impl CrossToml {
     pub fn target_section(&self, triple: &str) -> Option<&Section> {
         self.target
             .get(triple)
-            .or_else(|| self.target.get(&crate::target::env_upper(triple)))
+            .or_else(|| self.target.get(&crate::triple::env_upper(triple)))
     }
 }
 

@@ -8,7 +8,7 @@ use super::Engine;
 use crate::error::{Error, Result};
 
 /// The builder's name when none is given.
-pub const DEFAULT_NAME: &str = "green-cross";
+pub use crate::cli::DEFAULT_BUILDER_NAME as DEFAULT_NAME;
 
 /// What `green-cross builder create` was asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
