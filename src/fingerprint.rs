@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::plan::BuildPlan;
 
 /// Set to 0, false, no or off to always go to BuildKit.
-pub const SWITCH: &str = "GREEN_CROSS_FINGERPRINT";
+pub use crate::config::env::FINGERPRINT_SWITCH as SWITCH;
 
 /// The variables outside the plan that decide where and how BuildKit runs.
 const ENGINE_VARS: [&str; 7] = [
@@ -78,22 +78,8 @@ pub struct ArtifactStamp {
     pub mtime_ns: i128,
 }
 
-/// GREEN_CROSS_FINGERPRINT: on unless set to `0`, `false`, `no` or `off`;
-/// any value but those and `1`, `true`, `yes`, `on` is an error.
-pub fn switch(env: &Env) -> crate::error::Result<bool> {
-    let Some(v) = env.get(SWITCH).filter(|v| !v.trim().is_empty()) else {
-        return Ok(true);
-    };
-    match v.trim().to_ascii_lowercase().as_str() {
-        "0" | "false" | "no" | "off" => Ok(false),
-        "1" | "true" | "yes" | "on" => Ok(true),
-        _ => Err(crate::error::Error::InvalidSetting {
-            key: SWITCH.into(),
-            value: v.escape_debug().to_string(),
-            message: "expected `0` (always ask BuildKit) or `1` (the default)".into(),
-        }),
-    }
-}
+/// GREEN_CROSS_FINGERPRINT, as the configuration reads it.
+pub use crate::config::env::fingerprint_switch as switch;
 
 /// Whether this plan may be skipped when fresh: `build` only (tests and
 /// programs must run each time), and not when a target builds the user's own

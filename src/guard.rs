@@ -10,7 +10,6 @@
 use std::fmt::Display;
 
 use crate::cli::Invocation;
-use crate::config::{BuildStd, TargetSettings};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
@@ -248,41 +247,6 @@ pub fn workspace(ws: &Workspace) -> Result<()> {
         .chain(ws.skeleton.iter().map(|f| f.path()));
     for p in paths {
         build_path(&p.to_string_lossy(), "a path in the workspace")?;
-    }
-    Ok(())
-}
-
-/// One target's settings (from every configuration layer): each value
-/// against its grammar, the key and the target named in the error.
-pub fn target_settings(ts: &TargetSettings, triple: &str) -> Result<()> {
-    let key = |k: &str| format!("{k} ({triple})");
-    for p in &ts.packages {
-        package(p, key("packages"))?;
-    }
-    if let Some(BuildStd::Crates(crates)) = &ts.build_std {
-        for c in crates {
-            std_crate(c, key("build-std"))?;
-        }
-    }
-    for (entries, what) in [
-        (&ts.passthrough, "env.passthrough"),
-        (&ts.volumes, "env.volumes"),
-    ] {
-        for e in entries {
-            let (name, value) = e.split_once('=').unwrap_or((e, ""));
-            env_name(name.trim(), key(what))?;
-            if what == "env.volumes" {
-                build_path(value, key(what))?;
-            } else {
-                text(value, key(what))?;
-            }
-        }
-    }
-    for name in &ts.secrets {
-        env_name(name, key("env.secrets"))?;
-    }
-    if let Some(r) = &ts.runner {
-        text(r, key("runner"))?;
     }
     Ok(())
 }

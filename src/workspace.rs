@@ -54,7 +54,7 @@ pub struct Workspace {
     /// The root's path below the directory that holds it and every path
     /// dependency outside it (their nearest common ancestor): empty when
     /// no path dependency is outside the root. Inside the build, that
-    /// ancestor is [`crate::plan::SRC_DIR`], so relative paths between
+    /// ancestor is the build's source directory (`/src`), so relative paths between
     /// them (`path = "../../shared/lib"`) hold there too.
     pub prefix: PathBuf,
     /// Path dependencies outside the root, at their place below that

@@ -164,6 +164,26 @@ pub fn container_user(env: &Env) -> Result<Option<(u32, u32)>> {
     }
 }
 
+/// Whether a fresh build may skip the engine: GREEN_CROSS_FINGERPRINT.
+pub const FINGERPRINT_SWITCH: &str = "GREEN_CROSS_FINGERPRINT";
+
+/// GREEN_CROSS_FINGERPRINT: on unless set to `0`, `false`, `no` or `off`;
+/// any value but those and `1`, `true`, `yes`, `on` is an error.
+pub fn fingerprint_switch(env: &Env) -> Result<bool> {
+    let Some(v) = env.get(FINGERPRINT_SWITCH).filter(|v| !v.trim().is_empty()) else {
+        return Ok(true);
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "0" | "false" | "no" | "off" => Ok(false),
+        "1" | "true" | "yes" | "on" => Ok(true),
+        _ => Err(Error::InvalidSetting {
+            key: FINGERPRINT_SWITCH.into(),
+            value: v.escape_debug().to_string(),
+            message: "expected `0` (always ask BuildKit) or `1` (the default)".into(),
+        }),
+    }
+}
+
 /// cross's reading of a boolean variable.
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim() {

@@ -314,7 +314,7 @@ impl Settings {
             cargo_build_target: var("CARGO_BUILD_TARGET")
                 .map(|t| t.split(',').map(str::to_string).collect())
                 .unwrap_or_default(),
-            fingerprint: crate::fingerprint::switch(env)?,
+            fingerprint: env::fingerprint_switch(env)?,
             layers,
             environment,
             files,
@@ -422,5 +422,43 @@ impl CrossToml {
         for s in std::iter::once(&mut self.build).chain(self.target.values_mut()) {
             s.pre_build = s.pre_build.take().map(|p| p.classify(is_file));
         }
+    }
+}
+
+impl TargetSettings {
+    /// Each value against its grammar (crate::guard), the key and the
+    /// target named in the error.
+    pub fn check(&self, triple: &str) -> Result<()> {
+        use crate::guard::{build_path, env_name, package, std_crate, text};
+        let key = |k: &str| format!("{k} ({triple})");
+        for p in &self.packages {
+            package(p, key("packages"))?;
+        }
+        if let Some(BuildStd::Crates(crates)) = &self.build_std {
+            for c in crates {
+                std_crate(c, key("build-std"))?;
+            }
+        }
+        for (entries, what) in [
+            (&self.passthrough, "env.passthrough"),
+            (&self.volumes, "env.volumes"),
+        ] {
+            for e in entries {
+                let (name, value) = e.split_once('=').unwrap_or((e, ""));
+                env_name(name.trim(), key(what))?;
+                if what == "env.volumes" {
+                    build_path(value, key(what))?;
+                } else {
+                    text(value, key(what))?;
+                }
+            }
+        }
+        for name in &self.secrets {
+            env_name(name, key("env.secrets"))?;
+        }
+        if let Some(r) = &self.runner {
+            text(r, key("runner"))?;
+        }
+        Ok(())
     }
 }

@@ -37,7 +37,7 @@ pub(super) fn target_plan(
     let m = r.mode(mode);
     let zig = cx.tc.zig_of(r);
     let ts = settings.for_target(&r.triple);
-    crate::guard::target_settings(&ts, &r.triple)?;
+    ts.check(&r.triple)?;
     let recipe_std = m.std.expect("validated recipe");
     let (std, build_std_flag) = std_choice(r, recipe_std, ts.build_std.as_ref(), warnings);
     let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
