@@ -31,24 +31,10 @@ pub fn load_workspace(
     manifest_path: Option<&str>,
     target_dir: Option<&str>,
 ) -> Result<Workspace> {
-    let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.no_deps().current_dir(cwd);
-    if let Some(mp) = manifest_path {
-        cmd.manifest_path(mp);
-    }
-    let md = cmd.exec().map_err(|e| Error::Metadata {
-        message: e.to_string(),
-    })?;
+    let md = cargo_metadata_of(cwd, manifest_path)?;
     let root: PathBuf = md.workspace_root.clone().into_std_path_buf();
     let target_dir = match target_dir {
-        Some(t) => {
-            let p = Path::new(t);
-            if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                cwd.join(p)
-            }
-        }
+        Some(t) => from_cwd(cwd, t),
         None => md.target_directory.clone().into_std_path_buf(),
     };
     let outside_packages = outside_path_packages(&root, &md)?;
@@ -56,68 +42,14 @@ pub fn load_workspace(
         .workspace_packages()
         .into_iter()
         .chain(outside_packages.iter())
-        .map(|p| Member {
-            manifest: p.manifest_path.clone().into_std_path_buf(),
-            targets: p
-                .targets
-                .iter()
-                .map(|t| {
-                    let lib = t.kind.iter().any(|k| {
-                        matches!(
-                            k,
-                            cargo_metadata::TargetKind::Lib
-                                | cargo_metadata::TargetKind::RLib
-                                | cargo_metadata::TargetKind::DyLib
-                                | cargo_metadata::TargetKind::CDyLib
-                                | cargo_metadata::TargetKind::StaticLib
-                                | cargo_metadata::TargetKind::ProcMacro
-                        )
-                    });
-                    (t.src_path.clone().into_std_path_buf(), lib)
-                })
-                .collect(),
-        })
+        .map(member)
         .collect();
     let packages: Vec<Package> = md
         .workspace_packages()
         .iter()
-        .map(|p| {
-            let dir = p
-                .manifest_path
-                .parent()
-                .map(|d| d.as_std_path().to_path_buf())
-                .unwrap_or_default();
-            let mut bins: Vec<String> = p
-                .targets
-                .iter()
-                .filter(|t| t.is_bin())
-                .map(|t| t.name.clone())
-                .collect();
-            bins.sort();
-            Package {
-                name: p.name.to_string(),
-                dir: dir
-                    .strip_prefix(&root)
-                    .map(Path::to_path_buf)
-                    .unwrap_or(dir),
-                bins,
-                default_run: p.default_run.clone(),
-            }
-        })
+        .map(|p| package(&root, p))
         .collect();
-    let mut extra = Vec::new();
-    for f in [
-        "Cargo.lock",
-        ".cargo/config.toml",
-        ".cargo/config",
-        "rust-toolchain.toml",
-        "rust-toolchain",
-    ] {
-        let p = root.join(f);
-        if p.is_file() {
-            extra.push(p);
-        }
-    }
+    let extra = extra_files(&root);
     let has_lockfile = root.join("Cargo.lock").is_file();
     let cwd_abs = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
     let workdir = cwd_abs
@@ -125,53 +57,15 @@ pub fn load_workspace(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let manifest = manifest_path.and_then(|mp| {
-        let p = Path::new(mp);
-        let abs = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            cwd.join(p)
-        };
+        let abs = from_cwd(cwd, mp);
         let abs = abs.canonicalize().unwrap_or(abs);
         abs.strip_prefix(&root).ok().map(Path::to_path_buf)
     });
-    let outside_dirs: Vec<PathBuf> = outside_packages
-        .iter()
-        .filter_map(|p| {
-            p.manifest_path
-                .parent()
-                .map(|d| d.as_std_path().to_path_buf())
-        })
-        .collect();
-    let (base, prefix) = common_ancestor(&root, &outside_dirs);
-    let outside = outside_packages
-        .iter()
-        .zip(&outside_dirs)
-        .map(|(p, dir)| OutsidePackage {
-            name: p.name.to_string(),
-            rel: dir
-                .strip_prefix(&base)
-                .map(Path::to_path_buf)
-                .unwrap_or_default(),
-            dir: dir.clone(),
-        })
-        .collect();
+    let (base, prefix, outside) = outside_layout(&root, &outside_packages);
     members.sort_by(|a, b| a.manifest.cmp(&b.manifest));
     let (git_branch, git_default_branch) = git_branches(&root);
-    // cargo reads `config` when both files are there.
-    let config_build_rustflags = [".cargo/config", ".cargo/config.toml"]
-        .iter()
-        .find_map(|f| std::fs::read_to_string(root.join(f)).ok())
-        .and_then(|text| config_build_rustflags(&text));
-    // rustup reads `rust-toolchain` when both are there.
-    let pinned_toolchain = ["rust-toolchain", "rust-toolchain.toml"]
-        .iter()
-        .find_map(|f| {
-            let text = std::fs::read_to_string(root.join(f)).ok()?;
-            Some(PinnedToolchain {
-                file: f.to_string(),
-                channel: toolchain_channel(&text)?,
-            })
-        });
+    let config_build_rustflags = cargo_config_rustflags(&root);
+    let pinned_toolchain = read_pinned_toolchain(&root);
     Ok(Workspace {
         pinned_toolchain,
         git_branch,
@@ -187,6 +81,151 @@ pub fn load_workspace(
         has_lockfile,
         packages,
     })
+}
+
+/// `cargo metadata --no-deps` in `cwd`, of `manifest_path` when given.
+fn cargo_metadata_of(cwd: &Path, manifest_path: Option<&str>) -> Result<cargo_metadata::Metadata> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.no_deps().current_dir(cwd);
+    if let Some(mp) = manifest_path {
+        cmd.manifest_path(mp);
+    }
+    cmd.exec().map_err(|e| Error::Metadata {
+        message: e.to_string(),
+    })
+}
+
+/// A path given on the command line: as it is when absolute, else below
+/// `cwd`.
+fn from_cwd(cwd: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
+}
+
+/// A package's manifest and its targets' source paths, each with whether
+/// it is a library-like root, for the skeleton.
+fn member(p: &cargo_metadata::Package) -> Member {
+    Member {
+        manifest: p.manifest_path.clone().into_std_path_buf(),
+        targets: p
+            .targets
+            .iter()
+            .map(|t| {
+                let lib = t.kind.iter().any(|k| {
+                    matches!(
+                        k,
+                        cargo_metadata::TargetKind::Lib
+                            | cargo_metadata::TargetKind::RLib
+                            | cargo_metadata::TargetKind::DyLib
+                            | cargo_metadata::TargetKind::CDyLib
+                            | cargo_metadata::TargetKind::StaticLib
+                            | cargo_metadata::TargetKind::ProcMacro
+                    )
+                });
+                (t.src_path.clone().into_std_path_buf(), lib)
+            })
+            .collect(),
+    }
+}
+
+/// A workspace package: its name, its directory relative to `root`, its
+/// binaries (sorted) and its `default-run`.
+fn package(root: &Path, p: &cargo_metadata::Package) -> Package {
+    let dir = p
+        .manifest_path
+        .parent()
+        .map(|d| d.as_std_path().to_path_buf())
+        .unwrap_or_default();
+    let mut bins: Vec<String> = p
+        .targets
+        .iter()
+        .filter(|t| t.is_bin())
+        .map(|t| t.name.clone())
+        .collect();
+    bins.sort();
+    Package {
+        name: p.name.to_string(),
+        dir: dir.strip_prefix(root).map(Path::to_path_buf).unwrap_or(dir),
+        bins,
+        default_run: p.default_run.clone(),
+    }
+}
+
+/// The root's lockfile, cargo configuration and rust-toolchain files that
+/// exist, for the skeleton.
+fn extra_files(root: &Path) -> Vec<PathBuf> {
+    let mut extra = Vec::new();
+    for f in [
+        "Cargo.lock",
+        ".cargo/config.toml",
+        ".cargo/config",
+        "rust-toolchain.toml",
+        "rust-toolchain",
+    ] {
+        let p = root.join(f);
+        if p.is_file() {
+            extra.push(p);
+        }
+    }
+    extra
+}
+
+/// Where the path dependencies outside the root go: the directory that
+/// holds them and the root (`base`), the root's place below it (`prefix`),
+/// and each package's place below it.
+fn outside_layout(
+    root: &Path,
+    outside_packages: &[cargo_metadata::Package],
+) -> (PathBuf, PathBuf, Vec<OutsidePackage>) {
+    let outside_dirs: Vec<PathBuf> = outside_packages
+        .iter()
+        .filter_map(|p| {
+            p.manifest_path
+                .parent()
+                .map(|d| d.as_std_path().to_path_buf())
+        })
+        .collect();
+    let (base, prefix) = common_ancestor(root, &outside_dirs);
+    let outside = outside_packages
+        .iter()
+        .zip(&outside_dirs)
+        .map(|(p, dir)| OutsidePackage {
+            name: p.name.to_string(),
+            rel: dir
+                .strip_prefix(&base)
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+            dir: dir.clone(),
+        })
+        .collect();
+    (base, prefix, outside)
+}
+
+/// `[build] rustflags` of the root's cargo configuration.
+fn cargo_config_rustflags(root: &Path) -> Option<Vec<String>> {
+    // cargo reads `config` when both files are there.
+    [".cargo/config", ".cargo/config.toml"]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(root.join(f)).ok())
+        .and_then(|text| config_build_rustflags(&text))
+}
+
+/// The channel the root's rust-toolchain file pins, and the file's name.
+fn read_pinned_toolchain(root: &Path) -> Option<PinnedToolchain> {
+    // rustup reads `rust-toolchain` when both are there.
+    ["rust-toolchain", "rust-toolchain.toml"]
+        .iter()
+        .find_map(|f| {
+            let text = std::fs::read_to_string(root.join(f)).ok()?;
+            Some(PinnedToolchain {
+                file: f.to_string(),
+                channel: toolchain_channel(&text)?,
+            })
+        })
 }
 
 /// The path dependencies of the workspace that lie outside its root, and
