@@ -402,11 +402,30 @@ fn install_commands(install: &PackageInstall) -> Vec<String> {
     cmds
 }
 
+/// A target's stages: sysroot, dependencies, the runner when the build
+/// step runs binaries, build, and artifacts.
 fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let triple = &t.triple;
     let _ = writeln!(out, "# ---- {triple} ({})", t.platform);
+    sysroot_stage(out, plan, t);
+    deps_stage(out, t);
+    // runner (test): qemu-user or wine, for the build step to run binaries.
+    let build_from = match &t.runner {
+        Some(r) => {
+            // The build step runs the tests here, so the dependencies
+            // stage is below.
+            runner_stage(out, &format!("deps-{triple}"), triple, r);
+            format!("runner-{triple}")
+        }
+        None => format!("deps-{triple}"),
+    };
+    build_stage(out, plan, t, &build_from);
+    artifacts_stage(out, triple);
+}
 
-    // sysroot: linker, C toolchain, target packages, std.
+/// sysroot: linker, C toolchain, target packages, std.
+fn sysroot_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
+    let triple = &t.triple;
     let _ = writeln!(out, "FROM {} AS sysroot-{triple}", t.from);
     if let Some(zt) = &t.zig {
         zig_wrapper(out, zt, "cc", &format!("green-cross-zig-cc-{triple}"));
@@ -439,12 +458,15 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         pre_build(out, triple, p);
     }
     out.push('\n');
+}
 
-    // deps: fetched from the skeleton with network, then compiled without,
-    // into this layer, so that a registry cache carries them. The fetch
-    // names the build machine's own triple too: build scripts and proc
-    // macros compile for it, and their dependencies (`libc` under
-    // `cfg(unix)` for a Windows target, ...) are not the target's.
+/// deps: fetched from the skeleton with network, then compiled without,
+/// into this layer, so that a registry cache carries them. The fetch
+/// names the build machine's own triple too: build scripts and proc
+/// macros compile for it, and their dependencies (`libc` under
+/// `cfg(unix)` for a Windows target, ...) are not the target's.
+fn deps_stage(out: &mut String, t: &TargetPlan) {
+    let triple = &t.triple;
     let _ = writeln!(out, "FROM sysroot-{triple} AS deps-{triple}");
     let _ = writeln!(out, "WORKDIR {}", env_value(&t.deps_workdir));
     let skeleton = format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw");
@@ -458,16 +480,12 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     );
     // A dependency that does not build from the skeleton is left to the
     // build step, which reports it with the real sources.
-    let sdk = t
-        .macos_sdk
-        .as_ref()
-        .map(|_| format!("--mount=type=bind,from={MACOS_SDK_CONTEXT},target={MACOS_SDK_MOUNT}"));
-    let mut deps_mounts = vec!["--network=none".to_string(), skeleton];
-    deps_mounts.extend(sdk.clone());
-    deps_mounts.extend(env_secret_mounts(t));
+    let mut mounts = vec!["--network=none".to_string(), skeleton];
+    mounts.extend(macos_sdk_mount(t));
+    mounts.extend(env_secret_mounts(t));
     run(
         out,
-        &deps_mounts,
+        &mounts,
         &[
             format!(
                 "{}; {{ {} || echo \"green-cross: some dependencies did not build from the skeleton; the build step builds them\" >&2; }}",
@@ -479,26 +497,27 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         ],
     );
     out.push('\n');
+}
 
-    // runner (test): qemu-user or wine, for the build step to run binaries.
-    let build_from = match &t.runner {
-        Some(r) => {
-            // The build step runs the tests here, so the dependencies
-            // stage is below.
-            runner_stage(out, &format!("deps-{triple}"), triple, r);
-            format!("runner-{triple}")
-        }
-        None => format!("deps-{triple}"),
-    };
-
-    // build: no network, sources read from the context, target dir cached.
-    let _ = writeln!(out, "FROM {build_from} AS build-{triple}");
+/// build: no network, sources read from the context, target dir cached;
+/// on top of `from`, the dependencies stage or the runner on it.
+fn build_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan, from: &str) {
+    let _ = writeln!(out, "FROM {from} AS build-{}", t.triple);
     if t.fresh {
         // A new value per invocation: tests always run, never from cache.
         let _ = writeln!(out, "ARG {FRESH_ARG}");
     }
     let _ = writeln!(out, "WORKDIR {}", env_value(&t.workdir));
-    // The dependencies of the layer below, into the cached target dir once.
+    let mut cmds = vec![build_command(t)];
+    cmds.extend(output_commands(plan, t));
+    run(out, &build_mounts(plan, t), &cmds);
+    out.push('\n');
+}
+
+/// The build step's cargo: the dependencies of the layer below copied into
+/// the cached target dir once, then cargo with its environment.
+fn build_command(t: &TargetPlan) -> String {
+    let triple = &t.triple;
     let ids = format!("{TARGET_DIR}/.green-cross-deps-ids");
     let mut first = format!(
         "if [ -d {DEPS_DIR} ] && ! grep -qxF \"$(cat {DEPS_ID})\" {ids} 2>/dev/null; then cp -a {DEPS_DIR}/. {TARGET_DIR}/ && cat {DEPS_ID} >> {ids} || echo \"green-cross: compiled dependencies were not copied; cargo builds them\" >&2; fi; "
@@ -516,25 +535,39 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
         first,
         "; status=$?; echo $status > {report}/status; if [ $status -ne 0 ]; then echo \"{CARGO_STATUS_MARKER}$status\" >&2; fi"
     );
+    first
+}
+
+/// The build step's commands after cargo: its outputs, when it succeeded,
+/// copied where the artifacts stage takes them from.
+fn output_commands(plan: &BuildPlan, t: &TargetPlan) -> Vec<String> {
+    let triple = &t.triple;
     let out_dir = format!("{OUT_DIR}/{triple}");
-    let mut cmds = vec![first];
     match t.outputs {
         Outputs::ProfileDir => {
             let dir = format!("{TARGET_DIR}/{triple}/{}", plan.profile_dir);
             let dest = format!("{out_dir}/{}", plan.profile_dir);
-            cmds.push(format!("mkdir -p {dest}"));
-            cmds.push(format!(
-                "if [ $status -eq 0 ] && [ -d {dir} ]; then find {dir} -maxdepth 1 -type f ! -name '*.d' ! -name '.*' -exec sh -c 'cp -p \"$@\" {dest}/' sh {{}} +; fi"
-            ));
+            vec![
+                format!("mkdir -p {dest}"),
+                format!(
+                    "if [ $status -eq 0 ] && [ -d {dir} ]; then find {dir} -maxdepth 1 -type f ! -name '*.d' ! -name '.*' -exec sh -c 'cp -p \"$@\" {dest}/' sh {{}} +; fi"
+                ),
+            ]
         }
-        Outputs::Doc => {
-            cmds.push(format!("mkdir -p {out_dir}"));
-            cmds.push(format!(
+        Outputs::Doc => vec![
+            format!("mkdir -p {out_dir}"),
+            format!(
                 "if [ $status -eq 0 ] && [ -d {TARGET_DIR}/{triple}/doc ]; then cp -pR {TARGET_DIR}/{triple}/doc {out_dir}/doc; fi"
-            ));
-        }
-        Outputs::Nothing => cmds.push(format!("mkdir -p {out_dir}")),
+            ),
+        ],
+        Outputs::Nothing => vec![format!("mkdir -p {out_dir}")],
     }
+}
+
+/// The build step's mounts: no network, the sources, the cached target
+/// dir, path dependencies outside the workspace, the macOS SDK, secrets
+/// and volumes.
+fn build_mounts(plan: &BuildPlan, t: &TargetPlan) -> Vec<String> {
     let mut mounts = vec![
         "--network=none".into(),
         format!(
@@ -557,7 +590,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
             q(&Path::new(SRC_DIR).join(&o.rel).to_string_lossy())
         ));
     }
-    mounts.extend(sdk);
+    mounts.extend(macos_sdk_mount(t));
     mounts.extend(env_secret_mounts(t));
     for v in &t.volumes {
         // Writes land in the build's copy, never on the host.
@@ -567,11 +600,22 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
             q(&v.path.to_string_lossy())
         ));
     }
-    run(out, &mounts, &cmds);
-    out.push('\n');
+    mounts
+}
 
+/// artifacts: the build step's outputs alone, for `docker buildx build
+/// --target artifacts-<triple>` by hand.
+fn artifacts_stage(out: &mut String, triple: &str) {
     let _ = writeln!(out, "FROM scratch AS artifacts-{triple}");
     let _ = writeln!(out, "COPY --from=build-{triple} {OUT_DIR}/ /\n");
+}
+
+/// The user's macOS SDK, when one was handed in, for the steps that run
+/// cargo.
+fn macos_sdk_mount(t: &TargetPlan) -> Option<String> {
+    t.macos_sdk
+        .as_ref()
+        .map(|_| format!("--mount=type=bind,from={MACOS_SDK_CONTEXT},target={MACOS_SDK_MOUNT}"))
 }
 
 /// The environment cargo runs with, in the dependencies stage and in the
