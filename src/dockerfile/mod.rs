@@ -9,11 +9,12 @@ use std::path::Path;
 use crate::config::ToolchainMode;
 use crate::plan::{
     BuildPlan, CA_SECRET_ID, CARGO_STATUS_MARKER, DEPS_DIR, DEPS_ID, FRESH_ARG, MACOS_SDK_CONTEXT,
-    MACOS_SDK_MOUNT, MACOS_STUBS, OUT_STAGE, Outputs, PackageInstall, PreBuildPlan, REPORT_DIR,
-    RunnerPlan, SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage, ZigStage,
-    outside_context, secret_id,
+    MACOS_SDK_MOUNT, OUT_STAGE, Outputs, PackageInstall, PreBuildPlan, REPORT_DIR, RunnerPlan,
+    SKELETON_CONTEXT, SRC_DIR, TARGET_DIR, TargetPlan, ToolchainStage, outside_context, secret_id,
 };
 use crate::target::{ImageFlavour, StdSource};
+
+mod zig;
 
 const CA: &str = "/run/secrets/green-cross-ca";
 /// rustup and apk trust the CA bundle, when one was handed in, through
@@ -22,7 +23,6 @@ const SSL_CA: &str = "if [ -f /run/secrets/green-cross-ca ]; then export SSL_CER
 /// The fetch's second `--target`: the triple of the machine the build runs
 /// on, as its rustc says (cargo takes `--target` more than once).
 const FETCH_HOST: &str = "--target \"$(rustc -vV | sed -n 's/^host: //p')\"";
-const ZIG_VENV: &str = "/opt/green-cross/zig";
 /// Where the build step leaves its outputs for the artifacts stage. Not a
 /// directory of its own at the root: to copy a directory out of a new layer,
 /// BuildKit checksums everything in the directory's parent, and for `/out`
@@ -193,95 +193,6 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
     out.push('\n');
 }
 
-fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
-    let _ = writeln!(out, "FROM {} AS {}", stage.from, stage.name);
-    run(
-        out,
-        &[secret_mount()],
-        &[
-            apt_ca_prefix(),
-            APT_UPDATE.into(),
-            apt_install(&["python3".to_string(), "python3-venv".to_string()]),
-            format!("{{ if [ -f {CA} ]; then export PIP_CERT={CA}; fi; }}"),
-            format!("python3 -m venv {ZIG_VENV}"),
-            format!(
-                "{ZIG_VENV}/bin/pip install -q --no-cache-dir --disable-pip-version-check ziglang=={version}"
-            ),
-        ],
-    );
-    let _ = write!(
-        out,
-        "COPY --chmod=755 <<'EOF' /usr/local/bin/green-cross-zig-ar\n#!/bin/sh\nexec {ZIG_VENV}/bin/python3 -m ziglang ar \"$@\"\nEOF\n"
-    );
-    // The build machine's GNU ranlib calls a Mach-O archive malformed
-    // (OpenSSL's `make install` runs ranlib): zig's LLVM ranlib reads all.
-    let _ = write!(
-        out,
-        "COPY --chmod=755 <<'EOF' /usr/local/bin/green-cross-zig-ranlib\n#!/bin/sh\nexec {ZIG_VENV}/bin/python3 -m ziglang ranlib \"$@\"\nEOF\n\n"
-    );
-}
-
-/// A zig cc/c++ wrapper that drops the flags zig does not take (rustc's
-/// `-arch`, the cc crate's `--target=`) and `-lgcc_s`, whose unwinder zig
-/// provides as libunwind (linked in its place for glibc targets). For
-/// macOS it adds the library and framework stubs, or the user's SDK when
-/// one is mounted (see [`crate::darwin`]).
-fn zig_wrapper(out: &mut String, zig_target: &str, tool: &str, name: &str) {
-    let macos = zig_target.contains("macos");
-    let target = crate::darwin::zig_target_with_deployment(zig_target);
-    let (head, arms, tail) = if macos {
-        macos_wrapper_parts()
-    } else if zig_target.contains("-linux-gnu") {
-        (
-            String::new(),
-            "-lgcc_s) set -- \"$@\" -lunwind ;;\n--target=*) ;;\n".to_string(),
-            String::new(),
-        )
-    } else {
-        (
-            String::new(),
-            "--target=*|-lgcc_s) ;;\n".to_string(),
-            String::new(),
-        )
-    };
-    let _ = write!(
-        out,
-        "COPY --chmod=755 <<'EOF' /usr/local/bin/{name}\n\
-#!/bin/sh\n\
-{head}\
-skip=0\n\
-for a in \"$@\"; do\n\
-  shift\n\
-  if [ \"$skip\" = 1 ]; then skip=0; continue; fi\n\
-  case \"$a\" in\n\
-    -arch) skip=1 ;;\n\
-{arms}\
-    *) set -- \"$@\" \"$a\" ;;\n\
-  esac\n\
-done\n\
-exec {ZIG_VENV}/bin/python3 -m ziglang {tool} -target \"{target}\" \"$@\"{tail}\n\
-EOF\n"
-    );
-}
-
-/// The macOS parts of a zig wrapper: which SDK (the user's when mounted,
-/// else the stubs), the arguments dropped (`-dead_strip_dylibs` would drop
-/// every stub without symbols), the ones that need run-time lookup, and
-/// the search paths appended.
-fn macos_wrapper_parts() -> (String, String, String) {
-    let head = format!(
-        "sdk={MACOS_STUBS}; extra=\nif [ -d {MACOS_SDK_MOUNT}/usr/lib ]; then sdk={MACOS_SDK_MOUNT}; fi\n"
-    );
-    let arms = format!(
-        "--target=*|-lgcc_s|-dead_strip_dylibs|-Wl,-dead_strip_dylibs) ;;\n{}) [ \"$sdk\" = {MACOS_STUBS} ] && extra={}; set -- \"$@\" \"$a\" ;;\n",
-        crate::darwin::dynamic_lookup_triggers().join("|"),
-        crate::darwin::DYNAMIC_LOOKUP
-    );
-    // The SDK's headers, or the stubs' few, after zig's own.
-    let tail = format!(" {} $extra", crate::darwin::link_args("$sdk").join(" "));
-    (head, arms, tail)
-}
-
 /// One RUN that writes files (absolute path, contents) with quoted
 /// heredocs: nothing in them is expanded.
 fn write_files(out: &mut String, files: &[(String, String)]) {
@@ -428,8 +339,7 @@ fn sysroot_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let triple = &t.triple;
     let _ = writeln!(out, "FROM {} AS sysroot-{triple}", t.from);
     if let Some(zt) = &t.zig {
-        zig_wrapper(out, zt, "cc", &format!("green-cross-zig-cc-{triple}"));
-        zig_wrapper(out, zt, "c++", &format!("green-cross-zig-cxx-{triple}"));
+        zig::wrappers(out, zt, triple);
     }
     install_and_setup(out, t.install.as_ref(), &t.setup);
     write_files(out, &t.sysroot_files);
@@ -441,18 +351,7 @@ fn sysroot_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     }
     env_block(out, &t.sysroot_env);
     if t.zig.is_some() {
-        // Build zig's libc and runtime once, into this layer.
-        run(
-            out,
-            &[],
-            &[
-                "printf 'int main(void) { return 0; }\\n' > /tmp/green-cross-zig-warm.c".into(),
-                format!(
-                    "green-cross-zig-cc-{triple} /tmp/green-cross-zig-warm.c -o /tmp/green-cross-zig-warm"
-                ),
-                "rm -f /tmp/green-cross-zig-warm /tmp/green-cross-zig-warm.c".into(),
-            ],
-        );
+        zig::warm_up(out, triple);
     }
     if let Some(p) = &t.pre_build {
         pre_build(out, triple, p);
@@ -729,7 +628,7 @@ pub fn render(plan: &BuildPlan) -> String {
     }
     if let Some(v) = &plan.zig_version {
         for z in &plan.zig_stages {
-            zig_stage(&mut out, v, z);
+            zig::zig_stage(&mut out, v, z);
         }
     }
     for t in &plan.targets {
