@@ -16,17 +16,14 @@ use green_cross::{artifacts, dockerfile, fingerprint, report};
 use std::io::Write as _;
 
 fn main() -> ExitCode {
+    let env = environment();
     // CROSS_DEBUG turns on green-cross's debug output, as it does cross's.
-    let filter = match std::env::var("GREEN_CROSS_LOG") {
-        Ok(f) => tracing_subscriber::EnvFilter::new(f),
-        Err(_)
-            if std::env::var("CROSS_DEBUG").is_ok_and(|v| {
-                green_cross::config::env::parse_bool(&v).unwrap_or(!v.is_empty())
-            }) =>
-        {
+    let filter = match env.get("GREEN_CROSS_LOG") {
+        Some(f) => tracing_subscriber::EnvFilter::new(f),
+        None if green_cross::config::env::is_on(&env, "CROSS_DEBUG") => {
             tracing_subscriber::EnvFilter::new("green_cross=debug")
         }
-        Err(_) => tracing_subscriber::EnvFilter::default(),
+        None => tracing_subscriber::EnvFilter::default(),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -43,7 +40,6 @@ fn main() -> ExitCode {
         })
         .unwrap_or_default();
     let args: Vec<String> = argv.collect();
-    let env: Env = std::env::vars().collect();
     // `alias cross=green-cross` or a `cross` symlink: the same program,
     // and `--version` says which name it answered to.
     if matches!(args.as_slice(), [a] if a == "--version" || a == "-V") {
@@ -57,6 +53,16 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code().clamp(0, 255) as u8)
         }
     }
+}
+
+/// The process environment, read once: every other part of green-cross is
+/// handed this snapshot (clippy.toml forbids reading it elsewhere). A
+/// variable whose name or value is not UTF-8 is left out.
+#[allow(clippy::disallowed_methods)]
+fn environment() -> Env {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
 }
 
 fn version_line(invoked_as: &str) -> String {
@@ -90,7 +96,7 @@ fn run(args: &[String], env: &Env) -> Result<i32> {
     let inv = Invocation::parse(args)?;
     if !inv.runs_in_buildkit() {
         tracing::debug!(subcommand = %inv.subcommand, "running on the host's cargo");
-        return host::run_host_cargo(args);
+        return host::run_host_cargo(args, env);
     }
     let plan = make_plan(&inv, env)?;
     build(&plan, &inv, env)

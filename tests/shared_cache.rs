@@ -8,6 +8,9 @@
 //! default 127.0.0.1:5000). `cargo test` skips it as ignored; `ci/test.sh`
 //! runs it. It prunes the builder's cache, so it lives in a test binary of
 //! its own, which cargo runs after the other end-to-end tests.
+// The harness reads its own settings (GREEN_CROSS_E2E_*) from the
+// process environment; green-cross itself is handed an Env.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 

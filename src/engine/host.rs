@@ -303,9 +303,13 @@ fn git_branches(root: &Path) -> (Option<String>, Option<String>) {
     (branch, default)
 }
 
-/// Run cargo on the host with the given arguments; returns its exit code.
-pub fn run_host_cargo(args: &[String]) -> Result<i32> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+/// Run cargo on the host with the given arguments ($CARGO when cargo
+/// runs green-cross, else `cargo`); returns its exit code.
+pub fn run_host_cargo(args: &[String], env: &crate::config::Env) -> Result<i32> {
+    let cargo: std::ffi::OsString = env
+        .get("CARGO")
+        .filter(|c| !c.is_empty())
+        .map_or_else(|| "cargo".into(), Into::into);
     let status = Command::new(&cargo)
         .args(args)
         .status()
