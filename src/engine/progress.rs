@@ -1,0 +1,420 @@
+//! BuildKit's plain progress, filtered to what the user reads: cargo's own
+//! lines, the steps that run, and errors; and what it tells about the
+//! build (cargo's exit code, failed tests, cache problems, lost layers,
+//! images that could not be fetched, a full disk).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::plan::CARGO_STATUS_MARKER;
+
+/// Maps BuildKit's plain-progress vertex numbers to the stage they run.
+#[derive(Default)]
+pub(super) struct ProgressFilter {
+    /// vertex id -> target triple, for build-<triple> steps.
+    build_vertex: BTreeMap<String, String>,
+    /// vertex id -> what it does, for cache imports and exports.
+    cache_vertex: BTreeMap<String, String>,
+    /// Failed cache imports and exports, as the user should read them.
+    pub(super) cache_problems: Vec<String>,
+    /// Targets whose build step was served from BuildKit's cache.
+    pub(super) cached_builds: BTreeSet<String>,
+    /// `test NAME ... FAILED` lines of the build steps, per target.
+    pub(super) failed_tests: BTreeMap<String, Vec<String>>,
+    /// vertex id -> target triple, for the cargo steps of deps-<triple>.
+    deps_vertex: BTreeMap<String, String>,
+    /// vertex id -> stage, for the RUN steps that set up a toolchain,
+    /// sysroot or runner (minutes on a cold builder, silent otherwise).
+    setup_vertex: BTreeMap<String, String>,
+    /// The setup stages already announced.
+    announced: std::collections::BTreeSet<String>,
+    multi: bool,
+    failed_build_code: Option<i32>,
+    failed_other: bool,
+    /// The engine lost a layer while unpacking an image: a race in the
+    /// containerd image store (containerd/containerd#3787,
+    /// moby/buildkit#6521) that the same build, run again, gets past.
+    pub(super) lost_layer: bool,
+    /// vertex id -> image, for the steps that resolve or pull an image.
+    image_vertex: BTreeMap<String, String>,
+    /// An image the engine could not fetch, and the engine's reason.
+    pub(super) unfetched_image: Option<(String, String)>,
+    /// The engine said `no space left on device`.
+    pub(super) no_space: bool,
+    /// A line of BuildKit's progress was seen: before one, every line is
+    /// the engine client's own (an unknown flag from CROSS_BUILD_OPTS, a
+    /// context it cannot read) and is shown.
+    progress_started: bool,
+}
+
+impl ProgressFilter {
+    /// A filter for one build; `multi` when it builds several targets (their
+    /// lines are then prefixed with the target).
+    pub(super) fn new(multi: bool) -> ProgressFilter {
+        ProgressFilter {
+            multi,
+            ..Default::default()
+        }
+    }
+
+    /// The line to show the user for one line of plain progress, if any.
+    pub(super) fn line(&mut self, line: &str, verbose: bool) -> Option<String> {
+        let rest = line.strip_prefix('#');
+        let (id, body) = match rest.and_then(|r| r.split_once(' ')) {
+            Some((id, body)) if id.chars().all(|c| c.is_ascii_digit()) => (id.to_string(), body),
+            _ => {
+                if line.starts_with("ERROR") {
+                    self.lost_layer |= is_lost_layer(line);
+                    self.no_space |= line.contains("no space left on device");
+                }
+                let own = !self.progress_started && !line.trim().is_empty();
+                return (verbose || own || line.starts_with("ERROR")).then(|| line.to_string());
+            }
+        };
+        self.progress_started = true;
+        if let Some(image) = body.strip_prefix("[internal] load metadata for ") {
+            self.image_vertex.insert(id, image.trim().to_string());
+            return verbose.then(|| line.to_string());
+        }
+        if let Some(stage_step) = body.strip_prefix('[') {
+            if let Some((_, image)) = stage_step.split_once("] FROM ") {
+                let image = image.split_whitespace().next().unwrap_or_default();
+                self.image_vertex
+                    .insert(id.clone(), image.split('@').next().unwrap_or(image).into());
+            }
+            if let Some((stage, step)) = stage_step.split_once(' ') {
+                // Only the RUN step of a build stage is cargo's (not its WORKDIR).
+                let is_run = step
+                    .split_once("] ")
+                    .is_some_and(|(_, instr)| instr.starts_with("RUN "));
+                // The dependencies stage's cargo lines are shown as they come.
+                if let Some(triple) = stage.strip_prefix("deps-").filter(|_| is_run) {
+                    self.deps_vertex.insert(id.clone(), triple.to_string());
+                }
+                let setup = ![
+                    "deps-",
+                    "build-",
+                    "artifacts-",
+                    "green-cross-out",
+                    "context",
+                    "internal",
+                ]
+                .iter()
+                .any(|p| stage.starts_with(p));
+                if setup && is_run {
+                    self.setup_vertex.insert(id.clone(), stage.to_string());
+                }
+                if let Some(triple) = stage.strip_prefix("build-").filter(|_| is_run) {
+                    let first = self
+                        .build_vertex
+                        .insert(id.clone(), triple.to_string())
+                        .is_none();
+                    if first && !verbose {
+                        return Some(format!("   Building {triple} in BuildKit"));
+                    }
+                }
+            }
+            return verbose.then(|| line.to_string());
+        }
+        if let Some(r) = body.strip_prefix("importing cache manifest from ") {
+            self.cache_vertex.insert(id, format!("import from {r}"));
+            return verbose.then(|| line.to_string());
+        }
+        if body.starts_with("exporting cache to ") {
+            self.cache_vertex
+                .insert(id, body.trim_end_matches(" done").to_string());
+            return verbose.then(|| line.to_string());
+        }
+        if let (Some(what), Some(err)) = (self.cache_vertex.get(&id), body.strip_prefix("ERROR: "))
+        {
+            // A cache that cannot be read or written costs time, not the
+            // build: the engine carries on (exports with ignore-error).
+            if let Some(r) = what.strip_prefix("import from ") {
+                if !err.trim_end().ends_with("not found") {
+                    self.cache_problems
+                        .push(format!("the build cache could not be read from {r}: {err}"));
+                }
+            } else {
+                self.cache_problems.push(format!(
+                    "{what} failed, so this build's layers were not shared: {err}"
+                ));
+            }
+            return verbose.then(|| line.to_string());
+        }
+        if body.starts_with("ERROR") {
+            if !self.build_vertex.contains_key(&id) || self.failed_build_code.is_none() {
+                self.failed_other = true;
+            }
+            let lost = is_lost_layer(body);
+            self.lost_layer |= lost;
+            if let Some(image) = self.image_vertex.get(&id)
+                && !lost
+                && self.unfetched_image.is_none()
+            {
+                let reason = body.trim_start_matches("ERROR:").trim();
+                self.unfetched_image = Some((image.clone(), reason.to_string()));
+            }
+            return Some(line.to_string());
+        }
+        if let Some(stage) = self.setup_vertex.get(&id) {
+            // Output with a timestamp: the step really runs.
+            let running = body
+                .split_once(' ')
+                .is_some_and(|(ts, _)| ts.parse::<f64>().is_ok());
+            if running && !verbose && self.announced.insert(stage.clone()) {
+                return Some(format!("   Preparing {stage}"));
+            }
+            return verbose.then(|| line.to_string());
+        }
+        if let Some(triple) = self.deps_vertex.get(&id) {
+            if body == "CACHED" || body == "..." || body.starts_with("DONE") {
+                return verbose.then(|| line.to_string());
+            }
+            let text = match body.split_once(' ') {
+                Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
+                _ => body,
+            };
+            return Some(if self.multi {
+                format!("[{triple}] {text}")
+            } else {
+                text.to_string()
+            });
+        }
+        if let Some(triple) = self.build_vertex.get(&id) {
+            if body == "CACHED" {
+                self.cached_builds.insert(triple.clone());
+                return Some(format!("      Fresh {triple} (cached)"));
+            }
+            if body == "..." || body.starts_with("DONE") {
+                return verbose.then(|| line.to_string());
+            }
+            // "12.34 text": drop the timestamp, keep cargo's own line.
+            let text = match body.split_once(' ') {
+                Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
+                _ => body,
+            };
+            if let Some(code) = text.strip_prefix(CARGO_STATUS_MARKER) {
+                self.failed_build_code = code.trim().parse().ok();
+                return None;
+            }
+            if let Some(name) = text
+                .strip_prefix("test ")
+                .and_then(|t| t.strip_suffix(" ... FAILED"))
+            {
+                self.failed_tests
+                    .entry(triple.clone())
+                    .or_default()
+                    .push(name.to_string());
+            }
+            return Some(if self.multi {
+                format!("[{triple}] {text}")
+            } else {
+                text.to_string()
+            });
+        }
+        if verbose {
+            return Some(line.to_string());
+        }
+        None
+    }
+}
+
+/// Whether an engine error is containerd's lost-parent race.
+fn is_lost_layer(error: &str) -> bool {
+    error.contains("failed to prepare extraction snapshot")
+        || (error.contains("parent snapshot") && error.contains("does not exist"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_client_s_own_errors_are_shown_before_any_progress() {
+        let mut f = ProgressFilter::default();
+        assert_eq!(
+            f.line("unknown flag: --bogus-flag", false).as_deref(),
+            Some("unknown flag: --bogus-flag")
+        );
+        assert_eq!(f.line("#0 building with \"default\" instance", false), None);
+        assert_eq!(f.line("some later chatter", false), None);
+    }
+
+    #[test]
+    fn progress_filter_shows_cargo_lines_and_finds_its_exit_code() {
+        let mut f = ProgressFilter::default();
+        assert_eq!(f.line("#5 [sysroot-x 1/3] RUN apt-get update", false), None);
+        assert_eq!(
+            f.line(
+                "#8 [build-aarch64-unknown-linux-gnu 1/2] WORKDIR /src",
+                false
+            ),
+            None
+        );
+        assert_eq!(f.line("#8 CACHED", false), None);
+        assert_eq!(
+            f.line(
+                "#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build",
+                false
+            )
+            .as_deref(),
+            Some("   Building aarch64-unknown-linux-gnu in BuildKit")
+        );
+        assert_eq!(
+            f.line("#9 1.234    Compiling itoa v1.0.0", false)
+                .as_deref(),
+            Some("   Compiling itoa v1.0.0")
+        );
+        // A setup step that runs is announced once; its output is not shown.
+        assert_eq!(
+            f.line("#5 0.5 Get:1 http://example", false).as_deref(),
+            Some("   Preparing sysroot-x")
+        );
+        assert_eq!(f.line("#5 0.7 Get:2 http://example", false), None);
+        assert_eq!(
+            f.line("#6 [toolchain 2/2] RUN apt-get install", false),
+            None
+        );
+        assert_eq!(f.line("#6 CACHED", false), None);
+        // The dependencies stage's cargo lines show; its cache hits do not.
+        assert_eq!(
+            f.line(
+                "#7 [deps-aarch64-unknown-linux-gnu 3/3] RUN cargo build",
+                false
+            ),
+            None
+        );
+        assert_eq!(
+            f.line("#7 2.5    Compiling libc v0.2.1", false).as_deref(),
+            Some("   Compiling libc v0.2.1")
+        );
+        assert_eq!(f.line("#7 CACHED", false), None);
+        // Repeated step headers and continuation markers are not repeated.
+        assert_eq!(
+            f.line(
+                "#9 [build-aarch64-unknown-linux-gnu 2/2] RUN cargo build",
+                false
+            ),
+            None
+        );
+        assert_eq!(f.line("#9 ...", false), None);
+        assert_eq!(
+            f.line("#9 3.5 green-cross: cargo exited with status 101", false),
+            None
+        );
+        let e = "#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 101";
+        assert!(f.line(e, false).is_some());
+        assert_eq!(f.failed_build_code, Some(101));
+        assert!(!f.failed_other);
+    }
+
+    #[test]
+    fn cache_errors_become_warnings_not_failures() {
+        let mut f = ProgressFilter::default();
+        let lines = [
+            "#5 importing cache manifest from 127.0.0.1:5000/c:a-main",
+            "#5 ERROR: failed to configure registry cache importer: 127.0.0.1:5000/c:a-main: not found",
+            "#6 importing cache manifest from 127.0.0.1:5999/c:a-main",
+            "#6 ERROR: failed to configure registry cache importer: failed to do request: connection refused",
+            "#9 exporting cache to registry",
+            "#9 preparing build cache for export",
+            "#9 ERROR: error writing layer blob: connection refused",
+        ];
+        for l in lines {
+            assert_eq!(f.line(l, false), None, "{l}");
+        }
+        assert!(!f.failed_other);
+        assert_eq!(
+            f.cache_problems,
+            [
+                "the build cache could not be read from 127.0.0.1:5999/c:a-main: failed to configure registry cache importer: failed to do request: connection refused",
+                "exporting cache to registry failed, so this build's layers were not shared: error writing layer blob: connection refused"
+            ]
+        );
+    }
+
+    #[test]
+    fn failure_outside_the_build_step_has_no_cargo_code() {
+        let mut f = ProgressFilter::default();
+        f.line("#5 [sysroot-x 1/3] RUN apt-get update", false);
+        f.line("#5 ERROR: process \"/bin/sh -c apt-get update\" did not complete successfully: exit code: 100", false);
+        assert_eq!(f.failed_build_code, None);
+        assert!(f.failed_other);
+        // A step after cargo failing in the build stage is not cargo's failure.
+        f.line("#9 [build-x 2/2] RUN cargo build", false);
+        f.line("#9 4.0 find: missing argument to `-exec'", false);
+        f.line("#9 ERROR: process \"/bin/sh -c cargo build\" did not complete successfully: exit code: 1", false);
+        assert_eq!(f.failed_build_code, None);
+    }
+
+    #[test]
+    fn an_image_the_engine_cannot_fetch_is_named() {
+        let mut f = ProgressFilter::default();
+        f.line(
+            "#2 [internal] load metadata for docker.io/library/rust:1.99.1-slim-bookworm",
+            false,
+        );
+        f.line(
+            "#3 [internal] load metadata for docker.io/tonistiigi/xx:1.6.1@sha256:9234",
+            false,
+        );
+        f.line("#2 ERROR: failed to do request: Head: no such host", false);
+        f.line(
+            "#3 ERROR: failed to do request: Head: no such host (second)",
+            false,
+        );
+        assert_eq!(
+            f.unfetched_image,
+            Some((
+                "docker.io/library/rust:1.99.1-slim-bookworm".into(),
+                "failed to do request: Head: no such host".into()
+            ))
+        );
+        // A layer pulled for a stage's FROM; the digest is left out.
+        let mut f = ProgressFilter::default();
+        f.line(
+            "#7 [xx 1/1] FROM docker.io/tonistiigi/xx:1.6.1@sha256:9234",
+            false,
+        );
+        f.line(
+            "#7 ERROR: failed to copy: httpReadSeeker: failed open: unexpected status code 502",
+            false,
+        );
+        assert_eq!(
+            f.unfetched_image.unwrap().0,
+            "docker.io/tonistiigi/xx:1.6.1"
+        );
+        // Failing steps are not images.
+        let mut f = ProgressFilter::default();
+        f.line("#5 [sysroot-x 1/3] RUN apt-get update", false);
+        f.line(
+            "#5 ERROR: process did not complete successfully: exit code: 100",
+            false,
+        );
+        assert_eq!(f.unfetched_image, None);
+    }
+
+    #[test]
+    fn a_layer_lost_by_the_engine_is_told_apart_from_other_failures() {
+        // As the docker engine 26 printed it for a runner image's FROM.
+        let mut f = ProgressFilter::default();
+        f.line(
+            "#13 [runner-aarch64-unknown-linux-gnu 1/3] FROM docker.io/green-cross/debian:bookworm",
+            false,
+        );
+        let lost = "ERROR: failed to prepare extraction snapshot \"extract-524663876-KuZx sha256:730e\": parent snapshot sha256:7a81 does not exist: not found";
+        assert_eq!(
+            f.line(&format!("#13 {lost}"), false).as_deref(),
+            Some(&*format!("#13 {lost}"))
+        );
+        assert!(f.lost_layer && f.failed_build_code.is_none());
+        let mut f = ProgressFilter::default();
+        f.line("ERROR: failed to solve: failed to prepare extraction snapshot \"extract-524663876-KuZx sha256:730e\": parent snapshot sha256:7a81 does not exist: not found", false);
+        assert!(f.lost_layer, "the final line alone tells it too");
+        // Any other failure is not retried.
+        let mut f = ProgressFilter::default();
+        f.line("#5 [sysroot-x 1/3] RUN apt-get update", false);
+        f.line("#5 ERROR: process \"/bin/sh -c apt-get update\" did not complete successfully: exit code: 100", false);
+        f.line("ERROR: failed to solve: process \"/bin/sh -c apt-get update\" did not complete successfully: exit code: 100", false);
+        assert!(!f.lost_layer);
+    }
+}
