@@ -2,9 +2,10 @@
 //! skeleton context, in a private temporary directory.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::child;
+use super::host_paths::check_host_paths;
 use crate::error::{Error, Result};
 use crate::plan::BuildPlan;
 use crate::workspace::SkeletonFile;
@@ -24,68 +25,35 @@ pub struct Contexts {
 /// Write the Dockerfile, its ignore file and the skeleton context.
 pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> {
     // What the configuration names on the host must exist.
-    for t in &plan.targets {
-        if let Some(script) = t.pre_build.as_ref().and_then(|p| p.script.as_ref())
-            && !plan.workspace_root.join(script).is_file()
-        {
-            return Err(Error::InvalidSetting {
-                key: "pre-build".into(),
-                value: script.clone(),
-                message: format!(
-                    "no such file in the workspace ({}); the path is relative to the workspace root",
-                    plan.workspace_root.display()
-                ),
-            });
-        }
-        if let Some(c) = &t.custom {
-            if !c.file.is_file() {
-                return Err(Error::InvalidSetting {
-                    key: "dockerfile".into(),
-                    value: c.file.display().to_string(),
-                    message: "no such file (the path is relative to the workspace root)".into(),
-                });
-            }
-            if !c.context.is_dir() {
-                return Err(Error::InvalidSetting {
-                    key: "dockerfile.context".into(),
-                    value: c.context.display().to_string(),
-                    message: "not a directory (the path is relative to the workspace root)".into(),
-                });
-            }
-        }
-        if let Some(sdk) = &t.macos_sdk
-            && !sdk.join("usr/lib").is_dir()
-        {
-            return Err(Error::InvalidSetting {
-                key: "SDKROOT".into(),
-                value: sdk.display().to_string(),
-                message: format!(
-                    "not a macOS SDK (no usr/lib in it); point SDKROOT at a MacOSX.sdk directory, or unset it to link {} with green-cross's stubs of the system libraries",
-                    t.triple
-                ),
-            });
-        }
-        for v in &t.volumes {
-            if !v.path.is_dir() {
-                return Err(Error::InvalidSetting {
-                    key: "env.volumes".into(),
-                    value: v.var.clone(),
-                    message: format!("{} is not a directory", v.path.display()),
-                });
-            }
-        }
-    }
+    check_host_paths(plan)?;
+    let dir = private_temp_dir()?;
+    let df = dir.path().join("Dockerfile");
+    fs::write(&df, dockerfile).map_err(|e| Error::io("write", &df, e))?;
+    let ig = dir.path().join("Dockerfile.dockerignore");
+    fs::write(&ig, dockerignore(plan)).map_err(|e| Error::io("write", &ig, e))?;
+    let sk = dir.path().join("skeleton");
+    write_skeleton(plan, &sk)?;
+    Ok(Contexts {
+        dir,
+        dockerfile: df,
+        skeleton: sk,
+    })
+}
+
+/// A new temporary directory for the contexts (mode 0700), after removing
+/// those that killed runs left behind.
+fn private_temp_dir() -> Result<tempfile::TempDir> {
     child::sweep(&std::env::temp_dir(), CONTEXTS_PREFIX);
-    let dir = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&child::temp_prefix(CONTEXTS_PREFIX))
         .permissions(child::private())
         .tempdir()
-        .map_err(|e| Error::io("create a temporary directory", std::env::temp_dir(), e))?;
-    let df = dir.path().join("Dockerfile");
-    fs::write(&df, dockerfile).map_err(|e| Error::io("write", &df, e))?;
+        .map_err(|e| Error::io("create a temporary directory", std::env::temp_dir(), e))
+}
 
-    // The workspace is the context; keep cargo's target dir and .git out,
-    // plus whatever the user's own .dockerignore says.
+/// The Dockerfile's ignore file. The workspace is the context; keep cargo's
+/// target dir and .git out, plus whatever the user's own .dockerignore says.
+fn dockerignore(plan: &BuildPlan) -> String {
     let mut ignore = String::new();
     if let Ok(user) = fs::read_to_string(plan.workspace_root.join(".dockerignore")) {
         ignore.push_str(&user);
@@ -95,10 +63,12 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
     if let Ok(rel) = plan.target_dir.strip_prefix(&plan.workspace_root) {
         ignore.push_str(&format!("{}\n", rel.display()));
     }
-    let ig = dir.path().join("Dockerfile.dockerignore");
-    fs::write(&ig, ignore).map_err(|e| Error::io("write", &ig, e))?;
+    ignore
+}
 
-    let sk = dir.path().join("skeleton");
+/// The skeleton context in `sk`: the workspace's manifests and lock file
+/// copied, its targets' sources as empty stubs.
+fn write_skeleton(plan: &BuildPlan, sk: &Path) -> Result<()> {
     for f in &plan.skeleton {
         let dest = sk.join(f.path());
         if let Some(parent) = dest.parent() {
@@ -117,10 +87,6 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
             }
         }
     }
-    fs::create_dir_all(&sk).map_err(|e| Error::io("create", &sk, e))?;
-    Ok(Contexts {
-        dir,
-        dockerfile: df,
-        skeleton: sk,
-    })
+    fs::create_dir_all(sk).map_err(|e| Error::io("create", sk, e))?;
+    Ok(())
 }

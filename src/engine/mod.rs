@@ -4,7 +4,8 @@
 //!
 //! One concern a module: `detect` (which docker CLI, and how it is called),
 //! `api` (the engine's version through its API), `check` (whether it can
-//! build), `contexts` (the build contexts), `buildx` (the command lines),
+//! build), `host_paths` (what the configuration names on the host),
+//! `contexts` (the build contexts), `buildx` (the command lines),
 //! `progress` (the filter of BuildKit's output), `builds` (running a
 //! build) and `run` (running the built binary). Their items are used from
 //! here: `engine::Engine`, `engine::build`, ...
@@ -21,6 +22,7 @@ mod buildx;
 mod check;
 mod contexts;
 mod detect;
+mod host_paths;
 mod progress;
 mod run;
 

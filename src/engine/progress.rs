@@ -58,164 +58,230 @@ impl ProgressFilter {
 
     /// The line to show the user for one line of plain progress, if any.
     pub(super) fn line(&mut self, line: &str, verbose: bool) -> Option<String> {
-        let rest = line.strip_prefix('#');
-        let (id, body) = match rest.and_then(|r| r.split_once(' ')) {
-            Some((id, body)) if id.chars().all(|c| c.is_ascii_digit()) => (id.to_string(), body),
-            _ => {
-                if line.starts_with("ERROR") {
-                    self.lost_layer |= is_lost_layer(line);
-                    self.no_space |= line.contains("no space left on device");
-                }
-                let own = !self.progress_started && !line.trim().is_empty();
-                return (verbose || own || line.starts_with("ERROR")).then(|| line.to_string());
-            }
+        let Some((id, body)) = numbered(line) else {
+            return self.unnumbered(line, verbose);
         };
         self.progress_started = true;
+        // What most lines come to: shown whole with `verbose`, else not.
+        let echo = || verbose.then(|| line.to_string());
         if let Some(image) = body.strip_prefix("[internal] load metadata for ") {
-            self.image_vertex.insert(id, image.trim().to_string());
-            return verbose.then(|| line.to_string());
+            self.image_vertex
+                .insert(id.to_string(), image.trim().to_string());
+            return echo();
         }
         if let Some(stage_step) = body.strip_prefix('[') {
-            if let Some((_, image)) = stage_step.split_once("] FROM ") {
-                let image = image.split_whitespace().next().unwrap_or_default();
-                self.image_vertex
-                    .insert(id.clone(), image.split('@').next().unwrap_or(image).into());
-            }
-            if let Some((stage, step)) = stage_step.split_once(' ') {
-                // Only the RUN step of a build stage is cargo's (not its WORKDIR).
-                let is_run = step
-                    .split_once("] ")
-                    .is_some_and(|(_, instr)| instr.starts_with("RUN "));
-                // The dependencies stage's cargo lines are shown as they come.
-                if let Some(triple) = stage.strip_prefix("deps-").filter(|_| is_run) {
-                    self.deps_vertex.insert(id.clone(), triple.to_string());
-                }
-                let setup = ![
-                    "deps-",
-                    "build-",
-                    "artifacts-",
-                    "green-cross-out",
-                    "context",
-                    "internal",
-                ]
-                .iter()
-                .any(|p| stage.starts_with(p));
-                if setup && is_run {
-                    self.setup_vertex.insert(id.clone(), stage.to_string());
-                }
-                if let Some(triple) = stage.strip_prefix("build-").filter(|_| is_run) {
-                    let first = self
-                        .build_vertex
-                        .insert(id.clone(), triple.to_string())
-                        .is_none();
-                    if first && !verbose {
-                        return Some(format!("   Building {triple} in BuildKit"));
-                    }
-                }
-            }
-            return verbose.then(|| line.to_string());
+            return self.step_started(id, stage_step, verbose).or_else(echo);
         }
+        if self.cache_line(id, body) {
+            return echo();
+        }
+        if body.starts_with("ERROR") {
+            self.step_failed(id, body);
+            return Some(line.to_string());
+        }
+        if self.setup_vertex.contains_key(id) {
+            return self.setup_output(id, body, verbose).or_else(echo);
+        }
+        if self.deps_vertex.contains_key(id) {
+            return self.deps_output(id, body).or_else(echo);
+        }
+        if self.build_vertex.contains_key(id) {
+            return self.build_output(id, body, echo);
+        }
+        echo()
+    }
+
+    /// A line without a vertex: the engine client's own (shown before any
+    /// progress), BuildKit's final error (always shown), or chatter.
+    fn unnumbered(&mut self, line: &str, verbose: bool) -> Option<String> {
+        if line.starts_with("ERROR") {
+            self.lost_layer |= is_lost_layer(line);
+            self.no_space |= line.contains("no space left on device");
+        }
+        let own = !self.progress_started && !line.trim().is_empty();
+        (verbose || own || line.starts_with("ERROR")).then(|| line.to_string())
+    }
+
+    /// A step's header, `[stage n/m] INSTRUCTION`: which image it fetches,
+    /// and whether it is cargo's step in a dependencies or build stage or a
+    /// setup step. The first header of a build step is announced (unless
+    /// `verbose`, which shows the header itself).
+    fn step_started(&mut self, id: &str, stage_step: &str, verbose: bool) -> Option<String> {
+        if let Some((_, image)) = stage_step.split_once("] FROM ") {
+            let image = image.split_whitespace().next().unwrap_or_default();
+            self.image_vertex.insert(
+                id.to_string(),
+                image.split('@').next().unwrap_or(image).into(),
+            );
+        }
+        let (stage, step) = stage_step.split_once(' ')?;
+        // Only the RUN step of a build stage is cargo's (not its WORKDIR).
+        let is_run = step
+            .split_once("] ")
+            .is_some_and(|(_, instr)| instr.starts_with("RUN "));
+        if !is_run {
+            return None;
+        }
+        // The dependencies stage's cargo lines are shown as they come.
+        if let Some(triple) = stage.strip_prefix("deps-") {
+            self.deps_vertex.insert(id.to_string(), triple.to_string());
+        }
+        if is_setup_stage(stage) {
+            self.setup_vertex.insert(id.to_string(), stage.to_string());
+        }
+        let triple = stage.strip_prefix("build-")?;
+        let first = self
+            .build_vertex
+            .insert(id.to_string(), triple.to_string())
+            .is_none();
+        (first && !verbose).then(|| format!("   Building {triple} in BuildKit"))
+    }
+
+    /// A cache import or export starting, or failing: a failure is kept as
+    /// a problem to warn about. Whether the line was one of these.
+    fn cache_line(&mut self, id: &str, body: &str) -> bool {
         if let Some(r) = body.strip_prefix("importing cache manifest from ") {
-            self.cache_vertex.insert(id, format!("import from {r}"));
-            return verbose.then(|| line.to_string());
+            self.cache_vertex
+                .insert(id.to_string(), format!("import from {r}"));
+            return true;
         }
         if body.starts_with("exporting cache to ") {
             self.cache_vertex
-                .insert(id, body.trim_end_matches(" done").to_string());
-            return verbose.then(|| line.to_string());
+                .insert(id.to_string(), body.trim_end_matches(" done").to_string());
+            return true;
         }
-        if let (Some(what), Some(err)) = (self.cache_vertex.get(&id), body.strip_prefix("ERROR: "))
-        {
-            // A cache that cannot be read or written costs time, not the
-            // build: the engine carries on (exports with ignore-error).
-            if let Some(r) = what.strip_prefix("import from ") {
-                if !err.trim_end().ends_with("not found") {
-                    self.cache_problems
-                        .push(format!("the build cache could not be read from {r}: {err}"));
-                }
-            } else {
-                self.cache_problems.push(format!(
-                    "{what} failed, so this build's layers were not shared: {err}"
-                ));
+        let (Some(what), Some(err)) = (self.cache_vertex.get(id), body.strip_prefix("ERROR: "))
+        else {
+            return false;
+        };
+        // A cache that cannot be read or written costs time, not the
+        // build: the engine carries on (exports with ignore-error).
+        if let Some(r) = what.strip_prefix("import from ") {
+            if !err.trim_end().ends_with("not found") {
+                self.cache_problems
+                    .push(format!("the build cache could not be read from {r}: {err}"));
             }
-            return verbose.then(|| line.to_string());
+        } else {
+            self.cache_problems.push(format!(
+                "{what} failed, so this build's layers were not shared: {err}"
+            ));
         }
-        if body.starts_with("ERROR") {
-            if !self.build_vertex.contains_key(&id) || self.failed_build_code.is_none() {
-                self.failed_other = true;
-            }
-            let lost = is_lost_layer(body);
-            self.lost_layer |= lost;
-            if let Some(image) = self.image_vertex.get(&id)
-                && !lost
-                && self.unfetched_image.is_none()
-            {
-                let reason = body.trim_start_matches("ERROR:").trim();
-                self.unfetched_image = Some((image.clone(), reason.to_string()));
-            }
-            return Some(line.to_string());
-        }
-        if let Some(stage) = self.setup_vertex.get(&id) {
-            // Output with a timestamp: the step really runs.
-            let running = body
-                .split_once(' ')
-                .is_some_and(|(ts, _)| ts.parse::<f64>().is_ok());
-            if running && !verbose && self.announced.insert(stage.clone()) {
-                return Some(format!("   Preparing {stage}"));
-            }
-            return verbose.then(|| line.to_string());
-        }
-        if let Some(triple) = self.deps_vertex.get(&id) {
-            if body == "CACHED" || body == "..." || body.starts_with("DONE") {
-                return verbose.then(|| line.to_string());
-            }
-            let text = match body.split_once(' ') {
-                Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
-                _ => body,
-            };
-            return Some(if self.multi {
-                format!("[{triple}] {text}")
-            } else {
-                text.to_string()
-            });
-        }
-        if let Some(triple) = self.build_vertex.get(&id) {
-            if body == "CACHED" {
-                self.cached_builds.insert(triple.clone());
-                return Some(format!("      Fresh {triple} (cached)"));
-            }
-            if body == "..." || body.starts_with("DONE") {
-                return verbose.then(|| line.to_string());
-            }
-            // "12.34 text": drop the timestamp, keep cargo's own line.
-            let text = match body.split_once(' ') {
-                Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
-                _ => body,
-            };
-            if let Some(code) = text.strip_prefix(CARGO_STATUS_MARKER) {
-                self.failed_build_code = code.trim().parse().ok();
-                return None;
-            }
-            if let Some(name) = text
-                .strip_prefix("test ")
-                .and_then(|t| t.strip_suffix(" ... FAILED"))
-            {
-                self.failed_tests
-                    .entry(triple.clone())
-                    .or_default()
-                    .push(name.to_string());
-            }
-            return Some(if self.multi {
-                format!("[{triple}] {text}")
-            } else {
-                text.to_string()
-            });
-        }
-        if verbose {
-            return Some(line.to_string());
-        }
-        None
+        true
     }
+
+    /// A step failed: other than cargo's build step (whose failure is
+    /// cargo's), an engine that lost a layer, or an image that could not be
+    /// fetched.
+    fn step_failed(&mut self, id: &str, body: &str) {
+        if !self.build_vertex.contains_key(id) || self.failed_build_code.is_none() {
+            self.failed_other = true;
+        }
+        let lost = is_lost_layer(body);
+        self.lost_layer |= lost;
+        if let Some(image) = self.image_vertex.get(id)
+            && !lost
+            && self.unfetched_image.is_none()
+        {
+            let reason = body.trim_start_matches("ERROR:").trim();
+            self.unfetched_image = Some((image.clone(), reason.to_string()));
+        }
+    }
+
+    /// Output of a setup step: its stage is announced the first time the
+    /// step really runs (unless `verbose`); the output is not shown.
+    fn setup_output(&mut self, id: &str, body: &str, verbose: bool) -> Option<String> {
+        let stage = self.setup_vertex.get(id)?;
+        // Output with a timestamp: the step really runs.
+        let running = body
+            .split_once(' ')
+            .is_some_and(|(ts, _)| ts.parse::<f64>().is_ok());
+        (running && !verbose && self.announced.insert(stage.clone()))
+            .then(|| format!("   Preparing {stage}"))
+    }
+
+    /// Output of a dependencies stage's cargo step: cargo's lines, not the
+    /// step's own states.
+    fn deps_output(&self, id: &str, body: &str) -> Option<String> {
+        let triple = self.deps_vertex.get(id)?;
+        if body == "CACHED" || body == "..." || body.starts_with("DONE") {
+            return None;
+        }
+        Some(self.cargo_line(triple, without_timestamp(body)))
+    }
+
+    /// Output of a build step: a cache hit, cargo's lines (failed tests are
+    /// noted), and the exit code cargo left (not shown). `echo` is what the
+    /// step's own states come to.
+    fn build_output(
+        &mut self,
+        id: &str,
+        body: &str,
+        echo: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
+        let triple = self.build_vertex.get(id)?;
+        if body == "CACHED" {
+            self.cached_builds.insert(triple.clone());
+            return Some(format!("      Fresh {triple} (cached)"));
+        }
+        if body == "..." || body.starts_with("DONE") {
+            return echo();
+        }
+        // Drop the timestamp, keep cargo's own line.
+        let text = without_timestamp(body);
+        if let Some(code) = text.strip_prefix(CARGO_STATUS_MARKER) {
+            self.failed_build_code = code.trim().parse().ok();
+            return None;
+        }
+        if let Some(name) = text
+            .strip_prefix("test ")
+            .and_then(|t| t.strip_suffix(" ... FAILED"))
+        {
+            self.failed_tests
+                .entry(triple.clone())
+                .or_default()
+                .push(name.to_string());
+        }
+        Some(self.cargo_line(triple, text))
+    }
+
+    /// One of cargo's lines, prefixed with its target when the build has
+    /// several.
+    fn cargo_line(&self, triple: &str, text: &str) -> String {
+        if self.multi {
+            format!("[{triple}] {text}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// A line of BuildKit's plain progress, `#<vertex> <body>`, split in two.
+fn numbered(line: &str) -> Option<(&str, &str)> {
+    let (id, body) = line.strip_prefix('#')?.split_once(' ')?;
+    id.chars().all(|c| c.is_ascii_digit()).then_some((id, body))
+}
+
+/// `12.34 text`: the text without BuildKit's timestamp.
+fn without_timestamp(body: &str) -> &str {
+    match body.split_once(' ') {
+        Some((ts, text)) if ts.parse::<f64>().is_ok() => text,
+        _ => body,
+    }
+}
+
+/// Whether a stage's RUN steps set up a toolchain, sysroot or runner (not
+/// cargo's stages, the outputs stage or BuildKit's own vertices).
+fn is_setup_stage(stage: &str) -> bool {
+    ![
+        "deps-",
+        "build-",
+        "artifacts-",
+        "green-cross-out",
+        "context",
+        "internal",
+    ]
+    .iter()
+    .any(|p| stage.starts_with(p))
 }
 
 /// Whether an engine error is containerd's lost-parent race.
