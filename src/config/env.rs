@@ -184,6 +184,14 @@ pub fn fingerprint_switch(env: &Env) -> Result<bool> {
     }
 }
 
+/// The directory for temporary files: $TMPDIR, else /tmp (what the
+/// standard library's `temp_dir` reads, from the injected environment).
+pub fn temp_dir(env: &Env) -> std::path::PathBuf {
+    env.get("TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| "/tmp".into(), std::path::PathBuf::from)
+}
+
 /// cross's reading of a boolean variable.
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim() {

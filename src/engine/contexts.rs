@@ -22,11 +22,12 @@ pub struct Contexts {
     pub skeleton: PathBuf,
 }
 
-/// Write the Dockerfile, its ignore file and the skeleton context.
-pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> {
+/// Write the Dockerfile, its ignore file and the skeleton context, in a
+/// new directory under `tmp` (the environment's TMPDIR).
+pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str, tmp: &Path) -> Result<Contexts> {
     // What the configuration names on the host must exist.
     check_host_paths(plan)?;
-    let dir = private_temp_dir()?;
+    let dir = private_temp_dir(tmp)?;
     let df = dir.path().join("Dockerfile");
     fs::write(&df, dockerfile).map_err(|e| Error::io("write", &df, e))?;
     let ig = dir.path().join("Dockerfile.dockerignore");
@@ -42,13 +43,13 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str) -> Result<Contexts> 
 
 /// A new temporary directory for the contexts (mode 0700), after removing
 /// those that killed runs left behind.
-fn private_temp_dir() -> Result<tempfile::TempDir> {
-    child::sweep(&std::env::temp_dir(), CONTEXTS_PREFIX);
+fn private_temp_dir(tmp: &Path) -> Result<tempfile::TempDir> {
+    child::sweep(tmp, CONTEXTS_PREFIX);
     tempfile::Builder::new()
         .prefix(&child::temp_prefix(CONTEXTS_PREFIX))
         .permissions(child::private())
-        .tempdir()
-        .map_err(|e| Error::io("create a temporary directory", std::env::temp_dir(), e))
+        .tempdir_in(tmp)
+        .map_err(|e| Error::io("create a temporary directory in", tmp, e))
 }
 
 /// The Dockerfile's ignore file. The workspace is the context; keep cargo's
