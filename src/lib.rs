@@ -2,6 +2,7 @@
 //! `cross`. The planner and the renderer are pure; only `engine` spawns
 //! processes.
 
+pub mod app;
 pub mod artifacts;
 pub mod cache;
 pub mod cli;

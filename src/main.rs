@@ -5,15 +5,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use green_cross::app::output::{
+    print_messages, print_summary, replay_messages, report_failures, succeeded_plan,
+};
+use green_cross::app::settings::load_settings;
 use green_cross::cli::{BuilderCommand, Invocation, Own, OwnCommand, is_own};
-use green_cross::config::trust::{self, ConfigFile};
-use green_cross::config::{CaBundle, CargoMetadata, CrossToml, Env, Settings, Sources};
+use green_cross::config::{CaBundle, Env};
 use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
 use green_cross::plan::{BuildPlan, PlanInput, plan};
 use green_cross::target::Recipes;
 use green_cross::{artifacts, dockerfile, fingerprint, report};
-use std::io::Write as _;
 
 fn main() -> ExitCode {
     let env = environment();
@@ -288,115 +290,6 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
 /// reading them gave.
 /// The name of a build's temporary output directory in the target dir.
 const OUT_PREFIX: &str = ".green-cross-out-";
-
-/// The largest configuration file read: far above any real Cross.toml,
-/// far below what would exhaust memory (`CROSS_CONFIG=/dev/zero`).
-const MAX_CONFIG_BYTES: u64 = 1 << 20;
-
-/// A configuration file's text: a regular file of at most
-/// [`MAX_CONFIG_BYTES`].
-fn read_config(path: &Path) -> std::io::Result<String> {
-    use std::io::{Error as IoError, ErrorKind, Read};
-    let f = std::fs::File::open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(IoError::new(
-            ErrorKind::InvalidInput,
-            "not a regular file (a configuration is a TOML file)",
-        ));
-    }
-    let mut text = String::new();
-    f.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(IoError::new(
-            ErrorKind::InvalidInput,
-            "larger than 1 MiB: not a configuration file",
-        ));
-    }
-    Ok(text)
-}
-
-/// `p` with symbolic links resolved as far as it exists (a file named in
-/// a configuration need not exist yet).
-fn real_path(p: &Path) -> PathBuf {
-    let p = trust::normalize(&std::env::current_dir().unwrap_or_default().join(p));
-    let mut existing = p.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = std::fs::canonicalize(existing) {
-            return rest.iter().rev().fold(real, |acc, c| acc.join(c));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
-            }
-            _ => return p,
-        }
-    }
-}
-
-fn load_settings(
-    env: &Env,
-    workspace: &green_cross::workspace::Workspace,
-) -> Result<(Settings, Vec<String>)> {
-    let mut all_warnings: Vec<String> = Vec::new();
-    let config_path = env
-        .get("CROSS_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.root.join("Cross.toml"));
-    tracing::debug!(config = %config_path.display(), root = %workspace.root.display(), "configuration");
-    let root = real_path(&workspace.root);
-    let file = |path| ConfigFile {
-        path,
-        root: &root,
-        env,
-        real: &real_path,
-    };
-    let toml = match read_config(&config_path) {
-        Ok(text) => {
-            let (mut toml, warnings) = CrossToml::parse(&config_path, &text)?;
-            trust::check(&mut toml, &file(&config_path))?;
-            all_warnings.extend(warnings.into_iter().map(|w| w.0));
-            toml
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.contains_key("CROSS_CONFIG") => {
-            if workspace.root.join("cross.toml").is_file() {
-                all_warnings.push(format!(
-                    "{} exists but the configuration file is Cross.toml (with a capital C), so it is not read, as with cross\n  help: rename it to Cross.toml",
-                    workspace.root.join("cross.toml").display()
-                ));
-            }
-            CrossToml::default()
-        }
-        Err(e) => return Err(Error::io("read", &config_path, e)),
-    };
-    let manifest = workspace.root.join("Cargo.toml");
-    let cargo_metadata = match std::fs::read_to_string(&manifest) {
-        Ok(text) => {
-            let (mut meta, warnings) = CargoMetadata::parse(&manifest, &text)?;
-            for c in meta.tables_mut() {
-                trust::check(c, &file(&manifest))?;
-            }
-            all_warnings.extend(warnings.into_iter().map(|w| w.0));
-            meta
-        }
-        Err(e) => return Err(Error::io("read", &manifest, e)),
-    };
-    let mut sources = Sources {
-        cross_toml: toml,
-        cargo_metadata,
-    };
-    // A single `pre-build` string is a script when the workspace has it.
-    let is_file = |p: &str| !p.is_empty() && workspace.root.join(p).is_file();
-    sources.cross_toml.classify_pre_build(&is_file);
-    for c in sources.cargo_metadata.tables_mut() {
-        c.classify_pre_build(&is_file);
-    }
-    all_warnings.extend(sources.warnings());
-    let settings = Settings::resolve_sources(env, &sources)?;
-    Ok((settings, all_warnings))
-}
 
 /// The targets the configuration names: its `[target.<triple>]` tables
 /// (files, not the environment) and `default-target`.
@@ -739,111 +632,6 @@ fn build_and_report(
     }
     let _ = std::fs::remove_dir_all(out_dir.join(green_cross::plan::REPORT_DIR));
     run(&engine)
-}
-
-/// `plan` with only the targets that succeeded.
-fn succeeded_plan(plan: &BuildPlan, reports: &[report::TargetReport]) -> BuildPlan {
-    let mut p = plan.clone();
-    p.targets.retain(|t| {
-        reports
-            .iter()
-            .any(|r| r.triple == t.triple && r.succeeded())
-    });
-    p
-}
-
-/// The artifacts placed: on stdout, unless stdout carries cargo's messages.
-fn print_summary(
-    plan: &BuildPlan,
-    inv: &Invocation,
-    placed: &[artifacts::Artifact],
-    elapsed: std::time::Duration,
-) {
-    if placed.is_empty() {
-        return;
-    }
-    let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
-    let text = artifacts::summary(placed, &base, elapsed);
-    if inv.json_messages {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
-    }
-}
-
-/// cargo's messages of every target on stdout, with host paths, and one
-/// `build-finished`; each target's kept for the next fresh build.
-fn print_messages(plan: &BuildPlan, reports: &[report::TargetReport]) {
-    let map = report::path_map(plan);
-    let mut out = std::io::stdout().lock();
-    for r in reports {
-        let text = r
-            .messages
-            .as_ref()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .unwrap_or_default();
-        let lines = report::host_messages(&text, &map, false);
-        for l in &lines {
-            let _ = writeln!(out, "{l}");
-        }
-        let saved = report::saved_messages(&plan.target_dir, &r.triple);
-        let kept = saved
-            .parent()
-            .map(std::fs::create_dir_all)
-            .transpose()
-            .and_then(|_| std::fs::write(&saved, lines.join("\n") + "\n"));
-        if let Err(e) = kept {
-            tracing::debug!(error = %e, "messages not kept");
-        }
-    }
-    let ok = reports.iter().all(report::TargetReport::succeeded);
-    let _ = writeln!(out, "{}", report::build_finished(ok));
-}
-
-/// A fresh build's messages: the last build's, every artifact fresh.
-fn replay_messages(plan: &BuildPlan) {
-    let mut out = std::io::stdout().lock();
-    for t in &plan.targets {
-        let saved = report::saved_messages(&plan.target_dir, &t.triple);
-        let text = std::fs::read_to_string(saved).unwrap_or_default();
-        for l in report::host_messages(&text, &[], true) {
-            let _ = writeln!(out, "{l}");
-        }
-    }
-    let _ = writeln!(out, "{}", report::build_finished(true));
-}
-
-/// Says which targets failed and how; the exit code is the first failed
-/// cargo's (101 when a step left no status).
-fn report_failures(reports: &[report::TargetReport], failures: &[String], log: &Path) -> i32 {
-    for f in failures {
-        eprintln!("error: {f}");
-    }
-    let ok: Vec<&str> = reports
-        .iter()
-        .filter(|r| r.succeeded())
-        .map(|r| r.triple.as_str())
-        .collect();
-    let failed = reports.len() - ok.len();
-    if ok.is_empty() {
-        eprintln!(
-            "error: {failed} of {} target(s) failed\n  the engine's full output is kept in {}",
-            reports.len(),
-            log.display()
-        );
-    } else {
-        eprintln!(
-            "error: {failed} of {} targets failed; the artifacts of {} are in place\n  the engine's full output is kept in {}",
-            reports.len(),
-            ok.join(", "),
-            log.display()
-        );
-    }
-    reports
-        .iter()
-        .find(|r| !r.succeeded())
-        .and_then(|r| r.status)
-        .unwrap_or(green_cross::error::EXIT_OWN_ERROR)
 }
 
 #[cfg(test)]
