@@ -362,6 +362,9 @@ fn arch(triple: &str) -> &str {
 }
 
 #[cfg(test)]
+mod phase_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,222 @@
+//! Each phase of the planner on its own, from a small builder of inputs.
+
+use super::*;
+use crate::workspace::Package;
+
+/// The inputs of a plan: an application workspace at /work/app, the
+/// embedded recipes, a stable x86_64 host; Cross.toml text, environment and
+/// arguments as given.
+struct Inputs {
+    inv: Invocation,
+    ws: Workspace,
+    settings: Settings,
+    recipes: Recipes,
+    env: Env,
+    host: Host,
+}
+
+impl Inputs {
+    fn new(args: &str, cross_toml: &str, env: &[(&str, &str)]) -> Inputs {
+        let env: Env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (toml, _) = crate::config::CrossToml::parse("Cross.toml".as_ref(), cross_toml).unwrap();
+        let root = PathBuf::from("/work/app");
+        Inputs {
+            inv: Invocation::parse(&shell_words::split(args).unwrap()).unwrap(),
+            ws: Workspace {
+                git_branch: Some("feature".into()),
+                git_default_branch: Some("main".into()),
+                config_build_rustflags: None,
+                target_dir: root.join("target"),
+                root,
+                workdir: PathBuf::new(),
+                manifest: None,
+                has_lockfile: true,
+                skeleton: vec![
+                    SkeletonFile::Copy("Cargo.lock".into()),
+                    SkeletonFile::Copy("Cargo.toml".into()),
+                    SkeletonFile::StubMain("src/main.rs".into()),
+                ],
+                packages: vec![Package {
+                    name: "app".into(),
+                    dir: PathBuf::new(),
+                    bins: vec!["app".into()],
+                    default_run: None,
+                }],
+                prefix: PathBuf::new(),
+                outside: vec![],
+                pinned_toolchain: None,
+            },
+            settings: Settings::resolve(&env, &toml).unwrap(),
+            recipes: Recipes::embedded().unwrap(),
+            env,
+            host: Host {
+                rustc_version: "1.95.0".into(),
+                triple: "x86_64-unknown-linux-gnu".into(),
+                commit_date: Some("2026-10-27".into()),
+            },
+        }
+    }
+
+    fn input(&self) -> PlanInput<'_> {
+        PlanInput {
+            invocation: &self.inv,
+            workspace: &self.ws,
+            settings: &self.settings,
+            recipes: &self.recipes,
+            env: &self.env,
+            host: &self.host,
+            ca_bundle: None,
+        }
+    }
+
+    fn recipes(&self, triples: &[&str]) -> Vec<&Recipe> {
+        triples
+            .iter()
+            .map(|t| self.recipes.get(t).unwrap())
+            .collect()
+    }
+}
+
+#[test]
+fn targets_come_from_the_command_line_then_the_environment_then_the_files_then_the_host() {
+    let toml = "[build]\ndefault-target = \"aarch64-unknown-linux-gnu\"\n";
+    let pick = |args: &str, env: &[(&str, &str)]| {
+        let i = Inputs::new(args, toml, env);
+        select_targets(&i.inv, &i.settings, &i.host)
+    };
+    assert_eq!(
+        pick("build --target x86_64-unknown-linux-musl", &[]),
+        ["x86_64-unknown-linux-musl"]
+    );
+    let both = [
+        ("CROSS_BUILD_TARGET", "armv7-unknown-linux-gnueabihf"),
+        ("CARGO_BUILD_TARGET", "x86_64-pc-windows-gnu"),
+    ];
+    assert_eq!(pick("build", &both), ["armv7-unknown-linux-gnueabihf"]);
+    assert_eq!(pick("build", &both[1..]), ["x86_64-pc-windows-gnu"]);
+    assert_eq!(pick("build", &[]), ["aarch64-unknown-linux-gnu"]);
+    let i = Inputs::new("build", "", &[]);
+    assert_eq!(
+        select_targets(&i.inv, &i.settings, &i.host),
+        ["x86_64-unknown-linux-gnu"]
+    );
+}
+
+#[test]
+fn a_target_specification_must_be_in_the_workspace_and_name_a_target() {
+    let i = Inputs::new("build", "", &[]);
+    let (name, rel) = custom_spec("specs/board.json", &i.ws).unwrap().unwrap();
+    assert_eq!(
+        (name.as_str(), rel.to_str().unwrap()),
+        ("board", "specs/board.json")
+    );
+    assert!(
+        custom_spec("aarch64-unknown-linux-gnu", &i.ws)
+            .unwrap()
+            .is_none()
+    );
+    assert!(custom_spec("../elsewhere/board.json", &i.ws).is_err());
+    assert!(custom_spec("specs/Board.json", &i.ws).is_err());
+}
+
+#[test]
+fn the_toolchain_phase_makes_one_stage_per_flavour_and_one_per_user_image() {
+    let i = Inputs::new(
+        "build",
+        "[target.aarch64-unknown-linux-gnu]\nimage = \":edge\"\n",
+        &[],
+    );
+    let r = i.recipes(&[
+        "aarch64-unknown-linux-gnu",
+        "x86_64-unknown-linux-musl",
+        "aarch64-apple-darwin",
+    ]);
+    let mut w = vec![];
+    let tc = toolchains(&i.input(), &r, 0, &mut w).unwrap();
+    let names: Vec<&str> = tc.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "toolchain",
+            "toolchain-alpine",
+            "toolchain-aarch64-unknown-linux-gnu"
+        ]
+    );
+    let user = &tc.stages[2];
+    assert_eq!(
+        user.image,
+        "ghcr.io/cross-rs/aarch64-unknown-linux-gnu:edge"
+    );
+    assert_eq!(
+        user.rust_from.as_ref().unwrap().image,
+        "rust:1.95.0-slim-bookworm"
+    );
+    assert_eq!(tc.zig_of(r[2]).as_deref(), Some("aarch64-macos"));
+    assert_eq!(
+        tc.flavour_of(ToolchainMode::Rustup, r[1]),
+        ImageFlavour::Alpine
+    );
+    // Distro mode: one Debian toolchain for every target.
+    let i = Inputs::new("build", "", &[("GREEN_CROSS_TOOLCHAIN", "distro")]);
+    let r = i.recipes(&["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-musl"]);
+    let tc = toolchains(&i.input(), &r, 0, &mut w).unwrap();
+    assert_eq!(tc.stages.len(), 1);
+    assert!(tc.stages[0].packages.contains(&"rustc-web".to_string()));
+    assert!(w.is_empty(), "{w:?}");
+}
+
+#[test]
+fn the_dependencies_stage_runs_where_the_skeleton_has_a_manifest() {
+    let i = Inputs::new("build", "", &[]);
+    assert_eq!(skeleton_dir_for(&i.ws.skeleton, Path::new("")), SRC_DIR);
+    assert_eq!(
+        skeleton_dir_for(&i.ws.skeleton, Path::new("src/bin")),
+        SRC_DIR
+    );
+    let nested = [SkeletonFile::Copy("crates/a/Cargo.toml".into())];
+    assert_eq!(
+        skeleton_dir_for(&nested, Path::new("crates/a/src")),
+        format!("{SRC_DIR}/crates/a")
+    );
+}
+
+#[test]
+fn the_shared_cache_is_tagged_with_the_branch_github_names_first() {
+    let toml = "[build]\ncache = \"registry.example/org/cache\"\n";
+    let triples = ["aarch64-unknown-linux-gnu".to_string()];
+    let tags = |env: &[(&str, &str)]| {
+        let i = Inputs::new("build", toml, env);
+        let rust = RustupToolchain::Image("1.95.0".into());
+        shared_cache(&i.input(), &rust, &triples, &mut vec![]).unwrap()
+    };
+    let git = tags(&[]);
+    assert!(git.to.iter().any(|t| t.contains("feature")), "{git:?}");
+    assert!(git.from.iter().any(|t| t.contains("-main")), "{git:?}");
+    let gha = tags(&[("GITHUB_HEAD_REF", "pr-branch")]);
+    assert!(gha.to.iter().any(|t| t.contains("pr-branch")), "{gha:?}");
+    // --cache on the command line over the settings' key.
+    let i = Inputs::new("build --cache registry.example/org/other", toml, &[]);
+    let rust = RustupToolchain::Image("1.95.0".into());
+    let cli = shared_cache(&i.input(), &rust, &triples, &mut vec![]).unwrap();
+    assert!(cli.to.iter().all(|t| t.contains("org/other")), "{cli:?}");
+}
+
+#[test]
+fn one_target_s_plan_joins_its_phases() {
+    let i = Inputs::new(
+        "test --target aarch64-unknown-linux-gnu",
+        "",
+        &[("GREEN_CROSS_TOOLCHAIN", "distro")],
+    );
+    let p = plan(&i.input()).unwrap();
+    let t = &p.targets[0];
+    assert_eq!(t.from, "toolchain");
+    assert!(t.runner.is_some(), "test runs its binaries under qemu-user");
+    assert!(t.fresh);
+    let cargo: Vec<&str> = t.cargo.iter().map(String::as_str).collect();
+    assert_eq!(&cargo[..3], ["cargo", "test", "--offline"]);
+    assert!(cargo.contains(&"--locked"));
+}
