@@ -112,3 +112,16 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// "Did you mean": the known word nearest to `word` (Jaro-Winkler over
+/// 0.8), the first of equals; None when nothing is near.
+pub fn nearest<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(f64, &str)> = None;
+    for k in known {
+        let score = strsim::jaro_winkler(word, k);
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, k));
+        }
+    }
+    best.filter(|(s, _)| *s > 0.8).map(|(_, k)| k)
+}

@@ -313,14 +313,7 @@ impl Recipes {
     }
 
     fn nearest(&self, triple: &str) -> Option<String> {
-        let mut best: Option<(f64, &str)> = None;
-        for known in self.by_triple.keys() {
-            let score = strsim::jaro_winkler(triple, known);
-            if best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, known));
-            }
-        }
-        best.filter(|(s, _)| *s > 0.8).map(|(_, k)| k.to_string())
+        crate::error::nearest(triple, self.by_triple.keys().map(String::as_str)).map(String::from)
     }
 }
 

@@ -248,12 +248,7 @@ pub(super) fn unknown_keys(
 }
 
 fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(key, k), *k))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
+    crate::error::nearest(key, known.iter().copied())
 }
 
 /// The line of `key` inside table `table` (dotted), best effort.
