@@ -152,8 +152,6 @@ pub struct Settings {
     /// CARGO_BUILD_TARGET (cargo's list, comma-separated): after the
     /// environment's default target, before the files'.
     pub cargo_build_target: Vec<String>,
-    /// GREEN_CROSS_FINGERPRINT: whether a fresh build may skip the engine.
-    pub fingerprint: bool,
     /// `cache` (GREEN_CROSS_CACHE first), `cache-from`, `cache-to`.
     pub cache: crate::cache::CacheSettings,
     /// The configuration files, highest first (for messages).
@@ -285,6 +283,9 @@ impl Settings {
         let build = |f: &dyn Fn(&Section) -> Option<String>| builds.iter().find_map(|s| f(s));
         let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
 
+        // A bad GREEN_CROSS_FINGERPRINT is an error before planning; the
+        // build reads the switch where it applies it.
+        env::fingerprint_switch(env)?;
         let toolchain = match var("GREEN_CROSS_TOOLCHAIN") {
             Some(v) => ToolchainMode::parse(&v).ok_or_else(|| Error::InvalidSetting {
                 key: "GREEN_CROSS_TOOLCHAIN".into(),
@@ -314,7 +315,6 @@ impl Settings {
             cargo_build_target: var("CARGO_BUILD_TARGET")
                 .map(|t| t.split(',').map(str::to_string).collect())
                 .unwrap_or_default(),
-            fingerprint: env::fingerprint_switch(env)?,
             layers,
             environment,
             files,

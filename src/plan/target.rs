@@ -33,7 +33,6 @@ pub(super) fn target_plan(
     let (ws_hash, specs) = (cx.ws_hash, cx.specs);
     let (runs_binaries, outputs) = (cx.runs_binaries, cx.outputs);
     let (workdir, deps_workdir) = (&cx.workdir, &cx.deps_workdir);
-    let custom_tag = |r: &Recipe| custom_tag(ws_hash, r);
     let m = r.mode(mode);
     let zig = cx.tc.zig_of(r);
     let ts = settings.for_target(&r.triple);
@@ -77,10 +76,9 @@ pub(super) fn target_plan(
     let (volumes, secrets, program_env) = (host.volumes, host.secrets, host.program_env);
 
     let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
-    let custom = ts.dockerfile.as_ref().map(|d| CustomImage {
-        base_stage: plain_base.clone(),
-        tag: custom_tag(r),
-        ..custom_image(d, r, &ws.root, ws_hash, cross_deb_arch.as_deref())
+    let custom = ts.dockerfile.as_ref().map(|d| {
+        let base = plain_base.clone();
+        custom_image(d, r, base, &ws.root, ws_hash, cross_deb_arch.as_deref())
     });
 
     let pre_build = pre_build_plan(

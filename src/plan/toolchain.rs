@@ -574,11 +574,12 @@ pub(super) fn toolchains(
 
 /// A target's `dockerfile` image: the file and context on the host, the
 /// build arguments (the user's, CROSS_BASE_IMAGE, CROSS_TARGET,
-/// CROSS_DEB_ARCH) and the tag its base is loaded under. The stage it is
-/// built on and its own tag are the caller's.
+/// CROSS_DEB_ARCH), the tag its base (`base_stage`) is loaded under, and
+/// its own tag.
 pub(super) fn custom_image(
     d: &Dockerfile,
     r: &Recipe,
+    base_stage: String,
     root: &Path,
     ws_hash: u64,
     cross_deb_arch: Option<&str>,
@@ -591,11 +592,11 @@ pub(super) fn custom_image(
         build_args.insert("CROSS_DEB_ARCH".into(), a.to_string());
     }
     CustomImage {
-        base_stage: String::new(),
+        base_stage,
         base_tag,
         file,
         context,
         build_args,
-        tag: String::new(),
+        tag: custom_tag(ws_hash, r),
     }
 }
