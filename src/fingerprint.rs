@@ -112,7 +112,7 @@ pub fn digest(
     field("dockerfile", dockerfile.as_bytes());
     field("--builder", builder.unwrap_or("\0unset").as_bytes());
     for k in ENGINE_VARS {
-        field(k, env.get(k).map(String::as_bytes).unwrap_or(b"\0unset"));
+        field(k, env.get(k).map(str::as_bytes).unwrap_or(b"\0unset"));
     }
     for s in files {
         field(

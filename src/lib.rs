@@ -10,6 +10,7 @@ pub mod config;
 pub mod darwin;
 pub mod dockerfile;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod fingerprint;
 pub mod guard;

@@ -19,10 +19,11 @@ use green_cross::{artifacts, dockerfile, fingerprint, report};
 
 fn main() -> ExitCode {
     let env = environment();
-    // CROSS_DEBUG turns on green-cross's debug output, as it does cross's.
+    // CROSS_DEBUG turns on green-cross's debug output, as it does cross's
+    // (a value that is not a boolean is reported when the settings resolve).
     let filter = match env.get("GREEN_CROSS_LOG") {
         Some(f) => tracing_subscriber::EnvFilter::new(f),
-        None if green_cross::config::env::is_on(&env, "CROSS_DEBUG") => {
+        None if env.is_on("CROSS_DEBUG").unwrap_or(false) => {
             tracing_subscriber::EnvFilter::new("green_cross=debug")
         }
         None => tracing_subscriber::EnvFilter::default(),
@@ -205,11 +206,7 @@ fn run_own(cmd: OwnCommand, env: &Env) -> Result<i32> {
 /// green-cross rather than left to buildx, which refuses it when it names a
 /// docker context other than the current one (green-cross switches to it).
 fn builder_choice(named: Option<String>, env: &Env) -> Option<String> {
-    named.or_else(|| {
-        env.get("BUILDX_BUILDER")
-            .filter(|b| !b.trim().is_empty())
-            .cloned()
-    })
+    named.or_else(|| env.value("BUILDX_BUILDER").map(str::to_string))
 }
 
 /// `green-cross doctor`: one line per finding; 1 when one would stop a
@@ -351,7 +348,7 @@ fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
     for w in &all_warnings {
         eprintln!("warning: {w}");
     }
-    if !all_warnings.is_empty() && green_cross::config::env::is_on(env, "CROSS_NO_WARNINGS") {
+    if !all_warnings.is_empty() && env.is_on("CROSS_NO_WARNINGS")? {
         return Err(Error::Usage(format!(
             "{} warning(s) above, and CROSS_NO_WARNINGS makes warnings errors\n  help: fix what they say, or unset CROSS_NO_WARNINGS (or set it to 0)",
             all_warnings.len()
@@ -422,7 +419,7 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let adjusted = for_engine(&engine, plan)?;
     let plan = adjusted.as_ref();
     let text = dockerfile::render(plan);
-    let contexts = engine::prepare_contexts(plan, &text, &green_cross::config::env::temp_dir(env))?;
+    let contexts = engine::prepare_contexts(plan, &text, &env.temp_dir())?;
     std::fs::create_dir_all(&plan.target_dir)
         .map_err(|e| Error::io("create", &plan.target_dir, e))?;
     // Outputs land next to their destination, so that placing them is a

@@ -722,6 +722,18 @@ fn careless_values_are_refused_or_warned_about_never_taken_as_something_else() {
     refused(
         "",
         &plan,
+        &[("CROSS_NO_WARNINGS", "maybe")],
+        "CROSS_NO_WARNINGS",
+    );
+    refused(
+        "",
+        &plan,
+        &[("CROSS_BUILD_XARGO", "y")],
+        "CROSS_BUILD_XARGO",
+    );
+    refused(
+        "",
+        &plan,
         &[("CROSS_CONFIG", "/dev/zero")],
         "not a regular file",
     );

@@ -127,7 +127,7 @@ fn the_digest_changes_with_the_sources_the_plan_and_the_engine_options() {
 
     // Options handed to buildx.
     let mut with_opts = env.clone();
-    with_opts.insert("CROSS_BUILD_OPTS".into(), "--build-arg X=1".into());
+    with_opts.insert("CROSS_BUILD_OPTS", "--build-arg X=1");
     assert_ne!(added, digest_of(&plan, &with_opts));
 
     // Another builder.
@@ -153,7 +153,7 @@ fn only_build_is_skipped_and_the_switch_turns_it_off() {
     }
     for off in ["0", "false", "off"] {
         let mut e = env.clone();
-        e.insert(fingerprint::SWITCH.into(), off.into());
+        e.insert(fingerprint::SWITCH, off);
         let p = make(ws.path(), &format!("build {t}"), &e);
         assert!(!fingerprint::applies(&p, &e), "{off}");
     }

@@ -56,7 +56,7 @@ impl Input {
         Input::new("rustup")
     }
     fn env(mut self, k: &str, v: &str) -> Input {
-        self.env.insert(k.into(), v.into());
+        self.env.insert(k, v);
         self
     }
     fn toml(mut self, text: String) -> Input {

@@ -60,8 +60,7 @@ pub fn load_settings(
 ) -> Result<(Settings, Vec<String>)> {
     let mut all_warnings: Vec<String> = Vec::new();
     let config_path = env
-        .get("CROSS_CONFIG")
-        .filter(|v| !v.is_empty())
+        .value("CROSS_CONFIG")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.root.join("Cross.toml"));
     tracing::debug!(config = %config_path.display(), root = %workspace.root.display(), "configuration");
@@ -79,7 +78,7 @@ pub fn load_settings(
             all_warnings.extend(warnings.into_iter().map(|w| w.0));
             toml
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.contains_key("CROSS_CONFIG") => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !env.is_set("CROSS_CONFIG") => {
             if workspace.root.join("cross.toml").is_file() {
                 all_warnings.push(format!(
                     "{} exists but the configuration file is Cross.toml (with a capital C), so it is not read, as with cross\n  help: rename it to Cross.toml",

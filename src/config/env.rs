@@ -7,6 +7,7 @@
 use toml::{Table, Value};
 
 use super::{CrossToml, Env, Section};
+use crate::env::{not_a_flag, parse_flag};
 use crate::error::{Error, Result};
 
 /// How a variable's text becomes a TOML value.
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 enum Kind {
     /// A string.
     Str,
-    /// `true`/`false`/a number (non-zero is true); any other non-empty text is true.
+    /// A boolean as [`crate::env::parse_flag`] reads it; other text is an error.
     Bool,
     /// A list split on whitespace.
     Words,
@@ -131,7 +132,7 @@ pub const NOT_APPLICABLE: &[(&str, &str)] = &[
 pub fn not_applicable(env: &Env) -> Vec<String> {
     NOT_APPLICABLE
         .iter()
-        .filter(|(name, _)| env.get(*name).is_some_and(|v| !v.is_empty()))
+        .filter(|(name, _)| env.is_set(name))
         .map(|(name, why)| format!("{name} has no effect with green-cross: {why}"))
         .collect()
 }
@@ -140,7 +141,7 @@ pub fn not_applicable(env: &Env) -> Vec<String> {
 /// program as in a runner container (both, or neither).
 pub fn container_user(env: &Env) -> Result<Option<(u32, u32)>> {
     let get = |k: &str| -> Result<Option<u32>> {
-        match env.get(k).filter(|v| !v.is_empty()) {
+        match env.value(k) {
             None => Ok(None),
             Some(v) => v
                 .trim()
@@ -148,7 +149,7 @@ pub fn container_user(env: &Env) -> Result<Option<(u32, u32)>> {
                 .map(Some)
                 .map_err(|_| Error::InvalidSetting {
                     key: k.into(),
-                    value: v.clone(),
+                    value: v.to_string(),
                     message: "a numeric id".into(),
                 }),
         }
@@ -167,52 +168,27 @@ pub fn container_user(env: &Env) -> Result<Option<(u32, u32)>> {
 /// Whether a fresh build may skip the engine: GREEN_CROSS_FINGERPRINT.
 pub const FINGERPRINT_SWITCH: &str = "GREEN_CROSS_FINGERPRINT";
 
-/// GREEN_CROSS_FINGERPRINT: on unless set to `0`, `false`, `no` or `off`;
-/// any value but those and `1`, `true`, `yes`, `on` is an error.
+/// GREEN_CROSS_FINGERPRINT: on unless set to an off value (`0`, `false`,
+/// `no`, `off`), read as every boolean variable is.
 pub fn fingerprint_switch(env: &Env) -> Result<bool> {
-    let Some(v) = env.get(FINGERPRINT_SWITCH).filter(|v| !v.trim().is_empty()) else {
-        return Ok(true);
-    };
-    match v.trim().to_ascii_lowercase().as_str() {
-        "0" | "false" | "no" | "off" => Ok(false),
-        "1" | "true" | "yes" | "on" => Ok(true),
-        _ => Err(Error::InvalidSetting {
-            key: FINGERPRINT_SWITCH.into(),
-            value: v.escape_debug().to_string(),
-            message: "expected `0` (always ask BuildKit) or `1` (the default)".into(),
-        }),
-    }
+    Ok(env.flag(FINGERPRINT_SWITCH)?.unwrap_or(true))
 }
 
-/// The directory for temporary files: $TMPDIR, else /tmp (what the
-/// standard library's `temp_dir` reads, from the injected environment).
-pub fn temp_dir(env: &Env) -> std::path::PathBuf {
-    env.get("TMPDIR")
-        .filter(|d| !d.is_empty())
-        .map_or_else(|| "/tmp".into(), std::path::PathBuf::from)
-}
+/// The boolean variables read outside the configuration's layer: checked
+/// before anything runs, so that a value that is not a boolean is an error
+/// that names it rather than a guess.
+pub const SWITCHES: &[&str] = &["CROSS_DEBUG", "CROSS_NO_WARNINGS", FINGERPRINT_SWITCH];
 
-/// cross's reading of a boolean variable.
-pub fn parse_bool(text: &str) -> Option<bool> {
-    match text.trim() {
-        "true" => Some(true),
-        "false" => Some(false),
-        t => t.parse::<i64>().ok().map(|n| n != 0),
-    }
-}
-
-/// Whether a boolean variable is on: as cross reads them, any non-empty
-/// text that is not a false value.
-pub fn is_on(env: &Env, name: &str) -> bool {
-    env.get(name)
-        .is_some_and(|v| parse_bool(v).unwrap_or(!v.is_empty()))
+/// Check every variable of [`SWITCHES`].
+pub fn check_switches(env: &Env) -> Result<()> {
+    SWITCHES.iter().try_for_each(|s| env.flag(s).map(drop))
 }
 
 fn commas(t: &str) -> Vec<&str> {
     t.split(|c: char| c == ',' || c.is_whitespace()).collect()
 }
 
-fn value(kind: Kind, text: &str) -> Value {
+fn value(kind: Kind, name: &str, text: &str) -> Result<Value> {
     let list = |items: Vec<&str>| {
         Value::Array(
             items
@@ -222,13 +198,16 @@ fn value(kind: Kind, text: &str) -> Value {
                 .collect(),
         )
     };
-    match kind {
+    Ok(match kind {
         Kind::Str => Value::String(text.to_string()),
-        Kind::Bool => Value::Boolean(parse_bool(text).unwrap_or(!text.is_empty())),
+        // Empty is false, as cross reads it; other text that is not a
+        // boolean is an error rather than a guess.
+        Kind::Bool if text.trim().is_empty() => Value::Boolean(false),
+        Kind::Bool => Value::Boolean(parse_flag(text).ok_or_else(|| not_a_flag(name, text))?),
         Kind::Words => list(text.split_whitespace().collect()),
         Kind::WordsOrCommas => list(commas(text)),
         Kind::Lines => list(vec![text]),
-        Kind::BoolOrList => match parse_bool(text) {
+        Kind::BoolOrList => match parse_flag(text) {
             Some(b) => Value::Boolean(b),
             None => list(commas(text)),
         },
@@ -238,11 +217,11 @@ fn value(kind: Kind, text: &str) -> Value {
             (_, Ok(n)) => Value::Integer(n),
             _ => Value::String(text.to_string()),
         },
-        Kind::BoolOrStr => match parse_bool(text) {
+        Kind::BoolOrStr => match parse_flag(text) {
             Some(b) => Value::Boolean(b),
             None => Value::String(text.to_string()),
         },
-    }
+    })
 }
 
 fn set(table: &mut Table, path: &[&str], v: Value) {
@@ -329,9 +308,8 @@ pub fn layer(env: &Env) -> Result<CrossToml> {
     let mut root = Table::new();
     // CROSS_ first, GREEN_CROSS_ second: the latter overwrite.
     let ordered = env
-        .iter()
-        .filter(|(k, _)| k.starts_with("CROSS_"))
-        .chain(env.iter().filter(|(k, _)| k.starts_with("GREEN_CROSS_")));
+        .with_prefix("CROSS_")
+        .chain(env.with_prefix("GREEN_CROSS_"));
     for (name, text) in ordered {
         let Some((triple, path, kind)) = mirror(name) else {
             continue;
@@ -341,13 +319,13 @@ pub fn layer(env: &Env) -> Result<CrossToml> {
         } else {
             crate::guard::text(text, name)?;
         }
-        let v = value(kind, text);
+        let v = value(kind, name, text)?;
         // Check the one variable alone, so that an error names it.
         let mut alone = Table::new();
         set(&mut alone, path, v.clone());
         Section::deserialize_table(alone).map_err(|message| Error::InvalidSetting {
-            key: name.clone(),
-            value: text.clone(),
+            key: name.to_string(),
+            value: text.to_string(),
             message,
         })?;
         let section = match &triple {
@@ -497,12 +475,10 @@ mod tests {
     }
 
     #[test]
-    fn booleans_read_as_cross_reads_them() {
-        assert_eq!(parse_bool("0"), Some(false));
-        assert_eq!(parse_bool("2"), Some(true));
-        assert_eq!(parse_bool("yes"), None);
-        assert!(is_on(&env(&[("X", "yes")]), "X"));
-        assert!(!is_on(&env(&[("X", "0")]), "X"));
-        assert!(!is_on(&env(&[]), "X"));
+    fn booleans_in_the_layer_read_as_every_boolean_variable() {
+        let l = layer(&env(&[("CROSS_BUILD_XARGO", "no")])).unwrap();
+        assert_eq!(l.build.xargo, Some(false));
+        let l = layer(&env(&[("CROSS_BUILD_XARGO", "2")])).unwrap();
+        assert_eq!(l.build.xargo, Some(true));
     }
 }

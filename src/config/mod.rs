@@ -26,8 +26,7 @@ pub use resolve::{
 };
 pub use values::{BuildStd, Dockerfile, Image, Merge, PreBuild, Zig};
 
-/// The environment, injected: logic never reads `std::env`.
-pub type Env = BTreeMap<String, String>;
+pub use crate::env::Env;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]

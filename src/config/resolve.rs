@@ -281,11 +281,12 @@ impl Settings {
             .unwrap_or_default();
         let builds = [&environment.build, &files.build];
         let build = |f: &dyn Fn(&Section) -> Option<String>| builds.iter().find_map(|s| f(s));
-        let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        let var = |name: &str| env.value(name).map(str::to_string);
 
-        // A bad GREEN_CROSS_FINGERPRINT is an error before planning; the
-        // build reads the switch where it applies it.
-        env::fingerprint_switch(env)?;
+        // A boolean variable that is not a boolean is an error before
+        // planning; each is read where it applies.
+        env::check_switches(env)?;
+
         let toolchain = match var("GREEN_CROSS_TOOLCHAIN") {
             Some(v) => ToolchainMode::parse(&v).ok_or_else(|| Error::InvalidSetting {
                 key: "GREEN_CROSS_TOOLCHAIN".into(),
@@ -397,15 +398,15 @@ impl Settings {
 /// SSL_CERT_FILE, CARGO_HTTP_CAINFO and the system's bundle, the first
 /// that exists.
 fn ca_bundle(env: &Env, configured: Option<PathBuf>) -> CaBundle {
-    match env.get("GREEN_CROSS_CA_BUNDLE").filter(|v| !v.is_empty()) {
-        Some(v) if v == "none" => CaBundle::Disabled,
+    match env.value("GREEN_CROSS_CA_BUNDLE") {
+        Some("none") => CaBundle::Disabled,
         Some(v) => CaBundle::Explicit(PathBuf::from(v)),
         None => match configured {
             Some(p) => CaBundle::Explicit(p),
             None => {
                 let mut c: Vec<PathBuf> = ["SSL_CERT_FILE", "CARGO_HTTP_CAINFO"]
                     .iter()
-                    .filter_map(|k| env.get(*k).filter(|v| !v.is_empty()))
+                    .filter_map(|k| env.value(k))
                     .map(PathBuf::from)
                     .collect();
                 c.push(PathBuf::from(DEFAULT_CA_BUNDLE));

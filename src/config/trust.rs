@@ -108,7 +108,7 @@ fn host_paths(s: &Section, file: &ConfigFile) -> Vec<(&'static str, PathBuf)> {
     for v in s.env.volumes.iter().flatten() {
         let path = match v.split_once('=') {
             Some((_, p)) => Some(p.to_string()),
-            None => file.env.get(v.trim()).cloned(),
+            None => file.env.get(v.trim()).map(str::to_string),
         };
         out.extend(path.map(|p| ("env.volumes", PathBuf::from(p))));
     }

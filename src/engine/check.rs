@@ -18,7 +18,7 @@ impl Engine {
     /// Check that an engine answers, that buildx is there, and that its
     /// BuildKit is recent enough. Returns the BuildKit version when known.
     pub fn check(&self, env: &Env) -> Result<Option<String>> {
-        let docker_host = env.get("DOCKER_HOST").cloned().unwrap_or_default();
+        let docker_host = env.get("DOCKER_HOST").unwrap_or_default().to_string();
         // A named builder may live elsewhere than DOCKER_HOST: buildx
         // inspect tells whether it answers.
         let engine_version = if docker_host.starts_with("ssh://") || self.builder.is_some() {

@@ -28,11 +28,11 @@ pub struct Engine {
 
 /// Split an options variable as a shell would.
 fn opts(env: &Env, name: &str) -> Result<Vec<String>> {
-    match env.get(name).filter(|v| !v.trim().is_empty()) {
+    match env.value(name) {
         None => Ok(vec![]),
         Some(v) => shell_words::split(v).map_err(|e| Error::InvalidSetting {
             key: name.into(),
-            value: v.clone(),
+            value: v.to_string(),
             message: format!("not a list of options: {e}"),
         }),
     }
@@ -45,10 +45,9 @@ impl Engine {
         let container_opts = opts(env, "CROSS_CONTAINER_OPTS")?;
         let container_user = crate::config::env::container_user(env)?;
         let named = env
-            .get("GREEN_CROSS_ENGINE")
-            .or_else(|| env.get("CROSS_CONTAINER_ENGINE"))
-            .filter(|v| !v.is_empty())
-            .cloned();
+            .value("GREEN_CROSS_ENGINE")
+            .or_else(|| env.value("CROSS_CONTAINER_ENGINE"))
+            .map(str::to_string);
         let name = named.clone().unwrap_or_else(|| "docker".into());
         let base = Path::new(&name)
             .file_name()

@@ -64,10 +64,7 @@ impl Engine {
             .unwrap_or_default();
         let name = inspect_field(&inspect, "name").unwrap_or_else(|| "?".into());
         let driver = inspect_field(&inspect, "driver").unwrap_or_else(|| "?".into());
-        let where_ = match (
-            &self.context,
-            env.get("DOCKER_HOST").filter(|h| !h.is_empty()),
-        ) {
+        let where_ = match (&self.context, env.value("DOCKER_HOST")) {
             (Some(c), _) => format!(" in the docker context `{c}`"),
             (None, Some(h)) => format!(" at DOCKER_HOST={h}"),
             (None, None) => String::new(),

@@ -307,8 +307,7 @@ fn git_branches(root: &Path) -> (Option<String>, Option<String>) {
 /// runs green-cross, else `cargo`); returns its exit code.
 pub fn run_host_cargo(args: &[String], env: &crate::config::Env) -> Result<i32> {
     let cargo: std::ffi::OsString = env
-        .get("CARGO")
-        .filter(|c| !c.is_empty())
+        .value("CARGO")
         .map_or_else(|| "cargo".into(), Into::into);
     let status = Command::new(&cargo)
         .args(args)

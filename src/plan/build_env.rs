@@ -72,7 +72,7 @@ pub(super) fn resolve_passthrough(
         if let (None, Some(v)) = (&value, host) {
             crate::guard::env_value(name, v)?;
         }
-        match value.or_else(|| host.cloned()) {
+        match value.or_else(|| host.map(str::to_string)) {
             Some(v) => {
                 out.insert(name.to_string(), v);
             }
@@ -119,7 +119,7 @@ pub(super) fn place_rustflags(
             "RUSTFLAGS".into(),
             joined(ours.join(" "), " ", flags.trim()),
         );
-    } else if !env.contains_key(target_key) {
+    } else if env.get(target_key).is_none() {
         // build.rustflags, which cargo would drop for the target's.
         let build = env
             .get("CARGO_BUILD_RUSTFLAGS")
@@ -165,14 +165,14 @@ pub const AUTOMATIC_PASSTHROUGH: &[&str] = &[
 pub(super) fn automatic_passthrough(env: &Env) -> Result<Vec<(String, String)>> {
     env.iter()
         .filter(|(k, _)| {
-            AUTOMATIC_PASSTHROUGH.contains(&k.as_str())
+            AUTOMATIC_PASSTHROUGH.contains(k)
                 || k.starts_with("CARGO_PROFILE_")
                 || (k.starts_with("CARGO_TARGET_") && k.ends_with("_RUSTFLAGS"))
         })
         .map(|(k, v)| {
             crate::guard::env_name(k, "a variable of the environment")?;
             crate::guard::env_value(k, v)?;
-            Ok((k.clone(), v.clone()))
+            Ok((k.to_string(), v.to_string()))
         })
         .collect()
 }
@@ -192,7 +192,7 @@ pub(super) fn resolve_secrets(
 ) -> Vec<String> {
     let mut out = Vec::new();
     for n in names {
-        if env.contains_key(n) {
+        if env.get(n).is_some() {
             out.push(n.clone());
         } else {
             let w = format!(
@@ -220,10 +220,10 @@ pub(super) fn resolve_volumes(
             Some((n, p)) => (n.trim(), p.to_string()),
             None => {
                 let n = e.trim();
-                match env.get(n).filter(|v| !v.is_empty()) {
+                match env.value(n) {
                     Some(p) => {
                         crate::guard::build_path(p, format_args!("${n} (environment)"))?;
-                        (n, p.clone())
+                        (n, p.to_string())
                     }
                     // cross mounts nothing for an unset variable.
                     None => {

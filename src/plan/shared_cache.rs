@@ -21,7 +21,7 @@ pub(super) fn shared_cache(
         warnings.push(w);
         settings.cache = None;
     }
-    let env_nonempty = |k: &str| input.env.get(k).filter(|v| !v.is_empty()).cloned();
+    let env_nonempty = |k: &str| input.env.value(k).map(str::to_string);
     let branch = env_nonempty("GITHUB_HEAD_REF")
         .or_else(|| env_nonempty("GITHUB_REF_NAME"))
         .or_else(|| ws.git_branch.clone());

@@ -343,9 +343,6 @@ fn macos_sysroot(
         return (vec![], None);
     };
     sysroot_env.insert("SDKROOT".into(), MACOS_STUBS.into());
-    let sdk = env
-        .get("SDKROOT")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
+    let sdk = env.value("SDKROOT").map(PathBuf::from);
     (macos_stub_files(macos), sdk)
 }
