@@ -6,10 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use green_cross::cli::Invocation;
-use green_cross::config::{CrossToml, Env, Settings};
 use green_cross::dockerfile::render;
-use green_cross::plan::{BuildPlan, Host, PlanInput, plan};
+use green_cross::plan::inputs::Inputs;
+use green_cross::plan::{BuildPlan, Host};
 use green_cross::target::Recipes;
 use green_cross::workspace::{Package, PinnedToolchain, SkeletonFile, Workspace};
 
@@ -18,11 +17,7 @@ fn workspace() -> Workspace {
 }
 
 fn host() -> Host {
-    Host {
-        rustc_version: "1.95.0".into(),
-        triple: "x86_64-unknown-linux-gnu".into(),
-        commit_date: Some("2026-10-27".into()),
-    }
+    green_cross::plan::inputs::stable_host()
 }
 
 fn make(args: &str, mode: &str, cross_toml: &str, recipes: &Recipes) -> BuildPlan {
@@ -57,20 +52,13 @@ fn try_make_on(
     cross_toml: &str,
     recipes: &Recipes,
 ) -> green_cross::error::Result<BuildPlan> {
-    let inv = Invocation::parse(&shell_words::split(args).unwrap()).unwrap();
-    let env: Env = [("GREEN_CROSS_TOOLCHAIN".to_string(), mode.to_string())].into();
-    let (toml, warnings) = CrossToml::parse("Cross.toml".as_ref(), cross_toml).unwrap();
-    assert!(warnings.is_empty(), "{warnings:?}");
-    let settings = Settings::resolve(&env, &toml).unwrap();
-    plan(&PlanInput {
-        invocation: &inv,
-        workspace: ws,
-        settings: &settings,
-        recipes,
-        env: &env,
-        host: h,
-        ca_bundle: Some("/etc/ssl/certs/ca-certificates.crt".into()),
-    })
+    let mut i = Inputs::new(args, cross_toml, &[("GREEN_CROSS_TOOLCHAIN", mode)]);
+    assert!(i.toml_warnings.is_empty(), "{:?}", i.toml_warnings);
+    i.ws = ws.clone();
+    i.host = h.clone();
+    i.recipes = recipes.clone();
+    i.ca_bundle = Some("/etc/ssl/certs/ca-certificates.crt".into());
+    i.plan()
 }
 
 #[test]

@@ -8,42 +8,15 @@
 
 #![no_main]
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use green_cross::cli::Invocation;
 use green_cross::config::{CrossToml, Env, Settings};
 use green_cross::dockerfile::render;
-use green_cross::plan::{Host, PlanInput, plan};
+use green_cross::plan::inputs::{app_workspace, stable_host};
+use green_cross::plan::{PlanInput, plan};
 use green_cross::target::Recipes;
-use green_cross::workspace::{Package, SkeletonFile, Workspace};
 use libfuzzer_sys::fuzz_target;
-
-fn workspace() -> Workspace {
-    Workspace {
-        root: "/work/app".into(),
-        target_dir: "/work/app/target".into(),
-        workdir: PathBuf::new(),
-        manifest: None,
-        has_lockfile: true,
-        skeleton: vec![
-            SkeletonFile::Copy("Cargo.lock".into()),
-            SkeletonFile::Copy("Cargo.toml".into()),
-            SkeletonFile::StubMain("src/main.rs".into()),
-        ],
-        packages: vec![Package {
-            name: "app".into(),
-            dir: PathBuf::new(),
-            bins: vec!["app".into()],
-            default_run: None,
-        }],
-        git_branch: Some("main".into()),
-        git_default_branch: Some("main".into()),
-        config_build_rustflags: None,
-        prefix: PathBuf::new(),
-        outside: vec![],
-        pinned_toolchain: None,
-    }
-}
 
 /// Every line starts an instruction, continues one (after a line ending
 /// in `\`), or is inside a heredoc.
@@ -81,19 +54,17 @@ fuzz_target!(|data: &[u8]| {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    env.entry("GREEN_CROSS_TOOLCHAIN".into()).or_insert_with(|| "distro".into());
+    if env.get("GREEN_CROSS_TOOLCHAIN").is_none() {
+        env.insert("GREEN_CROSS_TOOLCHAIN", "distro");
+    }
     let mut args: Vec<String> = vec!["build".into()];
     args.extend(args_text.split('\u{2}').filter(|a| !a.is_empty()).map(String::from));
     let Ok(inv) = Invocation::parse(&args) else { return };
     let Ok((toml, _)) = CrossToml::parse("Cross.toml".as_ref(), toml_text) else { return };
     let Ok(settings) = Settings::resolve(&env, &toml) else { return };
     let recipes = Recipes::embedded().expect("the embedded recipes load");
-    let host = Host {
-        rustc_version: "1.95.0".into(),
-        triple: "x86_64-unknown-linux-gnu".into(),
-        commit_date: Some("2026-10-27".into()),
-    };
-    let ws = workspace();
+    let host = stable_host();
+    let ws = app_workspace(Path::new("/work/app"), Some("main"));
     let Ok(p) = plan(&PlanInput {
         invocation: &inv,
         workspace: &ws,

@@ -18,6 +18,7 @@ use crate::workspace::{OutsidePackage, SkeletonFile, Workspace, stable_hash};
 
 mod build_env;
 mod commands;
+pub mod inputs;
 mod runner;
 mod shared_cache;
 mod sysroot;

@@ -1,84 +1,7 @@
 //! Each phase of the planner on its own, from a small builder of inputs.
 
+use super::inputs::Inputs;
 use super::*;
-use crate::workspace::Package;
-
-/// The inputs of a plan: an application workspace at /work/app, the
-/// embedded recipes, a stable x86_64 host; Cross.toml text, environment and
-/// arguments as given.
-struct Inputs {
-    inv: Invocation,
-    ws: Workspace,
-    settings: Settings,
-    recipes: Recipes,
-    env: Env,
-    host: Host,
-}
-
-impl Inputs {
-    fn new(args: &str, cross_toml: &str, env: &[(&str, &str)]) -> Inputs {
-        let env: Env = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let (toml, _) = crate::config::CrossToml::parse("Cross.toml".as_ref(), cross_toml).unwrap();
-        let root = PathBuf::from("/work/app");
-        Inputs {
-            inv: Invocation::parse(&shell_words::split(args).unwrap()).unwrap(),
-            ws: Workspace {
-                git_branch: Some("feature".into()),
-                git_default_branch: Some("main".into()),
-                config_build_rustflags: None,
-                target_dir: root.join("target"),
-                root,
-                workdir: PathBuf::new(),
-                manifest: None,
-                has_lockfile: true,
-                skeleton: vec![
-                    SkeletonFile::Copy("Cargo.lock".into()),
-                    SkeletonFile::Copy("Cargo.toml".into()),
-                    SkeletonFile::StubMain("src/main.rs".into()),
-                ],
-                packages: vec![Package {
-                    name: "app".into(),
-                    dir: PathBuf::new(),
-                    bins: vec!["app".into()],
-                    default_run: None,
-                }],
-                prefix: PathBuf::new(),
-                outside: vec![],
-                pinned_toolchain: None,
-            },
-            settings: Settings::resolve(&env, &toml).unwrap(),
-            recipes: Recipes::embedded().unwrap(),
-            env,
-            host: Host {
-                rustc_version: "1.95.0".into(),
-                triple: "x86_64-unknown-linux-gnu".into(),
-                commit_date: Some("2026-10-27".into()),
-            },
-        }
-    }
-
-    fn input(&self) -> PlanInput<'_> {
-        PlanInput {
-            invocation: &self.inv,
-            workspace: &self.ws,
-            settings: &self.settings,
-            recipes: &self.recipes,
-            env: &self.env,
-            host: &self.host,
-            ca_bundle: None,
-        }
-    }
-
-    fn recipes(&self, triples: &[&str]) -> Vec<&Recipe> {
-        triples
-            .iter()
-            .map(|t| self.recipes.get(t).unwrap())
-            .collect()
-    }
-}
 
 #[test]
 fn targets_come_from_the_command_line_then_the_environment_then_the_files_then_the_host() {
@@ -188,7 +111,8 @@ fn the_shared_cache_is_tagged_with_the_branch_github_names_first() {
     let toml = "[build]\ncache = \"registry.example/org/cache\"\n";
     let triples = ["aarch64-unknown-linux-gnu".to_string()];
     let tags = |env: &[(&str, &str)]| {
-        let i = Inputs::new("build", toml, env);
+        let mut i = Inputs::new("build", toml, env);
+        i.ws.git_branch = Some("feature".into());
         let rust = RustupToolchain::Image("1.95.0".into());
         shared_cache(&i.input(), &rust, &triples, &mut vec![]).unwrap()
     };

@@ -75,36 +75,8 @@ pub fn show(o: &Output) -> String {
     )
 }
 
-/// A one-package workspace (`app`, one binary) rooted at `root`, with its
-/// target dir inside, as cargo metadata would describe it: for tests that
-/// plan without running cargo.
-pub fn app_workspace(root: &Path, branch: Option<&str>) -> green_cross::workspace::Workspace {
-    use green_cross::workspace::{Package, SkeletonFile, Workspace};
-    Workspace {
-        git_branch: branch.map(str::to_string),
-        git_default_branch: branch.map(str::to_string),
-        config_build_rustflags: None,
-        root: root.to_path_buf(),
-        target_dir: root.join("target"),
-        workdir: PathBuf::new(),
-        manifest: None,
-        has_lockfile: true,
-        skeleton: vec![
-            SkeletonFile::Copy("Cargo.lock".into()),
-            SkeletonFile::Copy("Cargo.toml".into()),
-            SkeletonFile::StubMain("src/main.rs".into()),
-        ],
-        packages: vec![Package {
-            name: "app".into(),
-            dir: PathBuf::new(),
-            bins: vec!["app".into()],
-            default_run: None,
-        }],
-        prefix: PathBuf::new(),
-        outside: vec![],
-        pinned_toolchain: None,
-    }
-}
+#[allow(unused_imports)]
+pub use green_cross::plan::inputs::app_workspace;
 
 /// Run a Windows executable under wine, with the shim of a DLL that wine 8
 /// lacks, built here with MinGW; (success, stdout and stderr).
