@@ -1,0 +1,229 @@
+//! Private dependencies, fetched by the host's cargo: the configuration
+//! that points the build's cargo at the vendored copies of the private
+//! packages and at nothing else (crates.io stays the build's own).
+//!
+//! The host's `cargo vendor` prints the source replacements for every
+//! source of the lockfile; the build keeps those of the private sources,
+//! pointed at the directory the vendored context is mounted on, and the
+//! `[registries]` names the manifests use (cargo needs a registry's index
+//! to name its packages, even when their sources are replaced).
+
+use std::collections::BTreeMap;
+
+use toml::{Table, Value};
+
+use crate::env::Env;
+use crate::lockfile::PrivatePackage;
+
+/// The named build context that holds the vendored private packages.
+pub const CONTEXT: &str = "green-cross-vendor";
+/// Where the build mounts it.
+pub const MOUNT: &str = "/green-cross/vendor";
+/// The packages' directory inside it.
+pub const CRATES: &str = "crates";
+/// The cargo configuration file inside it.
+pub const CONFIG: &str = "config.toml";
+/// The name of the replacement source in that configuration.
+const SOURCE: &str = "green-cross-private";
+
+/// The directory `cargo vendor --versioned-dirs` gives a package.
+pub fn vendored_dir(p: &PrivatePackage) -> String {
+    format!("{}-{}", p.name, p.version)
+}
+
+/// The registries a lockfile's source names, from the `[registries]`
+/// tables of cargo's configuration files (highest precedence first: the
+/// workspace's, then its parents', then CARGO_HOME's) and the
+/// CARGO_REGISTRIES_<NAME>_INDEX variables, which win.
+pub fn registries(config_texts: &[&str], env: &Env) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for text in config_texts.iter().rev() {
+        let Ok(t) = text.parse::<Table>() else {
+            continue;
+        };
+        let Some(Value::Table(regs)) = t.get("registries") else {
+            continue;
+        };
+        for (name, r) in regs {
+            if let Some(Value::String(index)) = r.get("index") {
+                out.insert(name.clone(), index.clone());
+            }
+        }
+    }
+    for (k, v) in env.with_prefix("CARGO_REGISTRIES_") {
+        if let Some(name) = k
+            .strip_prefix("CARGO_REGISTRIES_")
+            .and_then(|n| n.strip_suffix("_INDEX"))
+        {
+            // The variable's name is the registry's upper-cased, with `_`
+            // for `-`: it overrides a file's registry of that spelling.
+            let known = out
+                .keys()
+                .find(|n| n.to_ascii_uppercase().replace('-', "_") == name)
+                .cloned();
+            out.insert(
+                known.unwrap_or_else(|| name.to_ascii_lowercase()),
+                v.to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// The lockfile's spelling of a registry's index URL.
+fn lock_source(index: &str) -> String {
+    if index.starts_with("sparse+") || index.starts_with("registry+") {
+        index.to_string()
+    } else {
+        format!("registry+{index}")
+    }
+}
+
+/// The build's cargo configuration: the private sources of `cargo vendor`'s
+/// printed configuration, replaced by the vendored directory at `mount`,
+/// and the registries those packages come from.
+pub fn build_config(
+    printed: &str,
+    private: &[PrivatePackage],
+    registries: &BTreeMap<String, String>,
+    mount: &str,
+) -> Result<String, String> {
+    let printed: Table = printed
+        .parse()
+        .map_err(|e| format!("cargo vendor printed a configuration that does not parse: {e}"))?;
+    let mut sources = Table::new();
+    if let Some(Value::Table(s)) = printed.get("source") {
+        for (name, def) in s {
+            let Value::Table(def) = def else { continue };
+            if def.get("replace-with").is_none() || !serves_private(def, private) {
+                continue;
+            }
+            let mut def = def.clone();
+            def.insert("replace-with".into(), SOURCE.into());
+            sources.insert(name.clone(), Value::Table(def));
+        }
+    }
+    let mut dir = Table::new();
+    dir.insert("directory".into(), format!("{mount}/{CRATES}").into());
+    sources.insert(SOURCE.into(), Value::Table(dir));
+    let mut regs = Table::new();
+    for (name, index) in registries {
+        let used = private.iter().any(|p| p.source == lock_source(index));
+        if used {
+            let mut r = Table::new();
+            r.insert("index".into(), index.clone().into());
+            regs.insert(name.clone(), Value::Table(r));
+        }
+    }
+    let mut out = Table::new();
+    out.insert("source".into(), Value::Table(sources));
+    if !regs.is_empty() {
+        out.insert("registries".into(), Value::Table(regs));
+    }
+    Ok(toml::to_string(&out).expect("a table serialises"))
+}
+
+/// Whether a source definition of `cargo vendor`'s configuration is where
+/// one of the private packages comes from.
+fn serves_private(def: &Table, private: &[PrivatePackage]) -> bool {
+    let text = |k: &str| def.get(k).and_then(Value::as_str);
+    if let Some(git) = text("git") {
+        let git = git.trim_end_matches('/');
+        return private
+            .iter()
+            .filter(|p| p.is_git())
+            .any(|p| git_url(&p.source).trim_end_matches('/') == git);
+    }
+    if let Some(index) = text("registry") {
+        return private.iter().any(|p| p.source == lock_source(index));
+    }
+    false
+}
+
+/// A git source's URL without `git+`, its query and its commit.
+fn git_url(source: &str) -> &str {
+    let s = source.strip_prefix("git+").unwrap_or(source);
+    s.split(['?', '#']).next().unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(name: &str, source: &str) -> PrivatePackage {
+        PrivatePackage {
+            name: name.into(),
+            version: "0.1.0".into(),
+            source: source.into(),
+        }
+    }
+
+    const PRINTED: &str = r#"
+[source.crates-io]
+replace-with = "vendored-sources"
+
+[source."git+ssh://git@127.0.0.1:2222/srv/tool.git"]
+git = "ssh://git@127.0.0.1:2222/srv/tool.git"
+replace-with = "vendored-sources"
+
+[source."sparse+http://127.0.0.1:8080/index/"]
+registry = "sparse+http://127.0.0.1:8080/index/"
+replace-with = "vendored-sources"
+
+[source.vendored-sources]
+directory = "/home/me/app/target/green-cross/vendor/all"
+"#;
+
+    #[test]
+    fn only_private_sources_are_replaced_and_their_registries_named() {
+        let private = [
+            pkg("corp-lib", "sparse+http://127.0.0.1:8080/index/"),
+            pkg("tool", "git+ssh://git@127.0.0.1:2222/srv/tool.git#0123abc"),
+        ];
+        let regs = BTreeMap::from([
+            (
+                "corp".to_string(),
+                "sparse+http://127.0.0.1:8080/index/".to_string(),
+            ),
+            (
+                "other".to_string(),
+                "sparse+http://elsewhere/index/".to_string(),
+            ),
+        ]);
+        let text = build_config(PRINTED, &private, &regs, MOUNT).unwrap();
+        let t: Table = text.parse().unwrap();
+        let s = t["source"].as_table().unwrap();
+        assert!(!s.contains_key("crates-io"), "{text}");
+        assert!(!s.contains_key("vendored-sources"), "{text}");
+        assert_eq!(
+            s["git+ssh://git@127.0.0.1:2222/srv/tool.git"]["replace-with"].as_str(),
+            Some(SOURCE)
+        );
+        assert_eq!(
+            s[SOURCE]["directory"].as_str(),
+            Some("/green-cross/vendor/crates")
+        );
+        let r = t["registries"].as_table().unwrap();
+        assert_eq!(r.keys().collect::<Vec<_>>(), ["corp"]);
+        assert!(!text.contains("/home/me"), "no host path: {text}");
+    }
+
+    #[test]
+    fn registries_come_from_the_files_then_the_environment() {
+        let ws = "[registries.corp]\nindex = \"sparse+https://ws/index/\"\n";
+        let home = "[registries.corp]\nindex = \"sparse+https://home/\"\n[registries.my-reg]\nindex = \"https://git/index\"\n";
+        let env = Env::from([("CARGO_REGISTRIES_MY_REG_INDEX", "sparse+https://env/")]);
+        let r = registries(&[ws, home], &env);
+        assert_eq!(r["corp"], "sparse+https://ws/index/");
+        assert_eq!(r["my-reg"], "sparse+https://env/");
+        assert_eq!(
+            lock_source("https://git/index"),
+            "registry+https://git/index"
+        );
+    }
+
+    #[test]
+    fn a_printed_configuration_that_does_not_parse_is_an_error() {
+        assert!(build_config("[source", &[], &BTreeMap::new(), MOUNT).is_err());
+    }
+}
