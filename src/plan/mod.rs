@@ -358,10 +358,6 @@ fn is_dotted_number(v: &str) -> bool {
         .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn arch(triple: &str) -> &str {
-    triple.split('-').next().unwrap_or(triple)
-}
-
 #[cfg(test)]
 mod phase_tests;
 

@@ -1,6 +1,7 @@
 //! How `test`, `bench` and `run` run what they build: runner stages, runner images and the run plan.
 
 use super::*;
+use crate::triple::arch;
 
 /// How the build step runs binaries for the target (`test`): the tools a
 /// `runner-<triple>` stage installs and the environment cargo reads.

@@ -253,11 +253,11 @@ pub(super) fn zig_target(
             r.triple
         ));
     }
-    let arch = match r.triple.split('-').next().unwrap_or_default() {
-        a if a.starts_with("armv7") => "arm",
+    let arch = match crate::triple::arch(&r.triple) {
+        a if a.starts_with("armv7") => "arm".into(),
         a => a,
     };
-    let abi = r.triple.rsplit('-').next().unwrap_or("gnu");
+    let abi = crate::triple::environment(&r.triple).unwrap_or("gnu".into());
     Ok(Some(match version {
         Some(v) if libc == crate::target::Libc::Gnu => format!("{arch}-linux-{abi}.{v}"),
         _ => format!("{arch}-linux-{abi}"),
