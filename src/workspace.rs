@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// One file of the skeleton, relative to the workspace root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -269,15 +270,16 @@ pub fn skeleton(
     out
 }
 
-/// A stable 64-bit FNV-1a hash, for names that must not change between
-/// runs or versions (cache mount ids).
+/// A stable 64-bit hash, for names that must not change between runs or
+/// versions (cache mount ids, image tags): the first 8 bytes of the
+/// SHA-256 digest, big-endian, so that `{:016x}` prints the digest's first
+/// 16 hex digits.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    let digest = Sha256::digest(bytes);
+    let first: [u8; 8] = digest[..8]
+        .try_into()
+        .expect("a SHA-256 digest has 32 bytes");
+    u64::from_be_bytes(first)
 }
 
 #[cfg(test)]
@@ -461,6 +463,7 @@ mod tests {
     fn stable_hash_is_stable() {
         assert_eq!(stable_hash(b"/work/app"), stable_hash(b"/work/app"));
         assert_ne!(stable_hash(b"/work/app"), stable_hash(b"/work/app2"));
-        assert_eq!(stable_hash(b""), 0xcbf2_9ce4_8422_2325);
+        // SHA-256 of nothing is e3b0c44298fc1c14...
+        assert_eq!(stable_hash(b""), 0xe3b0_c442_98fc_1c14);
     }
 }
