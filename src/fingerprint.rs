@@ -12,8 +12,10 @@
 //! - the builder (`--builder`) and the variables that choose the engine,
 //!   the builder and its options,
 //! - the path, type, size, permissions and modification time of every file
-//!   that would be sent to BuildKit: the workspace without `.git` and cargo's
-//!   target dir, the `env.volumes` directories, the CA bundle.
+//!   that would be sent to BuildKit: the workspace less what its ignore
+//!   rules leave out (`.git`, cargo's target dir and the user's
+//!   `.dockerignore`, applied as BuildKit applies them), the `env.volumes`
+//!   directories, the CA bundle.
 //!
 //! The digest is kept after each successful build in
 //! `target/green-cross/fingerprints/`, one file per set of targets and
@@ -34,6 +36,7 @@ use sha2::{Digest, Sha256};
 
 use crate::artifacts::Artifact;
 use crate::config::Env;
+use crate::dockerignore::{DirMatches, Ignore};
 use crate::error::{Error, Result};
 use crate::plan::BuildPlan;
 
@@ -155,17 +158,23 @@ fn mtime_ns(m: &fs::Metadata) -> i128 {
 /// Stamp every file the build would send to BuildKit, sorted by path.
 pub fn scan(plan: &BuildPlan) -> Result<Vec<Stamp>> {
     let mut out = Vec::new();
-    let skip = [plan.workspace_root.join(".git"), plan.target_dir.clone()];
-    walk(&plan.workspace_root, "workspace", &skip, &mut out)?;
+    let root = &plan.workspace_root;
+    let rules =
+        Ignore::parse(&crate::dockerignore::rules(plan)).map_err(|message| Error::ConfigValue {
+            file: root.join(".dockerignore"),
+            message,
+        })?;
+    walk(root, "workspace", &Leave::Ignored(&rules), &mut out)?;
     let mut volumes: Vec<_> = plan.targets.iter().flat_map(|t| &t.volumes).collect();
     volumes.sort_by(|a, b| a.context.cmp(&b.context));
     volumes.dedup_by(|a, b| a.context == b.context);
     for v in volumes {
-        walk(&v.path, &v.context, &[], &mut out)?;
+        walk(&v.path, &v.context, &Leave::Paths(&[]), &mut out)?;
     }
     for (i, o) in plan.outside.iter().enumerate() {
         let skip = [o.dir.join("target"), o.dir.join(".git")];
-        walk(&o.dir, &crate::plan::outside_context(i), &skip, &mut out)?;
+        let name = crate::plan::outside_context(i);
+        walk(&o.dir, &name, &Leave::Paths(&skip), &mut out)?;
     }
     if let Some(ca) = &plan.ca_bundle {
         // Followed: the secret is read through links.
@@ -173,6 +182,14 @@ pub fn scan(plan: &BuildPlan) -> Result<Vec<Stamp>> {
         out.push(stamp("ca-bundle".into(), &m, None));
     }
     Ok(out)
+}
+
+/// What a walk leaves out of a context.
+enum Leave<'a> {
+    /// These paths.
+    Paths(&'a [PathBuf]),
+    /// What these ignore rules leave out, as BuildKit applies them.
+    Ignored(&'a Ignore),
 }
 
 fn stamp(path: String, m: &fs::Metadata, link: Option<PathBuf>) -> Stamp {
@@ -197,7 +214,23 @@ fn stamp(path: String, m: &fs::Metadata, link: Option<PathBuf>) -> Stamp {
     }
 }
 
-fn walk(dir: &Path, name: &str, skip: &[PathBuf], out: &mut Vec<Stamp>) -> Result<()> {
+/// Stamp what `leave` keeps of the context at `root`, named `name`.
+fn walk(root: &Path, name: &str, leave: &Leave, out: &mut Vec<Stamp>) -> Result<()> {
+    walk_dir(root, "", &DirMatches::default(), name, leave, out)
+}
+
+/// Stamp the directory `rel` of a context (at `dir`), whose ignore rules
+/// said `matched` of it. A left-out directory is walked only when some of
+/// its entries may be put back, and stamped only when one is, as BuildKit
+/// sends it.
+fn walk_dir(
+    dir: &Path,
+    rel: &str,
+    matched: &DirMatches,
+    name: &str,
+    leave: &Leave,
+    out: &mut Vec<Stamp>,
+) -> Result<()> {
     let mut entries: Vec<_> = fs::read_dir(dir)
         .map_err(|e| Error::io("read", dir, e))?
         .collect::<std::io::Result<_>>()
@@ -205,19 +238,39 @@ fn walk(dir: &Path, name: &str, skip: &[PathBuf], out: &mut Vec<Stamp>) -> Resul
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let path = e.path();
-        if skip.contains(&path) {
+        let file = e.file_name();
+        let rel = match rel {
+            "" => file.to_string_lossy().into_owned(),
+            _ => format!("{rel}/{}", file.to_string_lossy()),
+        };
+        let (left_out, below) = match leave {
+            Leave::Paths(skip) => (skip.contains(&path), DirMatches::default()),
+            Leave::Ignored(rules) => rules.check(&rel, matched),
+        };
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        let walk_anyway =
+            matches!(leave, Leave::Ignored(r) if is_dir && r.may_put_back_under(&rel));
+        if left_out && !walk_anyway {
             continue;
         }
-        let rel = format!("{name}/{}", e.file_name().to_string_lossy());
         let m = fs::symlink_metadata(&path).map_err(|e| Error::io("read", &path, e))?;
         let link = if m.file_type().is_symlink() {
             Some(fs::read_link(&path).map_err(|e| Error::io("read", &path, e))?)
         } else {
             None
         };
-        out.push(stamp(rel.clone(), &m, link));
+        let mut this = Some(stamp(format!("{name}/{rel}"), &m, link));
+        if !left_out {
+            out.extend(this.take());
+        }
+        let at = out.len();
         if m.is_dir() {
-            walk(&path, &rel, skip, out)?;
+            walk_dir(&path, &rel, &below, name, leave, out)?;
+        }
+        if let Some(this) = this
+            && out.len() > at
+        {
+            out.insert(at, this);
         }
     }
     Ok(())

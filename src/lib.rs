@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod darwin;
 pub mod dockerfile;
+pub mod dockerignore;
 pub mod engine;
 pub mod env;
 pub mod error;

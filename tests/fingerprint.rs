@@ -139,6 +139,68 @@ fn the_digest_changes_with_the_sources_the_plan_and_the_engine_options() {
 }
 
 #[test]
+fn the_scan_leaves_out_what_the_dockerignore_leaves_out_of_the_context() {
+    let ws = workspace();
+    let p = ws.path();
+    fs::write(
+        p.join(".dockerignore"),
+        "notes\n*.log\n!keep.log\ndocs\n!docs/api.md\n",
+    )
+    .unwrap();
+    fs::write(p.join("build.log"), "").unwrap();
+    fs::write(p.join("keep.log"), "").unwrap();
+    fs::create_dir_all(p.join("notes/old")).unwrap();
+    fs::write(p.join("notes/old/todo.txt"), "").unwrap();
+    fs::create_dir_all(p.join("docs")).unwrap();
+    fs::write(p.join("docs/api.md"), "").unwrap();
+    fs::write(p.join("docs/draft.md"), "").unwrap();
+    let plan = make(p, "build --target x86_64-unknown-linux-gnu", &env());
+    let files = fingerprint::scan(&plan).unwrap();
+    let paths: Vec<&str> = files.iter().map(|s| s.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "workspace/.dockerignore",
+            "workspace/Cargo.lock",
+            "workspace/Cargo.toml",
+            // Left out, but sent for the file put back in it.
+            "workspace/docs",
+            "workspace/docs/api.md",
+            "workspace/keep.log",
+            "workspace/src",
+            "workspace/src/main.rs"
+        ]
+    );
+}
+
+#[test]
+fn a_change_the_dockerignore_leaves_out_keeps_the_digest() {
+    let ws = workspace();
+    let p = ws.path();
+    let env = env();
+    fs::write(p.join(".dockerignore"), "notes\n*.log\n").unwrap();
+    fs::create_dir_all(p.join("notes")).unwrap();
+    fs::write(p.join("notes/todo.txt"), "one").unwrap();
+    fs::write(p.join("build.log"), "one").unwrap();
+    let plan = make(p, "build --target x86_64-unknown-linux-gnu", &env);
+    let first = digest_of(&plan, &env);
+
+    // What BuildKit is not sent does not matter.
+    fs::write(p.join("notes/todo.txt"), "two, longer").unwrap();
+    fs::write(p.join("notes/new.txt"), "").unwrap();
+    fs::write(p.join("build.log"), "two, longer").unwrap();
+    fs::write(p.join("other.log"), "").unwrap();
+    assert_eq!(first, digest_of(&plan, &env));
+
+    // What it is sent does.
+    fs::write(p.join("src/main.rs"), "fn main() { println!(); }\n").unwrap();
+    let changed = digest_of(&plan, &env);
+    assert_ne!(first, changed);
+    fs::write(p.join("notes.txt"), "").unwrap();
+    assert_ne!(changed, digest_of(&plan, &env));
+}
+
+#[test]
 fn only_build_is_skipped_and_the_switch_turns_it_off() {
     let ws = workspace();
     let env = env();

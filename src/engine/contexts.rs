@@ -31,7 +31,7 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str, tmp: &Path) -> Resul
     let df = dir.path().join("Dockerfile");
     fs::write(&df, dockerfile).map_err(|e| Error::io("write", &df, e))?;
     let ig = dir.path().join("Dockerfile.dockerignore");
-    fs::write(&ig, dockerignore(plan)).map_err(|e| Error::io("write", &ig, e))?;
+    fs::write(&ig, crate::dockerignore::rules(plan)).map_err(|e| Error::io("write", &ig, e))?;
     let sk = dir.path().join("skeleton");
     write_skeleton(plan, &sk)?;
     Ok(Contexts {
@@ -50,21 +50,6 @@ fn private_temp_dir(tmp: &Path) -> Result<tempfile::TempDir> {
         .permissions(child::private())
         .tempdir_in(tmp)
         .map_err(|e| Error::io("create a temporary directory in", tmp, e))
-}
-
-/// The Dockerfile's ignore file. The workspace is the context; keep cargo's
-/// target dir and .git out, plus whatever the user's own .dockerignore says.
-fn dockerignore(plan: &BuildPlan) -> String {
-    let mut ignore = String::new();
-    if let Ok(user) = fs::read_to_string(plan.workspace_root.join(".dockerignore")) {
-        ignore.push_str(&user);
-        ignore.push('\n');
-    }
-    ignore.push_str(".git\n");
-    if let Ok(rel) = plan.target_dir.strip_prefix(&plan.workspace_root) {
-        ignore.push_str(&format!("{}\n", rel.display()));
-    }
-    ignore
 }
 
 /// The skeleton context in `sk`: the workspace's manifests and lock file
