@@ -4,35 +4,122 @@
 //! --profile, -p, --features, -v); everything else reaches cargo unchanged.
 //! green-cross's own subcommands (targets, dockerfile, plan) use clap.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
 use crate::error::{Error, Result};
 
 /// The name `green-cross builder create` gives the builder it makes.
 pub const DEFAULT_BUILDER_NAME: &str = "green-cross";
 
-/// Cargo subcommands that run inside BuildKit.
-pub const BUILDKIT_SUBCOMMANDS: &[&str] =
-    &["bench", "build", "check", "clippy", "doc", "run", "test"];
+/// The cargo subcommand of an invocation: the ones that build inside
+/// BuildKit, and any other, which runs on the host's cargo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subcommand {
+    Build,
+    Check,
+    Clippy,
+    Doc,
+    Test,
+    Bench,
+    Run,
+    /// Any other cargo subcommand, by the name given.
+    Other(String),
+}
 
-/// cargo's short aliases.
-fn canonical_subcommand(s: &str) -> &str {
-    match s {
-        "b" => "build",
-        "c" => "check",
-        "t" => "test",
-        "r" => "run",
-        "d" => "doc",
-        other => other,
+impl Subcommand {
+    /// The subcommands that run inside BuildKit.
+    pub const BUILDKIT: [Subcommand; 7] = [
+        Subcommand::Bench,
+        Subcommand::Build,
+        Subcommand::Check,
+        Subcommand::Clippy,
+        Subcommand::Doc,
+        Subcommand::Run,
+        Subcommand::Test,
+    ];
+
+    /// The subcommand a command line names, cargo's short aliases (b, c,
+    /// t, r, d) included.
+    pub fn from_arg(name: &str) -> Subcommand {
+        match name {
+            "build" | "b" => Subcommand::Build,
+            "check" | "c" => Subcommand::Check,
+            "clippy" => Subcommand::Clippy,
+            "doc" | "d" => Subcommand::Doc,
+            "test" | "t" => Subcommand::Test,
+            "bench" => Subcommand::Bench,
+            "run" | "r" => Subcommand::Run,
+            other => Subcommand::Other(other.to_string()),
+        }
+    }
+
+    /// cargo's name for it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Subcommand::Build => "build",
+            Subcommand::Check => "check",
+            Subcommand::Clippy => "clippy",
+            Subcommand::Doc => "doc",
+            Subcommand::Test => "test",
+            Subcommand::Bench => "bench",
+            Subcommand::Run => "run",
+            Subcommand::Other(name) => name,
+        }
+    }
+
+    /// Whether it builds inside BuildKit (else it runs on the host's cargo).
+    pub fn runs_in_buildkit(&self) -> bool {
+        !matches!(self, Subcommand::Other(_))
+    }
+
+    /// `test` and `bench`: they run what they build, through the target's
+    /// runner.
+    pub fn runs_binaries(&self) -> bool {
+        matches!(self, Subcommand::Test | Subcommand::Bench)
+    }
+
+    /// `run`: one program runs after the build.
+    pub fn is_run(&self) -> bool {
+        *self == Subcommand::Run
+    }
+
+    /// What the build step's cargo runs: `run` builds there (its program
+    /// runs afterwards), the others run themselves.
+    pub fn build_step(&self) -> &str {
+        match self {
+            Subcommand::Run => "build",
+            other => other.as_str(),
+        }
+    }
+
+    /// The profile cargo uses without --release or --profile.
+    pub fn default_profile(&self) -> &'static str {
+        match self {
+            Subcommand::Bench => "bench",
+            _ => "dev",
+        }
+    }
+}
+
+impl std::fmt::Display for Subcommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Serialised as cargo's name, as in `green-cross plan --json`.
+impl serde::Serialize for Subcommand {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
 /// A parsed cargo-style invocation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Invocation {
     /// `+1.80`, `+nightly`: selects the toolchain image in rustup mode.
     pub toolchain: Option<String>,
-    pub subcommand: String,
+    pub subcommand: Subcommand,
     /// Every `--target`, in order, duplicates removed.
     pub targets: Vec<String>,
     pub manifest_path: Option<String>,
@@ -77,19 +164,9 @@ const VALUE_FLAGS: &[&str] = &[
 impl Invocation {
     /// Parse cargo-style arguments (without the program name).
     pub fn parse(args: &[String]) -> Result<Invocation> {
-        let mut inv = Invocation::default();
         let mut it = args.iter().peekable();
-        if let Some(first) = it.peek()
-            && let Some(tc) = first.strip_prefix('+')
-        {
-            if tc.is_empty() {
-                return Err(Error::Usage(
-                    "`+` must be followed by a toolchain name, e.g. `+1.80`".into(),
-                ));
-            }
-            inv.toolchain = Some(tc.to_string());
-            it.next();
-        }
+        let mut inv = Invocation::empty(toolchain(&mut it)?);
+        let mut subcommand = None;
         let value = |flag: &str,
                      it: &mut std::iter::Peekable<std::slice::Iter<String>>|
          -> Result<String> {
@@ -166,44 +243,84 @@ impl Invocation {
                         inv.cargo_args.push(v.clone());
                     }
                 }
-                _ if inv.subcommand.is_empty() && !arg.starts_with('-') => {
-                    inv.subcommand = canonical_subcommand(arg).to_string();
+                // An empty argument names no subcommand.
+                _ if subcommand.is_none() && !arg.starts_with('-') => {
+                    subcommand = (!arg.is_empty()).then(|| Subcommand::from_arg(arg));
                 }
                 _ => inv.cargo_args.push(arg.clone()),
             }
         }
-        if inv.subcommand.is_empty() {
-            return Err(Error::Usage(
+        inv.subcommand = subcommand.ok_or_else(|| {
+            Error::Usage(
                 "no subcommand given\n  help: try `green-cross build --target <triple>` or `green-cross --help`".into(),
-            ));
-        }
+            )
+        })?;
         Ok(inv)
+    }
+
+    /// An invocation of nothing yet, for [`Invocation::parse`] to fill in
+    /// (its subcommand is set last).
+    fn empty(toolchain: Option<String>) -> Invocation {
+        Invocation {
+            toolchain,
+            subcommand: Subcommand::Build,
+            targets: Vec::new(),
+            manifest_path: None,
+            target_dir: None,
+            profile: None,
+            packages: Vec::new(),
+            features: Vec::new(),
+            verbose: 0,
+            cargo_args: Vec::new(),
+            trailing: Vec::new(),
+            cache: None,
+            builder: None,
+            json_messages: false,
+        }
     }
 
     /// Whether this invocation builds inside BuildKit (else it runs on the
     /// host's cargo).
     pub fn runs_in_buildkit(&self) -> bool {
-        BUILDKIT_SUBCOMMANDS.contains(&self.subcommand.as_str())
+        self.subcommand.runs_in_buildkit()
+    }
+
+    /// The cargo profile's name: --profile's, `release` for --release, else
+    /// the subcommand's default.
+    fn profile_or_default(&self) -> &str {
+        self.profile
+            .as_deref()
+            .unwrap_or(self.subcommand.default_profile())
     }
 
     /// The cargo profile's directory name under target/<triple>/.
     pub fn profile_dir(&self) -> String {
-        match self.profile.as_deref() {
-            None if self.subcommand == "bench" => "release".into(),
-            None | Some("dev") | Some("test") => "debug".into(),
-            Some("bench") => "release".into(),
-            Some(p) => p.into(),
+        match self.profile_or_default() {
+            "dev" | "test" => "debug".into(),
+            "bench" => "release".into(),
+            p => p.into(),
         }
     }
 
     /// The profile's name as cargo spells it in CARGO_PROFILE_<NAME>_*.
     pub fn profile_name(&self) -> String {
-        match &self.profile {
-            Some(p) => p.clone(),
-            None if self.subcommand == "bench" => "bench".into(),
-            None => "dev".into(),
-        }
+        self.profile_or_default().to_string()
     }
+}
+
+/// `+1.80`, `+nightly`: the toolchain a first argument names, taken.
+fn toolchain(it: &mut std::iter::Peekable<std::slice::Iter<String>>) -> Result<Option<String>> {
+    let Some(tc) = it.peek().and_then(|first| first.strip_prefix('+')) else {
+        return Ok(None);
+    };
+    if tc.is_empty() {
+        return Err(Error::Usage(
+            "`+` must be followed by a toolchain name, e.g. `+1.80`".into(),
+        ));
+    }
+    let tc = tc.to_string();
+    it.next();
+    Ok(Some(tc))
 }
 
 /// green-cross's own subcommands.
@@ -235,7 +352,7 @@ pub struct Own {
     pub command: OwnCommand,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, clap::Subcommand)]
 pub enum OwnCommand {
     /// List the supported targets.
     Targets {
@@ -280,7 +397,7 @@ pub enum OwnCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, clap::Subcommand)]
 pub enum BuilderCommand {
     /// Create a docker-container builder (BuildKit in a container, on the
     /// host's network) that can export build cache to any registry; select
@@ -332,7 +449,7 @@ mod tests {
     #[test]
     fn targets_are_collected_and_removed_from_cargo_args() {
         let inv = parse("build --release --target a --target=b -j 2 --target a,c -- x");
-        assert_eq!(inv.subcommand, "build");
+        assert_eq!(inv.subcommand, Subcommand::Build);
         assert_eq!(inv.targets, ["a", "b", "c"]);
         assert_eq!(inv.cargo_args, ["--release", "-j", "2"]);
         assert_eq!(inv.trailing, ["x"]);
@@ -345,7 +462,7 @@ mod tests {
             "+1.80 b --profile dist -p app --features a,b --manifest-path x/Cargo.toml --target-dir t -vv",
         );
         assert_eq!(inv.toolchain.as_deref(), Some("1.80"));
-        assert_eq!(inv.subcommand, "build");
+        assert_eq!(inv.subcommand, Subcommand::Build);
         assert_eq!(inv.profile_dir(), "dist");
         assert_eq!(inv.profile_name(), "dist");
         assert_eq!(inv.packages, ["app"]);
@@ -361,7 +478,7 @@ mod tests {
     #[test]
     fn value_flag_is_not_the_subcommand() {
         let inv = parse("--color always build");
-        assert_eq!(inv.subcommand, "build");
+        assert_eq!(inv.subcommand, Subcommand::Build);
         assert_eq!(inv.cargo_args, ["--color", "always"]);
     }
 
@@ -371,6 +488,29 @@ mod tests {
         assert!(e.to_string().contains("`--target` needs a value"));
         let e = Invocation::parse(&["--release".into()]).unwrap_err();
         assert!(e.to_string().contains("no subcommand"));
+    }
+
+    #[test]
+    fn subcommands_by_name_and_alias() {
+        for (arg, sub) in [
+            ("b", Subcommand::Build),
+            ("c", Subcommand::Check),
+            ("t", Subcommand::Test),
+            ("r", Subcommand::Run),
+            ("d", Subcommand::Doc),
+        ] {
+            assert_eq!(parse(arg).subcommand, sub);
+        }
+        for sub in Subcommand::BUILDKIT {
+            assert_eq!(Subcommand::from_arg(sub.as_str()), sub);
+            assert!(sub.runs_in_buildkit());
+        }
+        let fmt = parse("fmt --all").subcommand;
+        assert_eq!(fmt, Subcommand::Other("fmt".into()));
+        assert_eq!(fmt.to_string(), "fmt");
+        assert_eq!(serde_json::to_string(&Subcommand::Run).unwrap(), r#""run""#);
+        assert_eq!(Subcommand::Run.build_step(), "build");
+        assert_eq!(Subcommand::Test.build_step(), "test");
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub use crate::config::env::fingerprint_switch as switch;
 /// Dockerfile (its context is the user's to define).
 pub fn applies(plan: &BuildPlan, env: &Env) -> bool {
     switch(env).unwrap_or(true)
-        && plan.subcommand == "build"
+        && plan.subcommand == crate::cli::Subcommand::Build
         && plan.run.is_none()
         && plan.targets.iter().all(|t| t.custom.is_none() && !t.fresh)
 }
@@ -137,7 +137,7 @@ fn hex(bytes: &[u8]) -> String {
 /// Where the record for this plan's targets and profile is kept.
 pub fn record_path(plan: &BuildPlan) -> PathBuf {
     let mut h = Sha256::new();
-    h.update(plan.subcommand.as_bytes());
+    h.update(plan.subcommand.as_str().as_bytes());
     h.update([0]);
     h.update(plan.profile_dir.as_bytes());
     for t in &plan.targets {

@@ -9,7 +9,7 @@ use green_cross::app::output::{
     print_messages, print_summary, replay_messages, report_failures, succeeded_plan,
 };
 use green_cross::app::settings::load_settings;
-use green_cross::cli::{BuilderCommand, Invocation, Own, OwnCommand, is_own};
+use green_cross::cli::{BuilderCommand, Invocation, Own, OwnCommand, Subcommand, is_own};
 use green_cross::config::{CaBundle, Env};
 use green_cross::engine::{self, Engine, host};
 use green_cross::error::{Error, Result};
@@ -275,7 +275,7 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
     let has_sub = args
         .iter()
         .find(|a| !a.starts_with('-') && !a.starts_with('+'))
-        .is_some_and(|a| green_cross::cli::BUILDKIT_SUBCOMMANDS.contains(&a.as_str()));
+        .is_some_and(|a| Subcommand::BUILDKIT.iter().any(|s| s.as_str() == a));
     if !has_sub {
         let at = usize::from(args.first().is_some_and(|a| a.starts_with('+')));
         args.insert(at, "build".into());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cache::{CacheFacts, CachePlan, cache_plan};
-use crate::cli::Invocation;
+use crate::cli::{Invocation, Subcommand};
 use crate::config::{
     BuildStd, Dockerfile, Env, Image, PreBuild, ReleaseSettings, Settings, ToolchainMode, Zig,
 };
@@ -184,7 +184,8 @@ pub struct TargetPlan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildPlan {
     pub mode: ToolchainMode,
-    pub subcommand: String,
+    /// Serialised as cargo's name for it.
+    pub subcommand: Subcommand,
     /// target/<triple>/<profile_dir> is where artifacts land.
     pub profile_dir: String,
     pub xx_image: Option<String>,
@@ -264,18 +265,17 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     let rust_version = &tc.rust_version;
 
     let profile_dir = inv.profile_dir();
-    // test and bench run what they build, through the target's runner.
-    let runs_binaries = matches!(inv.subcommand.as_str(), "test" | "bench");
-    let is_run = inv.subcommand == "run";
+    let runs_binaries = inv.subcommand.runs_binaries();
+    let is_run = inv.subcommand.is_run();
     if is_run && recipes.len() != 1 {
         return Err(Error::Usage(format!(
             "`run` takes one target, not {}\n  help: run once per target",
             recipes.len()
         )));
     }
-    let outputs = match inv.subcommand.as_str() {
-        "build" | "run" => Outputs::ProfileDir,
-        "doc" => Outputs::Doc,
+    let outputs = match inv.subcommand {
+        Subcommand::Build | Subcommand::Run => Outputs::ProfileDir,
+        Subcommand::Doc => Outputs::Doc,
         _ => Outputs::Nothing,
     };
     let workdir = ws_dir(ws)

@@ -241,11 +241,7 @@ fn cargo_commands(
     fetch.extend(locked.clone());
     fetch.extend(["--target".into(), cargo_target.clone()]);
     fetch.extend(build_std.map(String::from));
-    let sub = if cx.is_run {
-        "build"
-    } else {
-        inv.subcommand.as_str()
-    };
+    let sub = inv.subcommand.build_step();
     let mut cargo = vec!["cargo".to_string(), sub.into(), "--offline".into()];
     cargo.extend(locked);
     cargo.extend([
