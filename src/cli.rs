@@ -128,10 +128,16 @@ pub struct Invocation {
     pub profile: Option<String>,
     pub packages: Vec<String>,
     pub features: Vec<String>,
+    /// How much cargo is asked to say: one per `-v` or `--verbose`, `-vv`
+    /// two, and so on. Above 0, the build shows BuildKit's whole output.
     pub verbose: u8,
     /// Arguments for cargo, without the ones green-cross sets itself
     /// (--target, --target-dir, --manifest-path).
     pub cargo_args: Vec<String>,
+    /// `cargo_args` without the flags that change only what cargo prints
+    /// (-v, -q, --color, --message-format): the ones that change what it
+    /// builds.
+    pub build_args: Vec<String>,
     /// Everything after `--`, for the program cargo runs.
     pub trailing: Vec<String>,
     /// `--cache REF`: the shared build cache, over the configuration.
@@ -154,12 +160,37 @@ const VALUE_FLAGS: &[&str] = &[
     "--exclude",
     "-j",
     "--jobs",
-    "--color",
     "--config",
     "-Z",
     "--timings",
     "--lockfile-path",
 ];
+
+/// The arguments still to read.
+type Args<'a> = std::iter::Peekable<std::slice::Iter<'a, String>>;
+
+/// How much a verbosity flag asks for: `-v` and `--verbose` 1, `-vv` 2,
+/// `-vvv` 3...; any other argument 0.
+fn verbosity(flag: &str) -> u8 {
+    match flag.strip_prefix('-') {
+        Some("-verbose") => 1,
+        Some(vs) if !vs.is_empty() && vs.bytes().all(|c| c == b'v') => {
+            u8::try_from(vs.len()).unwrap_or(u8::MAX)
+        }
+        _ => 0,
+    }
+}
+
+/// A flag's value: given inline (`--flag=value`), else the next argument.
+fn value(flag: &str, inline: Option<&str>, it: &mut Args) -> Result<String> {
+    match inline {
+        Some(v) => Ok(v.to_string()),
+        None => it
+            .next()
+            .cloned()
+            .ok_or_else(|| Error::Usage(format!("`{flag}` needs a value"))),
+    }
+}
 
 impl Invocation {
     /// Parse cargo-style arguments (without the program name).
@@ -167,87 +198,18 @@ impl Invocation {
         let mut it = args.iter().peekable();
         let mut inv = Invocation::empty(toolchain(&mut it)?);
         let mut subcommand = None;
-        let value = |flag: &str,
-                     it: &mut std::iter::Peekable<std::slice::Iter<String>>|
-         -> Result<String> {
-            it.next()
-                .cloned()
-                .ok_or_else(|| Error::Usage(format!("`{flag}` needs a value")))
-        };
         while let Some(arg) = it.next() {
             if arg == "--" {
                 inv.trailing = it.by_ref().cloned().collect();
                 break;
             }
-            let (flag, inline) = match arg.split_once('=') {
-                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-                _ => (arg.as_str(), None),
-            };
-            let take = |it: &mut std::iter::Peekable<std::slice::Iter<String>>| match &inline {
-                Some(v) => Ok(v.clone()),
-                None => value(flag, it),
-            };
-            match flag {
-                "--target" => {
-                    let t = take(&mut it)?;
-                    if t.split(',').all(|t| t.trim().is_empty()) {
-                        return Err(Error::Usage(
-                            "`--target` needs a target triple\n  help: `--target x86_64-unknown-linux-musl`; `green-cross targets` lists them".into(),
-                        ));
-                    }
-                    for t in t.split(',').filter(|t| !t.is_empty()) {
-                        if !inv.targets.iter().any(|x| x == t) {
-                            inv.targets.push(t.to_string());
-                        }
-                    }
-                }
-                "--manifest-path" => inv.manifest_path = Some(take(&mut it)?),
-                "--target-dir" => inv.target_dir = Some(take(&mut it)?),
-                "--cache" => inv.cache = Some(take(&mut it)?),
-                "--builder" => inv.builder = Some(take(&mut it)?),
-                "--release" | "-r" => {
-                    inv.profile.get_or_insert_with(|| "release".into());
-                    inv.cargo_args.push(arg.clone());
-                }
-                "--profile" => {
-                    let p = take(&mut it)?;
-                    inv.profile = Some(p.clone());
-                    inv.cargo_args.push(format!("--profile={p}"));
-                }
-                "-p" | "--package" => {
-                    let p = take(&mut it)?;
-                    inv.packages.push(p.clone());
-                    inv.cargo_args.push(format!("--package={p}"));
-                }
-                "-F" | "--features" => {
-                    let f = take(&mut it)?;
-                    inv.features.push(f.clone());
-                    inv.cargo_args.push(format!("--features={f}"));
-                }
-                "--message-format" => {
-                    let f = take(&mut it)?;
-                    inv.json_messages |= f.split(',').any(|f| f.starts_with("json"));
-                    inv.cargo_args.push(format!("--message-format={f}"));
-                }
-                "-v" | "--verbose" => {
-                    inv.verbose += 1;
-                    inv.cargo_args.push(arg.clone());
-                }
-                "-vv" => {
-                    inv.verbose += 2;
-                    inv.cargo_args.push(arg.clone());
-                }
-                _ if VALUE_FLAGS.contains(&flag) && inline.is_none() => {
-                    inv.cargo_args.push(arg.clone());
-                    if let Some(v) = it.next() {
-                        inv.cargo_args.push(v.clone());
-                    }
-                }
+            if arg.starts_with('-') {
+                inv.flag(arg, &mut it)?;
+            } else if subcommand.is_none() {
                 // An empty argument names no subcommand.
-                _ if subcommand.is_none() && !arg.starts_with('-') => {
-                    subcommand = (!arg.is_empty()).then(|| Subcommand::from_arg(arg));
-                }
-                _ => inv.cargo_args.push(arg.clone()),
+                subcommand = (!arg.is_empty()).then(|| Subcommand::from_arg(arg));
+            } else {
+                inv.pass(arg.clone());
             }
         }
         inv.subcommand = subcommand.ok_or_else(|| {
@@ -256,6 +218,86 @@ impl Invocation {
             )
         })?;
         Ok(inv)
+    }
+
+    /// One flag, and its value where it takes one.
+    fn flag(&mut self, arg: &str, it: &mut Args) -> Result<()> {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (arg, None),
+        };
+        match flag {
+            "--target" => self.add_targets(&value(flag, inline, it)?)?,
+            "--manifest-path" => self.manifest_path = Some(value(flag, inline, it)?),
+            "--target-dir" => self.target_dir = Some(value(flag, inline, it)?),
+            "--cache" => self.cache = Some(value(flag, inline, it)?),
+            "--builder" => self.builder = Some(value(flag, inline, it)?),
+            "--release" | "-r" => {
+                self.profile.get_or_insert_with(|| "release".into());
+                self.pass(arg.to_string());
+            }
+            "--profile" => {
+                let p = value(flag, inline, it)?;
+                self.pass(format!("--profile={p}"));
+                self.profile = Some(p);
+            }
+            "-p" | "--package" => {
+                let p = value(flag, inline, it)?;
+                self.pass(format!("--package={p}"));
+                self.packages.push(p);
+            }
+            "-F" | "--features" => {
+                let f = value(flag, inline, it)?;
+                self.pass(format!("--features={f}"));
+                self.features.push(f);
+            }
+            "--message-format" => {
+                let f = value(flag, inline, it)?;
+                self.json_messages |= f.split(',').any(|f| f.starts_with("json"));
+                self.cargo_args.push(format!("--message-format={f}"));
+            }
+            "--color" => {
+                self.cargo_args.push(arg.to_string());
+                if inline.is_none() {
+                    self.cargo_args.extend(it.next().cloned());
+                }
+            }
+            "-q" | "--quiet" => self.cargo_args.push(arg.to_string()),
+            _ if verbosity(flag) > 0 => {
+                self.verbose = self.verbose.saturating_add(verbosity(flag));
+                self.cargo_args.push(arg.to_string());
+            }
+            _ if VALUE_FLAGS.contains(&flag) && inline.is_none() => {
+                self.pass(arg.to_string());
+                if let Some(v) = it.next() {
+                    self.pass(v.clone());
+                }
+            }
+            _ => self.pass(arg.to_string()),
+        }
+        Ok(())
+    }
+
+    /// `--target a,b`: each triple once, in order.
+    fn add_targets(&mut self, t: &str) -> Result<()> {
+        if t.split(',').all(|t| t.trim().is_empty()) {
+            return Err(Error::Usage(
+                "`--target` needs a target triple\n  help: `--target x86_64-unknown-linux-musl`; `green-cross targets` lists them".into(),
+            ));
+        }
+        for t in t.split(',').filter(|t| !t.is_empty()) {
+            if !self.targets.iter().any(|x| x == t) {
+                self.targets.push(t.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// An argument for cargo that changes what it builds (the ones that
+    /// change only what it prints go to `cargo_args` alone).
+    fn pass(&mut self, arg: String) {
+        self.build_args.push(arg.clone());
+        self.cargo_args.push(arg);
     }
 
     /// An invocation of nothing yet, for [`Invocation::parse`] to fill in
@@ -272,6 +314,7 @@ impl Invocation {
             features: Vec::new(),
             verbose: 0,
             cargo_args: Vec::new(),
+            build_args: Vec::new(),
             trailing: Vec::new(),
             cache: None,
             builder: None,
@@ -473,6 +516,50 @@ mod tests {
             inv.cargo_args,
             ["--profile=dist", "--package=app", "--features=a,b", "-vv"]
         );
+    }
+
+    #[test]
+    fn verbosity_is_counted_once_and_passed_to_cargo() {
+        for (args, verbose) in [
+            ("build", 0),
+            ("build -v", 1),
+            ("build -vv", 2),
+            ("build -vvv", 3),
+            ("build --verbose --verbose", 2),
+            ("build -v --release -vv", 3),
+        ] {
+            let inv = parse(args);
+            assert_eq!(inv.verbose, verbose, "{args}");
+            assert_eq!(inv.cargo_args.join(" "), args["build".len()..].trim());
+        }
+        assert_eq!(parse("build -vx").verbose, 0);
+        assert_eq!(parse("build -").verbose, 0);
+    }
+
+    #[test]
+    fn build_args_leave_out_what_changes_only_the_output() {
+        let inv = parse(
+            "build -v --color always -q --release --message-format json -j 2 --color=never --quiet -vvv --verbose",
+        );
+        assert_eq!(
+            inv.cargo_args,
+            [
+                "-v",
+                "--color",
+                "always",
+                "-q",
+                "--release",
+                "--message-format=json",
+                "-j",
+                "2",
+                "--color=never",
+                "--quiet",
+                "-vvv",
+                "--verbose"
+            ]
+        );
+        assert_eq!(inv.build_args, ["--release", "-j", "2"]);
+        assert!(inv.json_messages);
     }
 
     #[test]

@@ -13,44 +13,48 @@ pub(super) fn extend_with_user_args(cargo: &mut Vec<String>, user: &[String]) {
     cargo.extend(user[end..].iter().cloned());
 }
 
-/// A cargo flag that changes only what cargo prints (verbosity, colour).
-pub(super) fn is_output_flag(a: &str) -> bool {
-    matches!(a, "--verbose" | "--quiet" | "-q")
-        || a.starts_with("--color=")
-        || a.starts_with("--message-format=")
-        || (a.len() > 1 && a.starts_with('-') && a[1..].chars().all(|c| c == 'v'))
+/// The build step's cargo command: green-cross's part (`own`), the user's
+/// arguments, what green-cross adds after them (`--no-run`, `run`'s
+/// `--bin`), and, with `program_args`, `--` and the arguments after it.
+pub(super) fn build_command(
+    own: &[String],
+    inv: &Invocation,
+    added: &[String],
+    program_args: bool,
+) -> Vec<String> {
+    let mut cargo = own.to_vec();
+    extend_with_user_args(&mut cargo, &inv.cargo_args);
+    cargo.extend(added.iter().cloned());
+    if program_args && !inv.trailing.is_empty() {
+        cargo.push("--".into());
+        cargo.extend(inv.trailing.iter().cloned());
+    }
+    cargo
 }
 
-/// The dependencies stage's commands, from the build step's cargo command:
-/// the same cargo subcommand and arguments (so that dependencies compile
-/// with the same features, profile and flags, and the build step finds
-/// them fresh) without the flags that change only what cargo prints,
-/// `--no-run` where the build step runs binaries, no arguments after `--`,
-/// and [`DEPS_DIR`] as the target dir. Then `cargo clean` of the
-/// workspace's packages for the same target and profile.
+/// The dependencies stage's commands, from the build step's: the same
+/// cargo subcommand and arguments (so that dependencies compile with the
+/// same features, profile and flags, and the build step finds them fresh)
+/// without the flags that change only what cargo prints (the invocation's
+/// `build_args`: how much cargo says changes nothing it builds, so `-v`
+/// must not make a new dependencies layer), `--no-run` where the build step
+/// runs binaries, no arguments after `--`, and [`DEPS_DIR`] as the target
+/// dir. Then `cargo clean` of the workspace's packages for the same target
+/// and profile.
 pub(super) fn deps_commands(
-    cargo: &[String],
-    runs_binaries: bool,
+    cx: &PlanContext,
+    own: &[String],
+    added: &[String],
     triple: &str,
-    inv: &Invocation,
-    ws: &Workspace,
 ) -> (Vec<String>, Vec<String>) {
-    // Up to `--`; how much cargo says changes nothing it builds, so `-v`
-    // must not make a new dependencies layer.
-    let end = cargo.iter().position(|a| a == "--").unwrap_or(cargo.len());
-    let mut build: Vec<String> = Vec::with_capacity(end);
-    let mut args = cargo[..end].iter();
-    while let Some(a) = args.next() {
-        if a == "--color" {
-            args.next();
-        } else if !is_output_flag(a) {
-            build.push(a.clone());
-        }
-    }
+    let (inv, ws) = (cx.input.invocation, cx.input.workspace);
+    let mut build = own.to_vec();
     if let Some(i) = build.iter().position(|a| a == "--target-dir") {
         build[i + 1] = DEPS_DIR.into();
     }
-    if runs_binaries && !build.iter().any(|a| a == "--no-run") {
+    extend_with_user_args(&mut build, &inv.build_args);
+    build.extend(added.iter().cloned());
+    if cx.runs_binaries && !build.iter().any(|a| a == "--no-run") {
         build.push("--no-run".into());
     }
     let mut clean: Vec<String> = [

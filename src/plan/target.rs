@@ -90,21 +90,23 @@ pub(super) fn target_plan(
     );
 
     let build_std = (std == StdSource::BuildStd).then_some(build_std_flag.as_str());
-    let (fetch, mut cargo, cargo_target) = cargo_commands(cx, r, build_std);
+    let (fetch, own, cargo_target) = cargo_commands(cx, r, build_std);
     let host_run = HostRun {
         program_env: &program_env,
         volumes: &volumes,
     };
+    let mut added = Vec::new();
     let (runner, no_run, run) = runs(
         cx,
         r,
         &runner_choice,
         install.as_ref(),
-        &mut cargo,
+        &mut added,
         host_run,
         warnings,
     )?;
-    let (deps_build, deps_clean) = deps_commands(&cargo, runs_binaries, &cargo_target, inv, ws);
+    let cargo = build_command(&own, inv, &added, !cx.is_run && !no_run);
+    let (deps_build, deps_clean) = deps_commands(cx, &own, &added, &cargo_target);
     let setup = setup_commands(m, lld);
 
     let target = TargetPlan {
@@ -225,8 +227,8 @@ fn build_step_env(
 }
 
 /// `cargo fetch` (network on) and the build step's cargo command up to the
-/// user's arguments, and cargo's --target: the triple, or the
-/// specification's path.
+/// user's arguments (green-cross's own part of it), and cargo's --target:
+/// the triple, or the specification's path.
 fn cargo_commands(
     cx: &PlanContext,
     r: &Recipe,
@@ -266,15 +268,15 @@ struct HostRun<'a> {
 }
 
 /// How the target's binaries run: the runner stage for `test` and
-/// `bench` (or `--no-run`, said, where nothing runs them here), the rest of
-/// the cargo command (`--no-run`, `--bin`, the arguments after `--`), and
-/// the run plan of `run`.
+/// `bench` (or `--no-run`, said, where nothing runs them here), what the
+/// cargo command takes after the user's arguments (`added`: `--no-run`,
+/// `run`'s `--bin`), and the run plan of `run`.
 fn runs(
     cx: &PlanContext,
     r: &Recipe,
     choice: &RunnerChoice,
     install: Option<&PackageInstall>,
-    cargo: &mut Vec<String>,
+    added: &mut Vec<String>,
     host: HostRun,
     warnings: &mut Vec<String>,
 ) -> Result<(Option<RunnerPlan>, bool, Option<RunPlan>)> {
@@ -294,20 +296,15 @@ fn runs(
             r.triple
         ));
     }
-    extend_with_user_args(cargo, &inv.cargo_args);
     if no_run && !user_no_run {
-        cargo.push("--no-run".into());
+        added.push("--no-run".into());
     }
     if !cx.is_run {
-        if !inv.trailing.is_empty() && !no_run {
-            cargo.push("--".into());
-            cargo.extend(inv.trailing.iter().cloned());
-        }
         return Ok((runner, no_run, None));
     }
     let (bin, given) = run_binary(inv, ws)?;
     if !given {
-        cargo.extend(["--bin".into(), bin.clone()]);
+        added.extend(["--bin".into(), bin.clone()]);
     }
     let mut run = run_plan(
         r,
