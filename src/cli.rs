@@ -1,7 +1,10 @@
 //! The command line. `green-cross [+toolchain] <cargo subcommand> [args]`
 //! takes cargo's own arguments: only the flags that change where things go
-//! are understood (--target, --manifest-path, --target-dir, --release,
-//! --profile, -p, --features, -v); everything else reaches cargo unchanged.
+//! or what green-cross does are understood (--target, --manifest-path,
+//! --target-dir, --release, --profile, -p, --features, --bin, --example,
+//! --no-run, and -v, -q, --color, --message-format, which change only what
+//! cargo prints); everything else reaches cargo unchanged. They are read
+//! here, once: the planner reads the typed fields of [`Invocation`].
 //! green-cross's own subcommands (targets, dockerfile, plan) use clap.
 
 use clap::Parser;
@@ -131,6 +134,13 @@ pub struct Invocation {
     /// How much cargo is asked to say: one per `-v` or `--verbose`, `-vv`
     /// two, and so on. Above 0, the build shows BuildKit's whole output.
     pub verbose: u8,
+    /// `--no-run`: test and bench binaries are built, not run.
+    pub no_run: bool,
+    /// The name the last `--bin` gave (None where it gave none): the
+    /// program `run` runs.
+    pub bin: Option<String>,
+    /// `--example`, with a name or without.
+    pub example: bool,
     /// Arguments for cargo, without the ones green-cross sets itself
     /// (--target, --target-dir, --manifest-path).
     pub cargo_args: Vec<String>,
@@ -153,8 +163,6 @@ pub struct Invocation {
 /// Flags that take a value and that green-cross must not mistake for the
 /// subcommand or a positional argument.
 const VALUE_FLAGS: &[&str] = &[
-    "--bin",
-    "--example",
     "--test",
     "--bench",
     "--exclude",
@@ -263,6 +271,29 @@ impl Invocation {
                 }
             }
             "-q" | "--quiet" => self.cargo_args.push(arg.to_string()),
+            "--no-run" if inline.is_none() => {
+                self.no_run = true;
+                self.pass(arg.to_string());
+            }
+            "--bin" => {
+                self.pass(arg.to_string());
+                self.bin = inline.map(String::from);
+                if inline.is_none()
+                    && let Some(b) = it.next()
+                {
+                    self.pass(b.clone());
+                    self.bin = Some(b.clone());
+                }
+            }
+            "--example" => {
+                self.example = true;
+                self.pass(arg.to_string());
+                if inline.is_none()
+                    && let Some(name) = it.next()
+                {
+                    self.pass(name.clone());
+                }
+            }
             _ if verbosity(flag) > 0 => {
                 self.verbose = self.verbose.saturating_add(verbosity(flag));
                 self.cargo_args.push(arg.to_string());
@@ -313,6 +344,9 @@ impl Invocation {
             packages: Vec::new(),
             features: Vec::new(),
             verbose: 0,
+            no_run: false,
+            bin: None,
+            example: false,
             cargo_args: Vec::new(),
             build_args: Vec::new(),
             trailing: Vec::new(),
@@ -560,6 +594,23 @@ mod tests {
         );
         assert_eq!(inv.build_args, ["--release", "-j", "2"]);
         assert!(inv.json_messages);
+    }
+
+    #[test]
+    fn no_run_bin_and_example() {
+        let inv = parse("run --bin a --bin=b --no-run -- --bin c");
+        assert_eq!(inv.bin.as_deref(), Some("b"));
+        assert!(inv.no_run && !inv.example);
+        assert_eq!(inv.cargo_args, ["--bin", "a", "--bin=b", "--no-run"]);
+        assert_eq!(inv.build_args, inv.cargo_args);
+        assert_eq!(parse("run --bin").bin, None);
+        assert_eq!(parse("run --bin a --bin").bin, None);
+        let inv = parse("--example x run");
+        assert!(inv.example && inv.bin.is_none() && !inv.no_run);
+        assert_eq!(inv.subcommand, Subcommand::Run);
+        assert_eq!(inv.cargo_args, ["--example", "x"]);
+        assert!(parse("run --example=x").example);
+        assert!(!parse("test --no-run=x").no_run);
     }
 
     #[test]

@@ -180,23 +180,14 @@ pub(super) fn installs_multiarch(install: Option<&PackageInstall>) -> bool {
 
 /// The binary `run` runs, and whether the user named it with `--bin`.
 pub(super) fn run_binary(inv: &Invocation, ws: &Workspace) -> Result<(String, bool)> {
-    let mut bin = None;
-    let mut it = inv.cargo_args.iter();
-    while let Some(a) = it.next() {
-        if a == "--example" || a.starts_with("--example=") {
-            return Err(Error::Usage(
-                "`run --example` is not supported yet\n  help: build it with `green-cross build --example <name> --target <triple>`".into(),
-            ));
-        }
-        if a == "--bin" {
-            bin = it.next().cloned();
-        } else if let Some(b) = a.strip_prefix("--bin=") {
-            bin = Some(b.to_string());
-        }
+    if inv.example {
+        return Err(Error::Usage(
+            "`run --example` is not supported yet\n  help: build it with `green-cross build --example <name> --target <triple>`".into(),
+        ));
     }
-    let given = bin.is_some();
-    let name =
-        crate::workspace::select_binary(ws, bin.as_deref(), &inv.packages).map_err(Error::Usage)?;
+    let given = inv.bin.is_some();
+    let name = crate::workspace::select_binary(ws, inv.bin.as_deref(), &inv.packages)
+        .map_err(Error::Usage)?;
     Ok((name, given))
 }
 

@@ -284,7 +284,7 @@ fn runs(
     let (inv, ws) = (input.invocation, input.workspace);
     let mode = input.settings.toolchain;
     let (m, flavour) = (r.mode(mode), cx.tc.flavour_of(mode, r));
-    let user_no_run = inv.cargo_args.iter().any(|a| a == "--no-run");
+    let user_no_run = inv.no_run;
     let runner = (cx.runs_binaries && !user_no_run)
         .then(|| runner_plan(r, choice, mode, flavour, m, installs_multiarch(install)))
         .flatten();
