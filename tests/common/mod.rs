@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod dockerfile;
+pub mod private;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,366 @@
+//! The private dependency sources of tests/common/private (issue 14) work
+//! with the host's own cargo (no green-cross, no Docker): here a sparse
+//! registry wanting a token. Each cargo runs with a CARGO_HOME of its own
+//! and a time limit; the failures must be quick errors, never hangs.
+
+mod common;
+
+use common::private::http::{self, Response};
+use common::private::registry::{self, PrivateRegistry, TokenCheck};
+use common::private::{HostCargo, TestCrate, base64, write_workspace};
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+/// Ample for a fetch from 127.0.0.1; a cargo still running then is hung.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// The most a refusal may take: cargo gives up at once on a 401.
+const QUICK: Duration = Duration::from_secs(10);
+
+const TOKEN: &str = "corp-token-3f9a";
+
+/// corp-lib 0.1.0 and its three dependencies, whose names take the other
+/// three shapes of index path (`1/`, `2/`, `3/x/`).
+fn corp_crates() -> Vec<TestCrate> {
+    vec![
+        TestCrate::new("c", "0.1.0", "pub fn one() -> u32 { 1 }\n"),
+        TestCrate::new("cx", "0.1.2", "pub fn two() -> u32 { 2 }\n"),
+        TestCrate::new("cxy", "0.1.0", "pub fn three() -> u32 { 3 }\n"),
+        // An older version, to be passed over.
+        TestCrate::new("corp-lib", "0.0.9", "pub fn sum() -> u32 { 0 }\n"),
+        TestCrate::new(
+            "corp-lib",
+            "0.1.0",
+            "pub fn sum() -> u32 { c::one() + cx::two() + cxy::three() }\n",
+        )
+        .dep("c", "^0.1")
+        .dep("cx", "^0.1")
+        .dep("cxy", "^0.1"),
+    ]
+}
+
+/// A workspace depending on corp-lib from the registry named `corp`.
+fn corp_workspace(dir: &Path, registry: &PrivateRegistry) {
+    write_workspace(
+        dir,
+        "corp-lib = { version = \"0.1\", registry = \"corp\" }\n",
+        &registry.cargo_config("corp"),
+    );
+}
+
+fn token_variable() -> String {
+    PrivateRegistry::token_variable("corp")
+}
+
+/// The packages (name version) a lockfile holds, but the workspace's own.
+fn locked_packages(dir: &Path) -> Vec<String> {
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+    let lock: toml::Table = lock.parse().unwrap();
+    let mut names: Vec<_> = lock["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p.get("source").is_some())
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn crate_archives_and_index_paths_are_what_cargo_reads() {
+    assert_eq!(registry::index_path("c"), "1/c");
+    assert_eq!(registry::index_path("cx"), "2/cx");
+    assert_eq!(registry::index_path("cxy"), "3/c/cxy");
+    assert_eq!(registry::index_path("Corp-Lib"), "co/rp/corp-lib");
+    assert_eq!(registry::crc32(b"123456789"), 0xcbf4_3926);
+    assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+    assert_eq!(base64(b"ab"), "YWI=");
+    // The archive lists as a tar would.
+    let krate = &corp_crates()[4];
+    let archive = registry::crate_archive(krate, "sparse+http://127.0.0.1:1/index/");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corp-lib.crate"), &archive).unwrap();
+    let (ok, listing) = common::run(
+        "tar",
+        &["-tzvf", dir.path().join("corp-lib.crate").to_str().unwrap()],
+    );
+    assert!(ok, "{listing}");
+    assert!(listing.contains("corp-lib-0.1.0/Cargo.toml"), "{listing}");
+    assert!(listing.contains("corp-lib-0.1.0/src/lib.rs"), "{listing}");
+    let line: serde_json::Value =
+        serde_json::from_str(&registry::index_line(krate, &archive)).unwrap();
+    assert_eq!(line["vers"], "0.1.0");
+    assert_eq!(line["deps"].as_array().unwrap().len(), 3);
+    assert_eq!(line["cksum"].as_str().unwrap().len(), 64);
+}
+
+/// One request on an open connection; the response.
+fn exchange(s: &mut TcpStream, r: &mut BufReader<TcpStream>, head: &str) -> Response {
+    s.write_all(head.as_bytes()).unwrap();
+    http::read_response(r, false).unwrap()
+}
+
+#[test]
+fn registry_wants_its_token_on_a_kept_alive_connection() {
+    let reg = PrivateRegistry::start(TOKEN, &corp_crates());
+    let mut s = TcpStream::connect(reg.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let host = reg.addr();
+    let no_token = exchange(
+        &mut s,
+        &mut r,
+        &format!("GET /index/config.json HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+    );
+    assert_eq!(no_token.status, 401);
+    assert_eq!(
+        http::header(&no_token.headers, "www-authenticate"),
+        Some("Cargo")
+    );
+    let wrong = exchange(
+        &mut s,
+        &mut r,
+        &format!(
+            "GET /index/co/rp/corp-lib HTTP/1.1\r\nHost: {host}\r\nAuthorization: nope\r\n\r\n"
+        ),
+    );
+    assert_eq!(wrong.status, 401);
+    let config = exchange(
+        &mut s,
+        &mut r,
+        &format!(
+            "GET /index/config.json HTTP/1.1\r\nHost: {host}\r\nAuthorization: {TOKEN}\r\n\r\n"
+        ),
+    );
+    assert_eq!(config.status, 200);
+    let config: serde_json::Value = serde_json::from_slice(&config.body).unwrap();
+    assert_eq!(config["auth-required"], true);
+    assert_eq!(config["dl"], format!("http://{host}/dl"));
+    assert_eq!(config["api"], format!("http://{host}"));
+    let index = exchange(
+        &mut s,
+        &mut r,
+        &format!(
+            "GET /index/co/rp/corp-lib HTTP/1.1\r\nHost: {host}\r\nAuthorization: {TOKEN}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(index.status, 200);
+    assert_eq!(String::from_utf8(index.body).unwrap().lines().count(), 2);
+    // It closed the connection as asked.
+    let mut rest = Vec::new();
+    assert_eq!(r.read_to_end(&mut rest).unwrap(), 0);
+    let log: Vec<_> = reg
+        .requests()
+        .into_iter()
+        .map(|q| (q.path, q.token, q.status, q.connection))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            ("/index/config.json".into(), TokenCheck::Missing, 401, 1),
+            ("/index/co/rp/corp-lib".into(), TokenCheck::Wrong, 401, 1),
+            ("/index/config.json".into(), TokenCheck::Matched, 200, 1),
+            ("/index/co/rp/corp-lib".into(), TokenCheck::Matched, 200, 1),
+        ]
+    );
+}
+
+/// Cargo asks for config.json without a token once (its probe), is told
+/// 401, and from then on sends the token with every request: the index
+/// files and the downloads.
+fn assert_token_on_every_request(reg: &PrivateRegistry) {
+    let log = reg.requests();
+    assert!(!log.is_empty());
+    for (i, q) in log.iter().enumerate() {
+        let probe = q.path == "/index/config.json" && q.token == TokenCheck::Missing;
+        assert!(
+            q.token == TokenCheck::Matched || probe,
+            "request {i} without the token: {q:?}\n{log:#?}"
+        );
+        if probe {
+            assert_eq!(q.status, 401, "{log:#?}");
+            // The next request is config.json again, with the token.
+            let next = log.get(i + 1).expect("a request after the probe");
+            assert_eq!(
+                (next.path.as_str(), next.token),
+                ("/index/config.json", TokenCheck::Matched),
+                "{log:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn host_cargo_fetches_from_the_private_registry_with_its_token() {
+    let reg = PrivateRegistry::start(TOKEN, &corp_crates());
+    let ws = tempfile::tempdir().unwrap();
+    corp_workspace(ws.path(), &reg);
+    let cargo = HostCargo::new(ws.path()).env(&token_variable(), TOKEN);
+
+    let lock = cargo.run(&["generate-lockfile"], LIMIT);
+    assert!(lock.success(), "{}", lock.show());
+    assert_eq!(
+        locked_packages(ws.path()),
+        ["c 0.1.0", "corp-lib 0.1.0", "cx 0.1.2", "cxy 0.1.0"]
+    );
+    let lock_log = reg.requests();
+    for path in [
+        "/index/config.json",
+        "/index/co/rp/corp-lib",
+        "/index/1/c",
+        "/index/2/cx",
+        "/index/3/c/cxy",
+    ] {
+        assert!(
+            lock_log.iter().any(|q| q.path == path && q.status == 200),
+            "{path} not fetched: {lock_log:#?}"
+        );
+    }
+
+    let fetch = cargo.run(&["fetch", "--locked"], LIMIT);
+    assert!(fetch.success(), "{}", fetch.show());
+    let log = reg.requests();
+    for krate in ["c/0.1.0", "corp-lib/0.1.0", "cx/0.1.2", "cxy/0.1.0"] {
+        let path = format!("/dl/{krate}/download");
+        assert!(
+            log.iter().any(|q| q.path == path && q.status == 200),
+            "{path} not downloaded: {log:#?}"
+        );
+    }
+    assert!(!log.iter().any(|q| q.path.contains("0.0.9/download")));
+    assert_token_on_every_request(&reg);
+}
+
+#[test]
+fn host_cargo_is_refused_with_a_wrong_token_or_none() {
+    let reg = PrivateRegistry::start(TOKEN, &corp_crates());
+    let ws = tempfile::tempdir().unwrap();
+    corp_workspace(ws.path(), &reg);
+
+    let wrong = HostCargo::new(ws.path())
+        .env(&token_variable(), "not-the-token")
+        .run(&["generate-lockfile"], LIMIT);
+    assert!(!wrong.success(), "{}", wrong.show());
+    for part in [
+        "token rejected for `corp`",
+        "CARGO_REGISTRIES_CORP_TOKEN",
+        "/index/config.json`, got 401",
+        "this registry wants a token",
+    ] {
+        assert!(
+            wrong.stderr.contains(part),
+            "no {part:?} in:\n{}",
+            wrong.show()
+        );
+    }
+    let log = reg.requests();
+    assert!(log.iter().all(|q| q.status == 401), "{log:#?}");
+
+    let none = HostCargo::new(ws.path()).run(&["generate-lockfile"], LIMIT);
+    assert!(!none.success(), "{}", none.show());
+    assert!(
+        none.stderr.contains("no token found for `corp`"),
+        "{}",
+        none.show()
+    );
+
+    // The right token, but no credential provider configured: cargo will
+    // not send a token to a registry that requires one.
+    let ws = tempfile::tempdir().unwrap();
+    write_workspace(
+        ws.path(),
+        "corp-lib = { version = \"0.1\", registry = \"corp\" }\n",
+        &reg.cargo_config_index_only("corp"),
+    );
+    let no_provider = HostCargo::new(ws.path())
+        .env(&token_variable(), TOKEN)
+        .run(&["generate-lockfile"], LIMIT);
+    assert!(!no_provider.success(), "{}", no_provider.show());
+    assert!(
+        no_provider
+            .stderr
+            .contains("authenticated registries require a credential-provider to be configured"),
+        "{}",
+        no_provider.show()
+    );
+    for f in [&wrong, &none, &no_provider] {
+        assert!(f.elapsed < QUICK, "{}", f.show());
+    }
+    // Each time: config.json without a token first; then again with the
+    // wrong one, or (no token, no provider) nothing more.
+    let log: Vec<_> = reg
+        .requests()
+        .into_iter()
+        .map(|q| (q.path, q.token))
+        .collect();
+    let config = || "/index/config.json".to_string();
+    assert_eq!(
+        log,
+        [
+            (config(), TokenCheck::Missing),
+            (config(), TokenCheck::Wrong),
+            (config(), TokenCheck::Missing),
+            (config(), TokenCheck::Missing),
+        ]
+    );
+}
+
+#[test]
+fn host_cargo_vendors_from_the_private_registry() {
+    let reg = PrivateRegistry::start(TOKEN, &corp_crates());
+    let ws = tempfile::tempdir().unwrap();
+    // The credential provider set for every registry, as a user's
+    // ~/.cargo/config.toml would.
+    write_workspace(
+        ws.path(),
+        "corp-lib = { version = \"0.1\", registry = \"corp\" }\n",
+        &reg.cargo_config_index_only("corp"),
+    );
+    let cargo = HostCargo::new(ws.path())
+        .home_config("[registry]\nglobal-credential-providers = [\"cargo:token\"]\n")
+        .env(&token_variable(), TOKEN);
+    let vendor = cargo.run(&["vendor", "vendor"], LIMIT);
+    assert!(vendor.success(), "{}", vendor.show());
+    for dir in ["c", "corp-lib", "cx", "cxy"] {
+        assert!(
+            ws.path()
+                .join("vendor")
+                .join(dir)
+                .join("Cargo.toml")
+                .is_file(),
+            "vendor/{dir}"
+        );
+    }
+    assert!(
+        vendor
+            .stdout
+            .contains(&format!("[source.\"{}\"]", reg.index_url())),
+        "{}",
+        vendor.show()
+    );
+    assert_token_on_every_request(&reg);
+
+    // With the source replaced as `cargo vendor` says, the workspace builds
+    // with the registry gone and no token.
+    drop(reg);
+    let config = ws.path().join(".cargo/config.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&vendor.stdout);
+    std::fs::write(&config, toml).unwrap();
+    std::fs::write(
+        ws.path().join("src/lib.rs"),
+        "pub fn total() -> u32 { corp_lib::sum() }\n",
+    )
+    .unwrap();
+    let check = HostCargo::new(ws.path()).run(&["check", "--offline", "--locked"], LIMIT);
+    assert!(check.success(), "{}", check.show());
+}
