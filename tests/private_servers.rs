@@ -1,11 +1,13 @@
 //! The private dependency sources of tests/common/private (issue 14) work
-//! with the host's own cargo (no green-cross, no Docker): here a sparse
-//! registry wanting a token. Each cargo runs with a CARGO_HOME of its own
-//! and a time limit; the failures must be quick errors, never hangs.
+//! with the host's own cargo (no green-cross, no Docker): a sparse registry
+//! wanting a token, and the same registry behind a proxy wanting
+//! credentials. Each cargo runs with a CARGO_HOME of its own and a time
+//! limit; the failures must be quick errors, never hangs.
 
 mod common;
 
 use common::private::http::{self, Response};
+use common::private::proxy::{Credentials, ForwardProxy};
 use common::private::registry::{self, PrivateRegistry, TokenCheck};
 use common::private::{HostCargo, TestCrate, base64, write_workspace};
 use std::io::{BufReader, Read, Write};
@@ -16,7 +18,9 @@ use std::time::Duration;
 /// Ample for a fetch from 127.0.0.1; a cargo still running then is hung.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The most a refusal may take: cargo gives up at once on a 401.
+/// The most a refusal may take: cargo gives up at once on a 401 or 407,
+/// and the network failures it would retry (a name that does not resolve)
+/// are run with `CARGO_NET_RETRY=0`.
 const QUICK: Duration = Duration::from_secs(10);
 
 const TOKEN: &str = "corp-token-3f9a";
@@ -363,4 +367,185 @@ fn host_cargo_vendors_from_the_private_registry() {
     .unwrap();
     let check = HostCargo::new(ws.path()).run(&["check", "--offline", "--locked"], LIMIT);
     assert!(check.success(), "{}", check.show());
+}
+
+#[test]
+fn host_cargo_reaches_the_registry_only_through_the_proxy() {
+    let reg =
+        PrivateRegistry::start_as(TOKEN, &corp_crates(), Some("http://corp-registry.invalid"));
+    let proxy = ForwardProxy::start(
+        "proxyuser",
+        "s3cret",
+        &[("corp-registry.invalid", reg.addr())],
+    );
+    assert_eq!(
+        reg.index_url(),
+        "sparse+http://corp-registry.invalid/index/"
+    );
+    let ws = tempfile::tempdir().unwrap();
+    corp_workspace(ws.path(), &reg);
+    let cargo = HostCargo::new(ws.path()).env(&token_variable(), TOKEN);
+
+    // Without the proxy the name means nothing. (Cargo takes that for a
+    // spurious network error and tries again, for about 10 s with its
+    // default of 3 retries.)
+    let direct = cargo
+        .with_env("CARGO_NET_RETRY", "0")
+        .run(&["generate-lockfile"], LIMIT);
+    assert!(!direct.success(), "{}", direct.show());
+    assert!(
+        direct
+            .stderr
+            .contains("Could not resolve host: corp-registry.invalid"),
+        "{}",
+        direct.show()
+    );
+    assert!(direct.elapsed < QUICK, "{}", direct.show());
+    assert!(reg.requests().is_empty() && proxy.requests().is_empty());
+
+    // cargo's own setting.
+    let fetch = cargo
+        .with_env("CARGO_HTTP_PROXY", proxy.url())
+        .run(&["fetch"], LIMIT);
+    assert!(fetch.success(), "{}", fetch.show());
+    let forwarded = proxy.requests();
+    assert!(
+        forwarded.iter().any(|q| q.target.ends_with("/download")),
+        "{forwarded:#?}"
+    );
+    for q in &forwarded {
+        assert_eq!(q.method, "GET", "{q:?}");
+        assert!(
+            q.target.starts_with("http://corp-registry.invalid/"),
+            "{q:?}"
+        );
+        assert_eq!(q.authority, "corp-registry.invalid:80", "{q:?}");
+        assert_eq!(q.credentials, Credentials::Matched, "{q:?}");
+        assert_eq!(q.upstream, Some(reg.addr()), "{q:?}");
+    }
+    let log = reg.requests();
+    assert_eq!(log.len(), forwarded.len(), "{log:#?}\n{forwarded:#?}");
+    assert!(
+        log.iter()
+            .all(|q| q.host.as_deref() == Some("corp-registry.invalid")),
+        "{log:#?}"
+    );
+    assert_token_on_every_request(&reg);
+
+    // The conventional variable, lowercase as curl wants it for http://.
+    let before = proxy.requests().len();
+    let lower = cargo
+        .with_env("http_proxy", proxy.url())
+        .run(&["generate-lockfile"], LIMIT);
+    assert!(lower.success(), "{}", lower.show());
+    assert!(proxy.requests().len() > before);
+
+    // Wrong credentials: the proxy says 407 and cargo gives up.
+    let refused = cargo
+        .with_env("CARGO_HTTP_PROXY", proxy.url().replace("s3cret", "wrong"))
+        .run(&["generate-lockfile"], LIMIT);
+    assert!(!refused.success(), "{}", refused.show());
+    assert!(
+        refused
+            .stderr
+            .contains("`http://corp-registry.invalid/index/config.json` (127.0.0.1), got 407"),
+        "{}",
+        refused.show()
+    );
+    assert!(refused.elapsed < QUICK, "{}", refused.show());
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .any(|q| q.credentials == Credentials::Wrong && q.status == 407)
+    );
+}
+
+#[test]
+fn proxy_tunnels_connect_with_credentials_only() {
+    let reg =
+        PrivateRegistry::start_as(TOKEN, &corp_crates(), Some("http://corp-registry.invalid"));
+    let proxy = ForwardProxy::start(
+        "proxyuser",
+        "s3cret",
+        &[("corp-registry.invalid", reg.addr())],
+    );
+    let auth = base64(b"proxyuser:s3cret");
+
+    let mut s = TcpStream::connect(proxy.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let refused = exchange(
+        &mut s,
+        &mut r,
+        "CONNECT corp-registry.invalid:443 HTTP/1.1\r\nHost: corp-registry.invalid:443\r\n\r\n",
+    );
+    assert_eq!(refused.status, 407);
+    assert!(http::header(&refused.headers, "proxy-authenticate").is_some());
+    // The same connection, with credentials: a tunnel to the registry.
+    s.write_all(
+        format!(
+            "CONNECT corp-registry.invalid:443 HTTP/1.1\r\nHost: corp-registry.invalid:443\r\nProxy-Authorization: Basic {auth}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut r, &mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line:?}");
+    std::io::BufRead::read_line(&mut r, &mut line).unwrap();
+    let through = exchange(
+        &mut s,
+        &mut r,
+        &format!(
+            "GET /index/config.json HTTP/1.1\r\nHost: corp-registry.invalid\r\nAuthorization: {TOKEN}\r\n\r\n"
+        ),
+    );
+    assert_eq!(through.status, 200);
+    let config: serde_json::Value = serde_json::from_slice(&through.body).unwrap();
+    assert_eq!(config["dl"], "http://corp-registry.invalid/dl");
+    drop((s, r));
+
+    // An unknown name: 502, and nothing reaches the registry.
+    let mut s = TcpStream::connect(proxy.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let unknown = exchange(
+        &mut s,
+        &mut r,
+        &format!(
+            "CONNECT elsewhere.invalid:443 HTTP/1.1\r\nHost: elsewhere.invalid:443\r\nProxy-Authorization: Basic {auth}\r\n\r\n"
+        ),
+    );
+    assert_eq!(unknown.status, 502);
+
+    let log: Vec<_> = proxy
+        .requests()
+        .into_iter()
+        .map(|q| (q.method, q.target, q.credentials, q.status))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (
+                "CONNECT".into(),
+                "corp-registry.invalid:443".into(),
+                Credentials::Missing,
+                407
+            ),
+            (
+                "CONNECT".into(),
+                "corp-registry.invalid:443".into(),
+                Credentials::Matched,
+                200
+            ),
+            (
+                "CONNECT".into(),
+                "elsewhere.invalid:443".into(),
+                Credentials::Matched,
+                502
+            ),
+        ]
+    );
+    assert_eq!(reg.requests().len(), 1);
 }

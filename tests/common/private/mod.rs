@@ -1,13 +1,17 @@
 //! Private dependency sources for the tests (issue 14), each on 127.0.0.1
 //! and each gone when dropped:
 //!   - [`registry::PrivateRegistry`]: a sparse registry that wants a token
-//!     on every request (`auth-required`).
+//!     on every request (`auth-required`);
+//!   - [`proxy::ForwardProxy`]: an HTTP forward proxy (absolute-URI
+//!     requests and CONNECT) that wants Basic credentials and can give
+//!     made-up host names a local address.
 //!
 //! Plus what the tests give them: the crates they serve ([`TestCrate`]), a
 //! workspace depending on them ([`write_workspace`]) and the host's cargo
 //! run with a CARGO_HOME of its own and a time limit ([`HostCargo`]).
 
 pub mod http;
+pub mod proxy;
 pub mod registry;
 
 use std::collections::BTreeMap;
