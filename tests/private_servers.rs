@@ -1,14 +1,16 @@
 //! The private dependency sources of tests/common/private (issue 14) work
 //! with the host's own cargo (no green-cross, no Docker): a sparse registry
-//! wanting a token, and the same registry behind a proxy wanting
-//! credentials. Each cargo runs with a CARGO_HOME of its own and a time
-//! limit; the failures must be quick errors, never hangs.
+//! wanting a token, the same registry behind a proxy wanting credentials,
+//! and a git repository over ssh with the key in an agent. Each cargo runs
+//! with a CARGO_HOME of its own and a time limit; the failures must be
+//! quick errors, never hangs or prompts.
 
 mod common;
 
 use common::private::http::{self, Response};
 use common::private::proxy::{Credentials, ForwardProxy};
 use common::private::registry::{self, PrivateRegistry, TokenCheck};
+use common::private::ssh_git::SshGitServer;
 use common::private::{HostCargo, TestCrate, base64, write_workspace};
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
@@ -19,8 +21,8 @@ use std::time::Duration;
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// The most a refusal may take: cargo gives up at once on a 401 or 407,
-/// and the network failures it would retry (a name that does not resolve)
-/// are run with `CARGO_NET_RETRY=0`.
+/// and the network failures it would retry (a name that does not resolve,
+/// any failure of the git CLI) are run with `CARGO_NET_RETRY=0`.
 const QUICK: Duration = Duration::from_secs(10);
 
 const TOKEN: &str = "corp-token-3f9a";
@@ -548,4 +550,138 @@ fn proxy_tunnels_connect_with_credentials_only() {
         ]
     );
     assert_eq!(reg.requests().len(), 1);
+}
+
+/// A workspace depending on the server's crate by its ssh URL.
+fn git_workspace(dir: &Path, server: &SshGitServer) {
+    write_workspace(
+        dir,
+        &format!("corp-git-lib = {{ git = \"{}\" }}\n", server.url()),
+        "",
+    );
+}
+
+fn git_crate() -> TestCrate {
+    TestCrate::new("corp-git-lib", "0.3.0", "pub fn answer() -> u32 { 42 }\n")
+}
+
+const KEY_MARKER: &str = "green-cross-private-key-marker-5b1e";
+
+/// The agent holds the test's key, by its comment.
+fn assert_agent_holds_marker(server: &SshGitServer) {
+    let o = std::process::Command::new("ssh-add")
+        .arg("-l")
+        .env("SSH_AUTH_SOCK", server.agent_sock())
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&o.stdout);
+    assert!(listing.contains(KEY_MARKER), "{listing}");
+    assert!(listing.contains(server.key_fingerprint()), "{listing}");
+}
+
+#[test]
+fn host_cargo_fetches_over_ssh_with_libgit2_and_the_agent() {
+    let server = SshGitServer::start(KEY_MARKER, &git_crate());
+    assert_agent_holds_marker(&server);
+    let ws = tempfile::tempdir().unwrap();
+    git_workspace(ws.path(), &server);
+    let cargo = HostCargo::new(ws.path()).home_config(&server.cargo_known_hosts());
+
+    let fetch = cargo
+        .with_env("SSH_AUTH_SOCK", server.agent_sock())
+        .run(&["fetch"], LIMIT);
+    assert!(
+        fetch.success(),
+        "{}\n--- sshd\n{}",
+        fetch.show(),
+        server.log()
+    );
+    assert_eq!(locked_packages(ws.path()), ["corp-git-lib 0.3.0"]);
+    assert!(
+        server
+            .accepted_keys()
+            .iter()
+            .all(|k| k == server.key_fingerprint())
+            && !server.accepted_keys().is_empty(),
+        "{}",
+        server.log()
+    );
+
+    // No agent: an authentication error, at once.
+    std::fs::remove_file(ws.path().join("Cargo.lock")).unwrap();
+    let no_agent = cargo.run(&["fetch"], LIMIT);
+    assert!(!no_agent.success(), "{}", no_agent.show());
+    for part in [
+        "failed to authenticate when downloading repository",
+        "ssh-agent",
+    ] {
+        assert!(
+            no_agent.stderr.contains(part),
+            "no {part:?} in:\n{}",
+            no_agent.show()
+        );
+    }
+    assert!(no_agent.elapsed < QUICK, "{}", no_agent.show());
+
+    // No known host: refused before any key is offered.
+    let logins = server.accepted_keys().len();
+    let unknown_host = HostCargo::new(ws.path())
+        .env("SSH_AUTH_SOCK", server.agent_sock())
+        .run(&["fetch"], LIMIT);
+    assert!(!unknown_host.success(), "{}", unknown_host.show());
+    assert!(
+        unknown_host.stderr.contains("unknown SSH host key"),
+        "{}",
+        unknown_host.show()
+    );
+    assert_eq!(server.accepted_keys().len(), logins);
+}
+
+#[test]
+fn host_cargo_fetches_over_ssh_with_the_git_cli_and_the_agent() {
+    let server = SshGitServer::start(KEY_MARKER, &git_crate());
+    let ws = tempfile::tempdir().unwrap();
+    git_workspace(ws.path(), &server);
+    let cargo = HostCargo::new(ws.path())
+        .home_config("[net]\ngit-fetch-with-cli = true\n")
+        .env("GIT_SSH_COMMAND", server.git_ssh_command())
+        .env("GIT_TERMINAL_PROMPT", "0");
+
+    let fetch = cargo
+        .with_env("SSH_AUTH_SOCK", server.agent_sock())
+        .run(&["fetch"], LIMIT);
+    assert!(
+        fetch.success(),
+        "{}\n--- sshd\n{}",
+        fetch.show(),
+        server.log()
+    );
+    assert_eq!(locked_packages(ws.path()), ["corp-git-lib 0.3.0"]);
+    assert!(
+        server
+            .accepted_keys()
+            .iter()
+            .any(|k| k == server.key_fingerprint()),
+        "{}",
+        server.log()
+    );
+
+    // No agent: ssh is refused at once; cargo takes any failure of git
+    // for a spurious one and would try 3 more times (some 12 s).
+    std::fs::remove_file(ws.path().join("Cargo.lock")).unwrap();
+    let no_agent = cargo
+        .with_env("CARGO_NET_RETRY", "0")
+        .run(&["fetch"], LIMIT);
+    assert!(!no_agent.success(), "{}", no_agent.show());
+    for part in [
+        "Permission denied (publickey)",
+        "process didn't exit successfully: `git fetch",
+    ] {
+        assert!(
+            no_agent.stderr.contains(part),
+            "no {part:?} in:\n{}",
+            no_agent.show()
+        );
+    }
+    assert!(no_agent.elapsed < QUICK, "{}", no_agent.show());
 }

@@ -4,7 +4,9 @@
 //!     on every request (`auth-required`);
 //!   - [`proxy::ForwardProxy`]: an HTTP forward proxy (absolute-URI
 //!     requests and CONNECT) that wants Basic credentials and can give
-//!     made-up host names a local address.
+//!     made-up host names a local address;
+//!   - [`ssh_git::SshGitServer`]: a bare git repository behind an sshd of
+//!     its own, with an ssh-agent holding the only key it accepts.
 //!
 //! Plus what the tests give them: the crates they serve ([`TestCrate`]), a
 //! workspace depending on them ([`write_workspace`]) and the host's cargo
@@ -13,6 +15,7 @@
 pub mod http;
 pub mod proxy;
 pub mod registry;
+pub mod ssh_git;
 
 use std::collections::BTreeMap;
 use std::io::Read;
