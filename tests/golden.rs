@@ -501,7 +501,7 @@ fn run_builds_the_binary_then_runs_it_natively_or_in_a_runner_image() {
     );
     let run = p.run.as_ref().unwrap();
     let image = run.image.as_ref().unwrap();
-    assert_eq!(image.stage, "runner-aarch64-unknown-linux-gnu");
+    assert_eq!(image.stage.to_string(), "runner-aarch64-unknown-linux-gnu");
     assert!(
         image
             .tag

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::Contexts;
 use crate::plan::{
-    BuildPlan, CA_SECRET_ID, CustomImage, FRESH_ARG, MACOS_SDK_CONTEXT, OUT_STAGE, SKELETON_CONTEXT,
+    BuildPlan, CA_SECRET_ID, CustomImage, FRESH_ARG, MACOS_SDK_CONTEXT, SKELETON_CONTEXT, Stage,
 };
 
 /// The label of every image green-cross loads into the engine (runner
@@ -33,7 +33,7 @@ pub enum Export<'a> {
     /// The outputs stage, as files in a local directory.
     Local(&'a Path),
     /// One stage, loaded into the engine as an image with this tag.
-    Load { stage: &'a str, tag: &'a str },
+    Load { stage: &'a Stage, tag: &'a str },
 }
 
 /// `key=value` as one field of buildx's comma-separated options
@@ -98,7 +98,7 @@ pub fn buildx_args(
     match export {
         Export::Local(out_dir) => a.extend([
             "--target".into(),
-            OUT_STAGE.into(),
+            Stage::Out.to_string(),
             "--output".into(),
             format!(
                 "type=local,{}",
@@ -106,7 +106,7 @@ pub fn buildx_args(
             ),
         ]),
         Export::Load { stage, tag } => {
-            a.extend(["--target".into(), stage.into()]);
+            a.extend(["--target".into(), stage.to_string()]);
             a.extend(load_args(tag));
         }
     }
@@ -185,7 +185,7 @@ mod tests {
             "--load --tag green-cross-runner:t-0 --label dev.green-cross.image=green-cross-runner"
         );
         let c = CustomImage {
-            base_stage: "sysroot-t".into(),
+            base_stage: Stage::Sysroot("t".into()),
             base_tag: "green-cross-base:t-0".into(),
             file: "Dockerfile.t".into(),
             context: "/w".into(),

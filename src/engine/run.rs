@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn docker_run_mounts_the_workspace_at_its_path_and_passes_arguments() {
         let image = RunnerImage {
-            stage: "runner-t".into(),
+            stage: crate::plan::Stage::Runner("t".into()),
             tag: "green-cross-runner:t-0".into(),
             program: vec!["qemu-aarch64-static".into()],
             runner: crate::plan::RunnerPlan {

@@ -122,7 +122,7 @@ pub struct TargetPlan {
     pub triple: String,
     pub platform: String,
     /// The stage the sysroot stage starts from.
-    pub from: String,
+    pub from: Stage,
     pub install: Option<PackageInstall>,
     pub std: StdSource,
     /// zig's target, when zig links.

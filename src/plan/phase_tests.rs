@@ -59,7 +59,7 @@ fn the_toolchain_phase_makes_one_stage_per_flavour_and_one_per_user_image() {
     ]);
     let mut w = vec![];
     let tc = toolchains(&i.input(), &r, 0, &mut w).unwrap();
-    let names: Vec<&str> = tc.stages.iter().map(|s| s.name.as_str()).collect();
+    let names: Vec<String> = tc.stages.iter().map(|s| s.name.to_string()).collect();
     assert_eq!(
         names,
         [
@@ -137,7 +137,7 @@ fn one_target_s_plan_joins_its_phases() {
     );
     let p = plan(&i.input()).unwrap();
     let t = &p.targets[0];
-    assert_eq!(t.from, "toolchain");
+    assert_eq!(t.from, Stage::Toolchain(Toolchain::Shared));
     assert!(t.runner.is_some(), "test runs its binaries under qemu-user");
     assert!(t.fresh);
     let cargo: Vec<&str> = t.cargo.iter().map(String::as_str).collect();

@@ -56,7 +56,7 @@ pub struct RunPlan {
 /// `run` executes the binary (with the workspace mounted at its own path).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunnerImage {
-    pub stage: String,
+    pub stage: Stage,
     pub tag: String,
     /// The runner program, before the binary and its arguments.
     pub program: Vec<String>,
@@ -242,7 +242,7 @@ pub(super) fn run_plan(
             })?;
             let ws_hash = stable_hash(ws.root.to_string_lossy().as_bytes());
             Some(RunnerImage {
-                stage: format!("runner-{}", r.triple),
+                stage: Stage::Runner(r.triple.clone()),
                 tag: format!("green-cross-runner:{}-{ws_hash:016x}", r.triple),
                 program,
                 runner,

@@ -165,12 +165,12 @@ pub(super) fn pre_build_plan(
     r: &Recipe,
     pre_build: Option<&PreBuild>,
     cross_deb_arch: Option<&str>,
-    from: &str,
+    from: &Stage,
     warnings: &mut Vec<String>,
 ) -> Option<PreBuildPlan> {
     let p = pre_build.filter(|p| !matches!(p, PreBuild::Lines(l) if l.is_empty()))?;
     let commands = p.commands().unwrap_or_default();
-    if from == "toolchain-alpine"
+    if *from == Stage::Toolchain(Toolchain::Alpine)
         && commands
             .iter()
             .any(|c| c.contains("apt-get") || c.contains("dpkg"))

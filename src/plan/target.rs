@@ -151,27 +151,28 @@ fn stage_bases(
     zig: Option<&str>,
     has_dockerfile: bool,
     zig_stages: &mut Vec<ZigStage>,
-) -> (String, String) {
+) -> (Stage, Stage) {
     let flavour = cx.tc.flavour_of(cx.input.settings.toolchain, r);
     let plain_base = if cx.tc.images.contains_key(&r.triple) {
-        format!("toolchain-{}", r.triple)
+        Toolchain::Target(r.triple.clone())
     } else if flavour == ImageFlavour::Alpine && zig.is_none() {
-        "toolchain-alpine".to_string()
+        Toolchain::Alpine
     } else {
-        "toolchain".to_string()
+        Toolchain::Shared
     };
     let base = match has_dockerfile {
         true => cx.tc.custom_stage(r),
         false => plain_base.clone(),
     };
+    let plain_base = Stage::Toolchain(plain_base);
     if zig.is_none() {
-        return (plain_base, base);
+        return (plain_base, Stage::Toolchain(base));
     }
-    let name = zig_stage_name(&base);
+    let name = Stage::Zig(base.clone());
     if !zig_stages.iter().any(|z| z.name == name) {
         zig_stages.push(ZigStage {
             name: name.clone(),
-            from: base,
+            from: Stage::Toolchain(base),
         });
     }
     (plain_base, name)

@@ -54,7 +54,7 @@ impl PackageInstall {
 /// A toolchain stage: the image the sysroot stages start from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ToolchainStage {
-    pub name: String,
+    pub name: Stage,
     pub image: String,
     pub flavour: ImageFlavour,
     /// Packages for the build platform, sorted.
@@ -78,7 +78,7 @@ pub struct ToolchainStage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RustCopy {
     /// The stage that holds the official image.
-    pub stage: String,
+    pub stage: Stage,
     pub image: String,
     /// The toolchain's full version, when known before the build: it is
     /// pinned as the official image pins its own (RUST_VERSION).
@@ -167,7 +167,7 @@ pub(super) fn next_day(date: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomImage {
     /// The stage loaded as CROSS_BASE_IMAGE.
-    pub base_stage: String,
+    pub base_stage: Stage,
     pub base_tag: String,
     /// The user's Dockerfile and its context, on the host.
     pub file: PathBuf,
@@ -267,16 +267,8 @@ pub(super) fn zig_target(
 /// A stage that adds zig to a toolchain stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ZigStage {
-    pub name: String,
-    pub from: String,
-}
-
-/// `zig` for the default toolchain stage, `zig-<suffix>` for the others.
-pub(super) fn zig_stage_name(toolchain: &str) -> String {
-    match toolchain.strip_prefix("toolchain-") {
-        Some(suffix) => format!("zig-{suffix}"),
-        None => "zig".into(),
-    }
+    pub name: Stage,
+    pub from: Stage,
 }
 
 /// Where cross's images are, and the release of cross whose images a
@@ -308,13 +300,13 @@ pub(super) fn image_setting(image: &Image, triple: &str) -> Result<(String, bool
 pub(super) const BUILD_TOOLS_DEBIAN: [&str; 5] =
     ["cmake", "libclang-dev", "make", "perl", "pkg-config"];
 
-/// The toolchain stage of a mode and image flavour, on `image` when the
-/// configuration names one for a target.
+/// The toolchain stage `name` of a mode and image flavour, on `image` when
+/// the configuration names one for a target.
 pub(super) fn toolchain_stage(
     mode: ToolchainMode,
     flavour: ImageFlavour,
     image: Option<String>,
-    stage_name: &str,
+    name: Toolchain,
     settings: &Settings,
     rust: &RustupToolchain,
 ) -> ToolchainStage {
@@ -322,7 +314,7 @@ pub(super) fn toolchain_stage(
         RustupToolchain::Image(v) => v.as_str(),
         RustupToolchain::Install(_) => "stable",
     };
-    let (name, default_image, packages, xx) = match (mode, flavour) {
+    let (default_image, packages, xx) = match (mode, flavour) {
         (ToolchainMode::Distro, _) => {
             // The same for every invocation, so that every build shares
             // one toolchain layer (and one registry cache entry).
@@ -340,7 +332,7 @@ pub(super) fn toolchain_stage(
                 .base_image
                 .clone()
                 .unwrap_or_else(|| crate::config::DEFAULT_DISTRO_BASE.into());
-            ("toolchain", image, p, false)
+            (image, p, false)
         }
         (ToolchainMode::Rustup, ImageFlavour::Debian) => {
             let mut p = vec!["clang", "lld"];
@@ -349,10 +341,9 @@ pub(super) fn toolchain_stage(
                 .base_image
                 .clone()
                 .unwrap_or_else(|| rust_image(rust_version, flavour));
-            ("toolchain", image, p, true)
+            (image, p, true)
         }
         (ToolchainMode::Rustup, ImageFlavour::Alpine) => (
-            "toolchain-alpine",
             rust_image(rust_version, flavour),
             vec!["clang", "lld", "llvm", "pkgconf", "make", "perl", "cmake"],
             true,
@@ -362,7 +353,7 @@ pub(super) fn toolchain_stage(
     // none, and cross never uses an image's own.
     let rust_from = match (&image, mode) {
         (Some(_), ToolchainMode::Rustup) => Some(RustCopy {
-            stage: format!("{stage_name}-rust"),
+            stage: Stage::RustImage(name.clone()),
             image: rust_image(rust_version, flavour),
             version: (rust_version.split('.').count() == 3 && is_dotted_number(rust_version))
                 .then(|| rust_version.to_string()),
@@ -382,11 +373,7 @@ pub(super) fn toolchain_stage(
         _ => None,
     };
     ToolchainStage {
-        name: if image.is_some() {
-            stage_name.to_string()
-        } else {
-            name.to_string()
-        },
+        name: Stage::Toolchain(name),
         image: image.unwrap_or(default_image),
         flavour,
         packages: sorted(packages.into_iter().map(str::to_string)),
@@ -463,10 +450,10 @@ impl ToolchainPhase {
     }
 
     /// The stage a target's `dockerfile` image becomes.
-    pub fn custom_stage(&self, r: &Recipe) -> String {
+    pub fn custom_stage(&self, r: &Recipe) -> Toolchain {
         match self.images.contains_key(&r.triple) {
-            true => format!("toolchain-{}-custom", r.triple),
-            false => format!("toolchain-{}", r.triple),
+            true => Toolchain::Custom(r.triple.clone()),
+            false => Toolchain::Target(r.triple.clone()),
         }
     }
 }
@@ -550,22 +537,22 @@ pub(super) fn toolchains(
                 .then_some(ImageFlavour::Debian),
         )
         .collect();
-    let stage = |flavour, image, name: &str| {
+    let stage = |flavour, image, name| {
         toolchain_stage(mode, flavour, image, name, settings, &phase.rust_version)
     };
-    let mut stages: Vec<ToolchainStage> = flavours.iter().map(|f| stage(*f, None, "")).collect();
+    let mut stages: Vec<ToolchainStage> = flavours
+        .iter()
+        .map(|f| stage(*f, None, Toolchain::shared(*f)))
+        .collect();
     for r in recipes {
         let flavour = phase.flavour_of(mode, r);
         if let Some(image) = phase.images.get(&r.triple) {
-            stages.push(stage(
-                flavour,
-                Some(image.clone()),
-                &format!("toolchain-{}", r.triple),
-            ));
+            let name = Toolchain::Target(r.triple.clone());
+            stages.push(stage(flavour, Some(image.clone()), name));
         }
         if settings.for_target(&r.triple).dockerfile.is_some() {
             let tag = custom_tag(ws_hash, r);
-            stages.push(stage(flavour, Some(tag), &phase.custom_stage(r)));
+            stages.push(stage(flavour, Some(tag), phase.custom_stage(r)));
         }
     }
     phase.stages = stages;
@@ -579,7 +566,7 @@ pub(super) fn toolchains(
 pub(super) fn custom_image(
     d: &Dockerfile,
     r: &Recipe,
-    base_stage: String,
+    base_stage: Stage,
     root: &Path,
     ws_hash: u64,
     cross_deb_arch: Option<&str>,
