@@ -321,18 +321,13 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let _ = writeln!(out, "# ---- {triple} ({})", t.platform);
     sysroot_stage(out, plan, t);
     deps_stage(out, t);
-    // runner (test): qemu-user or wine, for the build step to run binaries.
-    let build_from = match &t.runner {
-        Some(r) => {
-            // The build step runs the tests here, so the dependencies
-            // stage is below.
-            let runner = Stage::Runner(triple.clone());
-            runner_stage(out, &Stage::Deps(triple.clone()), &runner, r);
-            runner
-        }
-        None => Stage::Deps(triple.clone()),
-    };
-    build_stage(out, plan, t, &build_from);
+    // runner (test): qemu-user or wine, for the build step to run binaries,
+    // on the dependencies stage.
+    if let Some(r) = &t.runner {
+        let runner = Stage::Runner(triple.clone());
+        runner_stage(out, &Stage::Deps(triple.clone()), &runner, r);
+    }
+    build_stage(out, plan, t);
     artifacts_stage(out, triple);
 }
 
@@ -402,9 +397,11 @@ fn deps_stage(out: &mut String, t: &TargetPlan) {
 }
 
 /// build: no network, sources read from the context, target dir cached;
-/// on top of `from`, the dependencies stage or the runner on it.
-fn build_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan, from: &Stage) {
-    let _ = writeln!(out, "FROM {from} AS {}", Stage::Build(t.triple.clone()));
+/// on top of the stage the plan names, the dependencies stage or the
+/// runner on it.
+fn build_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
+    let build = Stage::Build(t.triple.clone());
+    let _ = writeln!(out, "FROM {} AS {build}", t.build_from);
     if t.fresh {
         // A new value per invocation: tests always run, never from cache.
         let _ = writeln!(out, "ARG {FRESH_ARG}");

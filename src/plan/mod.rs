@@ -172,6 +172,11 @@ pub struct TargetPlan {
     pub release: ReleaseSettings,
     /// For `test`: the runner stage between deps and build.
     pub runner: Option<RunnerPlan>,
+    /// The stage the build step starts from: the dependencies stage, or
+    /// the runner stage on it when the build step runs binaries. Left out
+    /// of `plan --json`, where `runner` tells it.
+    #[serde(skip)]
+    pub build_from: Stage,
     /// Never serve the build step from cache (`test`): a build argument
     /// with a fresh value per invocation.
     pub fresh: bool,

@@ -139,8 +139,33 @@ fn one_target_s_plan_joins_its_phases() {
     let t = &p.targets[0];
     assert_eq!(t.from, Stage::Toolchain(Toolchain::Shared));
     assert!(t.runner.is_some(), "test runs its binaries under qemu-user");
+    assert_eq!(t.build_from, Stage::Runner(t.triple.clone()));
     assert!(t.fresh);
     let cargo: Vec<&str> = t.cargo.iter().map(String::as_str).collect();
     assert_eq!(&cargo[..3], ["cargo", "test", "--offline"]);
     assert!(cargo.contains(&"--locked"));
+}
+
+#[test]
+fn the_build_step_starts_from_the_runner_stage_only_where_it_runs_binaries() {
+    let build_from = |args: &str| {
+        let i = Inputs::new(args, "", &[]);
+        let p = plan(&i.input()).unwrap();
+        p.targets[0].build_from.clone()
+    };
+    let arm = "aarch64-unknown-linux-gnu";
+    let runner = Stage::Runner(arm.into());
+    let deps = Stage::Deps(arm.into());
+    assert_eq!(build_from(&format!("test --target {arm}")), runner);
+    assert_eq!(build_from(&format!("bench --target {arm}")), runner);
+    assert_eq!(build_from(&format!("build --target {arm}")), deps);
+    assert_eq!(build_from(&format!("test --target {arm} --no-run")), deps);
+    // `run` runs in an image of its own, on the sysroot stage.
+    assert_eq!(build_from(&format!("run --target {arm}")), deps);
+    // Nothing here runs a macOS binary: its tests are built only.
+    let mac = "aarch64-apple-darwin";
+    assert_eq!(
+        build_from(&format!("test --target {mac}")),
+        Stage::Deps(mac.into())
+    );
 }

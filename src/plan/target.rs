@@ -108,6 +108,7 @@ pub(super) fn target_plan(
     let cargo = build_command(&own, inv, &added, !cx.is_run && !no_run);
     let (deps_build, deps_clean) = deps_commands(cx, &own, &added, &cargo_target);
     let setup = setup_commands(m, lld);
+    let build_from = build_start(r, runner.is_some());
 
     let target = TargetPlan {
         triple: r.triple.clone(),
@@ -132,6 +133,7 @@ pub(super) fn target_plan(
         cache_id: format!("green-cross-target-{ws_hash:016x}-{}", r.triple),
         release,
         runner,
+        build_from,
         fresh: runs_binaries && !no_run,
         pre_build,
         volumes,
@@ -139,6 +141,15 @@ pub(super) fn target_plan(
         custom,
     };
     Ok((target, run))
+}
+
+/// The stage the build step starts from: the runner stage when it runs
+/// the target's binaries there, else the dependencies stage.
+fn build_start(r: &Recipe, runs_in_runner: bool) -> Stage {
+    match runs_in_runner {
+        true => Stage::Runner(r.triple.clone()),
+        false => Stage::Deps(r.triple.clone()),
+    }
 }
 
 /// The stage the target starts from without `dockerfile` (the
