@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::plan::CARGO_STATUS_MARKER;
+use crate::plan::{CARGO_STATUS_MARKER, OUT_STAGE, Stage};
 
 /// Maps BuildKit's plain-progress vertex numbers to the stage they run.
 #[derive(Default)]
@@ -123,16 +123,18 @@ impl ProgressFilter {
             return None;
         }
         // The dependencies stage's cargo lines are shown as they come.
-        if let Some(triple) = stage.strip_prefix("deps-") {
-            self.deps_vertex.insert(id.to_string(), triple.to_string());
+        if let Some(Stage::Deps(triple)) = Stage::parse(stage) {
+            self.deps_vertex.insert(id.to_string(), triple);
         }
         if is_setup_stage(stage) {
             self.setup_vertex.insert(id.to_string(), stage.to_string());
         }
-        let triple = stage.strip_prefix("build-")?;
+        let Some(Stage::Build(triple)) = Stage::parse(stage) else {
+            return None;
+        };
         let first = self
             .build_vertex
-            .insert(id.to_string(), triple.to_string())
+            .insert(id.to_string(), triple.clone())
             .is_none();
         (first && !verbose).then(|| format!("   Building {triple} in BuildKit"))
     }
@@ -270,18 +272,20 @@ fn without_timestamp(body: &str) -> &str {
 }
 
 /// Whether a stage's RUN steps set up a toolchain, sysroot or runner (not
-/// cargo's stages, the outputs stage or BuildKit's own vertices).
-fn is_setup_stage(stage: &str) -> bool {
-    ![
-        "deps-",
-        "build-",
-        "artifacts-",
-        "green-cross-out",
-        "context",
-        "internal",
-    ]
-    .iter()
-    .any(|p| stage.starts_with(p))
+/// cargo's stages or the outputs stages). A name of none of green-cross's
+/// stages is a stage of a user's Dockerfile (`dockerfile`), which sets up
+/// its image, unless it starts as BuildKit's own vertices or the outputs
+/// stage do.
+fn is_setup_stage(name: &str) -> bool {
+    match Stage::parse(name).as_ref() {
+        Some(s) => !matches!(
+            s,
+            Stage::Deps(_) | Stage::Build(_) | Stage::Artifacts(_) | Stage::Out
+        ),
+        None => ![OUT_STAGE, "context", "internal"]
+            .iter()
+            .any(|p| name.starts_with(p)),
+    }
 }
 
 /// Whether an engine error is containerd's lost-parent race.
@@ -371,6 +375,34 @@ mod tests {
         assert!(f.line(e, false).is_some());
         assert_eq!(f.failed_build_code, Some(101));
         assert!(!f.failed_other);
+    }
+
+    #[test]
+    fn steps_that_set_up_are_told_from_cargo_s_steps_by_their_stage() {
+        let t = "aarch64-unknown-linux-gnu";
+        for stage in [
+            "toolchain".to_string(),
+            "toolchain-alpine".into(),
+            format!("toolchain-{t}-custom"),
+            format!("zig-{t}"),
+            format!("sysroot-{t}"),
+            format!("runner-{t}"),
+            // A user's Dockerfile's stages.
+            "stage-0".into(),
+            "builder".into(),
+        ] {
+            assert!(is_setup_stage(&stage), "{stage}");
+        }
+        for stage in [
+            format!("deps-{t}"),
+            format!("build-{t}"),
+            format!("artifacts-{t}"),
+            "green-cross-out".into(),
+            "context".into(),
+            "internal]".into(),
+        ] {
+            assert!(!is_setup_stage(&stage), "{stage}");
+        }
     }
 
     #[test]
