@@ -625,7 +625,8 @@ fn build_and_report(
     let mut engine = s.engine.clone();
     for t in stale {
         engine.build_opts.push("--no-cache-filter".into());
-        engine.build_opts.push(format!("build-{t}"));
+        let build = green_cross::plan::Stage::Build(t.to_string());
+        engine.build_opts.push(build.to_string());
     }
     let _ = std::fs::remove_dir_all(out_dir.join(green_cross::plan::REPORT_DIR));
     run(&engine)
