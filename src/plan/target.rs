@@ -35,7 +35,7 @@ pub(super) fn target_plan(
     let (workdir, deps_workdir) = (&cx.workdir, &cx.deps_workdir);
     let m = r.mode(mode);
     let zig = cx.tc.zig_of(r);
-    let ts = settings.for_target(&r.triple);
+    let ts = cx.tc.settings_of(r);
     ts.check(&r.triple)?;
     let recipe_std = m.std.expect("validated recipe");
     let (std, build_std_flag) = std_choice(r, recipe_std, ts.build_std.as_ref(), warnings);
@@ -62,11 +62,11 @@ pub(super) fn target_plan(
     let (sysroot_files, macos_sdk) = macos_sysroot(zig.as_deref(), input.env, &mut sysroot_env);
 
     // Release settings and rustflags: build step only.
-    let release = settings.release_for(&r.triple);
+    let release = ts.release.clone();
     let (build_env, host) = build_step_env(
         cx,
         r,
-        &ts,
+        ts,
         &release,
         zig_musl,
         lld,

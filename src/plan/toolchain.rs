@@ -1,6 +1,7 @@
 //! The toolchain stages: which Rust, on which image (the official one, Debian's, a user's with Rust brought in), zig, and what a user's `image` and `dockerfile` become.
 
 use super::*;
+use crate::config::TargetSettings;
 
 /// How packages are installed in a sysroot stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -422,11 +423,13 @@ pub(super) fn distro_toolchain_warning(inv: &Invocation, ws: &Workspace) -> Opti
     ))
 }
 
-/// What the toolchain phase decides for the whole plan: which Rust, which
-/// targets zig links, which have an image of their own, and the toolchain
-/// stages.
+/// What the toolchain phase decides for the whole plan: which Rust, each
+/// target's settings, which targets zig links, which have an image of their
+/// own, and the toolchain stages.
 pub(super) struct ToolchainPhase {
     pub rust_version: RustupToolchain,
+    /// Each target's settings, resolved once for every phase.
+    pub settings: BTreeMap<String, TargetSettings>,
     /// The zig target of each triple that zig links.
     pub zig_targets: BTreeMap<String, Option<String>>,
     /// The user's image of each triple that has one (`image`, or zig's).
@@ -435,6 +438,10 @@ pub(super) struct ToolchainPhase {
 }
 
 impl ToolchainPhase {
+    pub fn settings_of(&self, r: &Recipe) -> &TargetSettings {
+        &self.settings[&r.triple]
+    }
+
     pub fn zig_of(&self, r: &Recipe) -> Option<String> {
         self.zig_targets.get(&r.triple).cloned().flatten()
     }
@@ -467,18 +474,22 @@ pub(super) fn custom_tag(ws_hash: u64, r: &Recipe) -> String {
 /// cross), checked and expanded.
 fn user_images(
     mode: ToolchainMode,
-    settings: &Settings,
+    settings: &BTreeMap<String, TargetSettings>,
     recipes: &[&Recipe],
     warnings: &mut Vec<String>,
 ) -> Result<BTreeMap<String, String>> {
     let mut images = BTreeMap::new();
     for r in recipes {
-        let ts = settings.for_target(&r.triple);
-        let zig_image = ts.zig.image.filter(|_| ts.zig.enable == Some(true));
-        let Some(v) = zig_image.or(ts.image) else {
+        let ts = &settings[&r.triple];
+        let zig_image = ts
+            .zig
+            .image
+            .as_ref()
+            .filter(|_| ts.zig.enable == Some(true));
+        let Some(v) = zig_image.or(ts.image.as_ref()) else {
             continue;
         };
-        let (name, toolchain) = image_setting(&v, &r.triple)?;
+        let (name, toolchain) = image_setting(v, &r.triple)?;
         if mode == ToolchainMode::Distro && name.starts_with(CROSS_IMAGES) {
             warnings.push(format!(
                 "{}: {name} is one of cross's images (Ubuntu), and distro mode installs Debian's Rust on the image with apt, which Ubuntu does not have\n  help: use rustup mode, which copies the official image's Rust in, or a Debian bookworm-based image",
@@ -511,15 +522,20 @@ pub(super) fn toolchains(
         ToolchainMode::Rustup => rustup_toolchain(inv.toolchain.as_deref(), input.host)?,
         ToolchainMode::Distro => RustupToolchain::Image(input.host.rustc_version.clone()),
     };
+    let target_settings: BTreeMap<String, TargetSettings> = recipes
+        .iter()
+        .map(|r| (r.triple.clone(), settings.for_target(&r.triple)))
+        .collect();
     let mut zig_targets = BTreeMap::new();
     for r in recipes {
-        let configured = &settings.for_target(&r.triple).zig;
+        let configured = &target_settings[&r.triple].zig;
         let z = zig_target(r, r.mode(mode).zig.as_deref(), configured, warnings)?;
         zig_targets.insert(r.triple.clone(), z);
     }
-    let images = user_images(mode, settings, recipes, warnings)?;
+    let images = user_images(mode, &target_settings, recipes, warnings)?;
     let mut phase = ToolchainPhase {
         rust_version,
+        settings: target_settings,
         zig_targets,
         images,
         stages: vec![],
@@ -550,7 +566,7 @@ pub(super) fn toolchains(
             let name = Toolchain::Target(r.triple.clone());
             stages.push(stage(flavour, Some(image.clone()), name));
         }
-        if settings.for_target(&r.triple).dockerfile.is_some() {
+        if phase.settings_of(r).dockerfile.is_some() {
             let tag = custom_tag(ws_hash, r);
             stages.push(stage(flavour, Some(tag), phase.custom_stage(r)));
         }
