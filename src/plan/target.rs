@@ -40,13 +40,13 @@ pub(super) fn target_plan(
     let recipe_std = m.std.expect("validated recipe");
     let (std, build_std_flag) = std_choice(r, recipe_std, ts.build_std.as_ref(), warnings);
     let runner_choice = runner_choice(r, ts.runner.as_deref(), &input.host.triple)?;
-    let flavour = cx.tc.flavour_of(mode, r);
+    let flavour = cx.tc.flavour_of(r);
     // zig turned on for a musl target whose recipe links without it
     // (rustup mode's Alpine stage): zig brings musl, as in distro mode.
     let zig_musl = zig.is_some() && m.zig.is_none() && r.libc == crate::target::Libc::Musl;
 
-    let (plain_base, from) =
-        stage_bases(cx, r, zig.as_deref(), ts.dockerfile.is_some(), zig_stages);
+    let dockerfile = ts.dockerfile.is_some();
+    let (plain_base, from) = stage_bases(cx, r, zig.as_deref(), flavour, dockerfile, zig_stages);
 
     let lld = m.lld && zig.is_none();
     let install = package_install(r, m, mode, flavour, std, zig_musl, lld, &ts.packages)?;
@@ -154,22 +154,20 @@ fn build_start(r: &Recipe, runs_in_runner: bool) -> Stage {
 
 /// The stage the target starts from without `dockerfile` (the
 /// Dockerfile's CROSS_BASE_IMAGE), and the one its sysroot starts from: its
-/// `dockerfile` image's toolchain stage or the plain one, under zig's stage
-/// when zig links (registered once per base).
+/// `dockerfile` image's toolchain stage or the plain one (its own image's,
+/// or its flavour's shared one), under zig's stage when zig links
+/// (registered once per base).
 fn stage_bases(
     cx: &PlanContext,
     r: &Recipe,
     zig: Option<&str>,
+    flavour: ImageFlavour,
     has_dockerfile: bool,
     zig_stages: &mut Vec<ZigStage>,
 ) -> (Stage, Stage) {
-    let flavour = cx.tc.flavour_of(cx.input.settings.toolchain, r);
-    let plain_base = if cx.tc.images.contains_key(&r.triple) {
-        Toolchain::Target(r.triple.clone())
-    } else if flavour == ImageFlavour::Alpine && zig.is_none() {
-        Toolchain::Alpine
-    } else {
-        Toolchain::Shared
+    let plain_base = match cx.tc.images.contains_key(&r.triple) {
+        true => Toolchain::Target(r.triple.clone()),
+        false => Toolchain::shared(flavour),
     };
     let base = match has_dockerfile {
         true => cx.tc.custom_stage(r),
@@ -295,7 +293,7 @@ fn runs(
     let input = cx.input;
     let (inv, ws) = (input.invocation, input.workspace);
     let mode = input.settings.toolchain;
-    let (m, flavour) = (r.mode(mode), cx.tc.flavour_of(mode, r));
+    let (m, flavour) = (r.mode(mode), cx.tc.flavour_of(r));
     let user_no_run = inv.no_run;
     let runner = (cx.runs_binaries && !user_no_run)
         .then(|| runner_plan(r, choice, mode, flavour, m, installs_multiarch(install)))

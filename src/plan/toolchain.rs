@@ -424,14 +424,16 @@ pub(super) fn distro_toolchain_warning(inv: &Invocation, ws: &Workspace) -> Opti
 }
 
 /// What the toolchain phase decides for the whole plan: which Rust, each
-/// target's settings, which targets zig links, which have an image of their
-/// own, and the toolchain stages.
+/// target's settings, which targets zig links, each target's image
+/// flavour, which have an image of their own, and the toolchain stages.
 pub(super) struct ToolchainPhase {
     pub rust_version: RustupToolchain,
     /// Each target's settings, resolved once for every phase.
     pub settings: BTreeMap<String, TargetSettings>,
     /// The zig target of each triple that zig links.
     pub zig_targets: BTreeMap<String, Option<String>>,
+    /// The image flavour of each target's stages.
+    pub flavours: BTreeMap<String, ImageFlavour>,
     /// The user's image of each triple that has one (`image`, or zig's).
     pub images: BTreeMap<String, String>,
     pub stages: Vec<ToolchainStage>,
@@ -446,14 +448,8 @@ impl ToolchainPhase {
         self.zig_targets.get(&r.triple).cloned().flatten()
     }
 
-    /// zig is added to a Debian stage: a target it links is built there.
-    pub fn flavour_of(&self, mode: ToolchainMode, r: &Recipe) -> ImageFlavour {
-        match mode {
-            ToolchainMode::Rustup if self.zig_of(r).is_none() => {
-                r.rustup.image.unwrap_or(ImageFlavour::Debian)
-            }
-            _ => ImageFlavour::Debian,
-        }
+    pub fn flavour_of(&self, r: &Recipe) -> ImageFlavour {
+        self.flavours[&r.triple]
     }
 
     /// The stage a target's `dockerfile` image becomes.
@@ -462,6 +458,16 @@ impl ToolchainPhase {
             true => Toolchain::Custom(r.triple.clone()),
             false => Toolchain::Target(r.triple.clone()),
         }
+    }
+}
+
+/// The image flavour of a target's stages: the recipe's in rustup mode,
+/// Debian otherwise. zig is added to a Debian stage: a target it links is
+/// built there.
+fn flavour(mode: ToolchainMode, r: &Recipe, zig: Option<&str>) -> ImageFlavour {
+    match mode {
+        ToolchainMode::Rustup if zig.is_none() => r.rustup.image.unwrap_or(ImageFlavour::Debian),
+        _ => ImageFlavour::Debian,
     }
 }
 
@@ -526,10 +532,11 @@ pub(super) fn toolchains(
         .iter()
         .map(|r| (r.triple.clone(), settings.for_target(&r.triple)))
         .collect();
-    let mut zig_targets = BTreeMap::new();
+    let (mut zig_targets, mut flavours) = (BTreeMap::new(), BTreeMap::new());
     for r in recipes {
         let configured = &target_settings[&r.triple].zig;
         let z = zig_target(r, r.mode(mode).zig.as_deref(), configured, warnings)?;
+        flavours.insert(r.triple.clone(), flavour(mode, r, z.as_deref()));
         zig_targets.insert(r.triple.clone(), z);
     }
     let images = user_images(mode, &target_settings, recipes, warnings)?;
@@ -537,6 +544,7 @@ pub(super) fn toolchains(
         rust_version,
         settings: target_settings,
         zig_targets,
+        flavours,
         images,
         stages: vec![],
     };
@@ -544,7 +552,7 @@ pub(super) fn toolchains(
     let flavours: BTreeSet<ImageFlavour> = recipes
         .iter()
         .filter(shared)
-        .map(|r| phase.flavour_of(mode, r))
+        .map(|r| phase.flavour_of(r))
         .chain(
             recipes
                 .iter()
@@ -561,7 +569,7 @@ pub(super) fn toolchains(
         .map(|f| stage(*f, None, Toolchain::shared(*f)))
         .collect();
     for r in recipes {
-        let flavour = phase.flavour_of(mode, r);
+        let flavour = phase.flavour_of(r);
         if let Some(image) = phase.images.get(&r.triple) {
             let name = Toolchain::Target(r.triple.clone());
             stages.push(stage(flavour, Some(image.clone()), name));
