@@ -62,6 +62,9 @@ pub enum Error {
     #[error("{message}\n  help: {help}")]
     Engine { message: String, help: String },
 
+    #[error("{message}\n  help: {help}")]
+    PrivateDeps { message: String, help: String },
+
     #[error("the build failed\n  the engine's full output is kept in {}\n  help: the lines above show the failing step; rerun with -v for every step", .log.display())]
     BuildFailed { log: PathBuf },
 

@@ -17,7 +17,8 @@ pub struct PrivatePackage {
     pub name: String,
     pub version: String,
     /// The lockfile's source: `git+ssh://…#<commit>`, `registry+…`,
-    /// `sparse+…`.
+    /// `sparse+…`. Not in `plan --json`: a URL may hold credentials.
+    #[serde(skip_serializing)]
     pub source: String,
 }
 

@@ -419,7 +419,7 @@ fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let adjusted = for_engine(&engine, plan)?;
     let plan = adjusted.as_ref();
     let text = dockerfile::render(plan);
-    let contexts = engine::prepare_contexts(plan, &text, &env.temp_dir())?;
+    let contexts = engine::prepare_contexts(plan, &text, env)?;
     std::fs::create_dir_all(&plan.target_dir)
         .map_err(|e| Error::io("create", &plan.target_dir, e))?;
     // Outputs land next to their destination, so that placing them is a

@@ -70,6 +70,38 @@ pub fn registries(config_texts: &[&str], env: &Env) -> BTreeMap<String, String> 
     out
 }
 
+/// The help line for a failed fetch of private dependencies, from cargo's
+/// error text.
+pub fn fetch_help(stderr: &str) -> String {
+    let has = |s: &str| stderr.contains(s);
+    let ssh = has("failed to authenticate")
+        || has("Permission denied (publickey")
+        || has("no authentication methods succeeded")
+        || has("unknown SSH host key");
+    let token = has("token rejected") || has("no token found") || has("got 401");
+    let proxy = has("got 407") || has("Proxy");
+    let tail = "green-cross fetches private dependencies with the host's cargo, so `cargo fetch --locked` in the workspace must work first";
+    if has("unknown SSH host key") {
+        format!(
+            "add the git server's host key to ~/.ssh/known_hosts (or cargo's net.ssh.known-hosts); {tail}"
+        )
+    } else if ssh {
+        format!(
+            "start an ssh agent holding a key the git server accepts (`eval $(ssh-agent)`, `ssh-add`); {tail}"
+        )
+    } else if token {
+        format!(
+            "give cargo the registry's token: CARGO_REGISTRIES_<NAME>_TOKEN, `cargo login --registry <name>` or a credential provider; {tail}"
+        )
+    } else if proxy {
+        format!(
+            "check the proxy's address and credentials in HTTPS_PROXY / HTTP_PROXY (or cargo's http.proxy); {tail}"
+        )
+    } else {
+        tail.to_string()
+    }
+}
+
 /// The lockfile's spelling of a registry's index URL.
 fn lock_source(index: &str) -> String {
     if index.starts_with("sparse+") || index.starts_with("registry+") {

@@ -64,6 +64,9 @@ pub struct Workspace {
     /// The toolchain the root's `rust-toolchain.toml` (or legacy
     /// `rust-toolchain`) pins, if it names a channel.
     pub pinned_toolchain: Option<PinnedToolchain>,
+    /// The lockfile's packages from git or a registry other than
+    /// crates.io, which the host's cargo fetches (sorted).
+    pub private: Vec<crate::lockfile::PrivatePackage>,
 }
 
 /// A channel named by a rust-toolchain file.
@@ -342,6 +345,7 @@ mod tests {
             prefix: PathBuf::new(),
             outside: vec![],
             pinned_toolchain: None,
+            private: vec![],
         }
     }
 

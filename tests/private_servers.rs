@@ -685,3 +685,35 @@ fn host_cargo_fetches_over_ssh_with_the_git_cli_and_the_agent() {
     }
     assert!(no_agent.elapsed < QUICK, "{}", no_agent.show());
 }
+
+/// Real deflate (the test registry's gzip stores its data as it is, which
+/// would show the marker unpacked).
+fn gzip_compressed(data: &[u8]) -> Vec<u8> {
+    use std::process::{Command, Stdio};
+    let mut c = Command::new("gzip")
+        .args(["-9c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(data).unwrap();
+    c.wait_with_output().unwrap().stdout
+}
+
+#[test]
+fn the_scanner_finds_a_marker_packed_in_tar_gzip_and_a_gzip_inside_a_tar() {
+    use common::private::scan;
+    let mark = "scan-mark-51c2";
+    let inner = gzip_compressed(format!("x {mark} y").as_bytes());
+    assert_eq!(scan::count_raw(&inner, mark), 0, "deflate hides it");
+    let layer = registry::tar(&[
+        ("a/plain.txt".into(), format!("{mark}\n").into_bytes()),
+        ("b/packed.crate".into(), inner),
+        ("c/clean.txt".into(), b"nothing here".to_vec()),
+    ]);
+    // Once as a plain file, once inside the gzip inside the tar.
+    assert_eq!(scan::count(&layer, mark), 2);
+    // The same through an outer gzip (a layer blob).
+    assert_eq!(scan::count(&gzip_compressed(&layer), mark), 2);
+    assert_eq!(scan::count(b"no marker", mark), 0);
+}

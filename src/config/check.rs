@@ -113,6 +113,7 @@ const BUILD_KEYS: &[&str] = &[
     "cache",
     "cache-from",
     "cache-to",
+    "cache-private-deps",
     "env",
     "build-std",
     "xargo",
@@ -133,6 +134,7 @@ const BUILD_ONLY_KEYS: &[&str] = &[
     "cache",
     "cache-from",
     "cache-to",
+    "cache-private-deps",
 ];
 const ENV_KEYS: &[&str] = &["passthrough", "volumes", "secrets"];
 const ZIG_KEYS: &[&str] = &["enable", "version", "image"];

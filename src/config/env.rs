@@ -81,6 +81,7 @@ const BUILD_ONLY: &[(&str, &[&str], Kind)] = &[
     ("STD", &["build-std"], Kind::BoolOrList),
     ("TOOLCHAIN", &["toolchain"], Kind::Str),
     ("BASE_IMAGE", &["base-image"], Kind::Str),
+    ("CACHE_PRIVATE_DEPS", &["cache-private-deps"], Kind::Bool),
     ("CACHE_FROM", &["cache-from"], Kind::Words),
     ("CACHE_TO", &["cache-to"], Kind::Words),
     ("CACHE", &["cache"], Kind::Str),

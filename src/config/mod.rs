@@ -225,6 +225,10 @@ pub struct Section {
     pub cache_from: Option<Vec<String>>,
     /// BuildKit cache export specifications, in place of `cache`'s.
     pub cache_to: Option<Vec<String>>,
+    /// Whether the compiled private dependencies (from git or a registry
+    /// other than crates.io) may be in the dependencies layer, which a
+    /// shared cache exports. Off unless set.
+    pub cache_private_deps: Option<bool>,
     #[serde(default)]
     pub env: EnvKeys,
     pub build_std: Option<BuildStd>,

@@ -154,6 +154,8 @@ pub struct Settings {
     pub cargo_build_target: Vec<String>,
     /// `cache` (GREEN_CROSS_CACHE first), `cache-from`, `cache-to`.
     pub cache: crate::cache::CacheSettings,
+    /// `cache-private-deps`: off unless set.
+    pub cache_private_deps: bool,
     /// The configuration files, highest first (for messages).
     pub layers: Vec<Layer>,
     /// The environment's layer: CROSS_BUILD_* and CROSS_TARGET_*_*.
@@ -206,6 +208,7 @@ impl Merge for Section {
             cache: self.cache.or(low.cache),
             cache_from: self.cache_from.or(low.cache_from),
             cache_to: self.cache_to.or(low.cache_to),
+            cache_private_deps: self.cache_private_deps.or(low.cache_private_deps),
             env: self.env.merge(low.env),
             build_std: self.build_std.or(low.build_std),
             xargo: self.xargo.or(low.xargo),
@@ -311,6 +314,10 @@ impl Settings {
             base_image,
             ca_bundle,
             cache,
+            cache_private_deps: builds
+                .iter()
+                .find_map(|s| s.cache_private_deps)
+                .unwrap_or(false),
             env_default_target: environment.build.default_target.clone(),
             default_target: files.build.default_target.clone(),
             cargo_build_target: var("CARGO_BUILD_TARGET")

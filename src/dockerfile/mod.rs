@@ -320,7 +320,7 @@ fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let triple = &t.triple;
     let _ = writeln!(out, "# ---- {triple} ({})", t.platform);
     sysroot_stage(out, plan, t);
-    deps_stage(out, t);
+    deps_stage(out, plan, t);
     // runner (test): qemu-user or wine, for the build step to run binaries,
     // on the dependencies stage.
     if let Some(r) = &t.runner {
@@ -361,15 +361,17 @@ fn sysroot_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
 /// names the build machine's own triple too: build scripts and proc
 /// macros compile for it, and their dependencies (`libc` under
 /// `cfg(unix)` for a Windows target, ...) are not the target's.
-fn deps_stage(out: &mut String, t: &TargetPlan) {
+fn deps_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let triple = &t.triple;
     let (sysroot, deps) = (Stage::Sysroot(triple.clone()), Stage::Deps(triple.clone()));
     let _ = writeln!(out, "FROM {sysroot} AS {deps}");
     let _ = writeln!(out, "WORKDIR {}", env_value(&t.deps_workdir));
     let skeleton = format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw");
+    let mut fetch_mounts = vec![skeleton.clone(), secret_mount()];
+    fetch_mounts.extend(private_mounts(plan));
     run(
         out,
-        &[skeleton.clone(), secret_mount()],
+        &fetch_mounts,
         &[format!(
             "if [ -f {CA} ]; then export CARGO_HTTP_CAINFO={CA}; fi; {} {FETCH_HOST}",
             join_q(&t.fetch)
@@ -378,6 +380,7 @@ fn deps_stage(out: &mut String, t: &TargetPlan) {
     // A dependency that does not build from the skeleton is left to the
     // build step, which reports it with the real sources.
     let mut mounts = vec!["--network=none".to_string(), skeleton];
+    mounts.extend(private_mounts(plan));
     mounts.extend(macos_sdk_mount(t));
     mounts.extend(env_secret_mounts(t));
     run(
@@ -394,6 +397,20 @@ fn deps_stage(out: &mut String, t: &TargetPlan) {
         ],
     );
     out.push('\n');
+}
+
+/// The private dependencies the host fetched, read-only, and the cargo
+/// configuration that points at them where cargo reads configuration
+/// last (the file system root's `.cargo`), below the workspace's own.
+fn private_mounts(plan: &BuildPlan) -> Vec<String> {
+    use crate::vendor::{CONFIG, CONTEXT, MOUNT};
+    match &plan.private {
+        None => vec![],
+        Some(_) => vec![
+            format!("--mount=type=bind,from={CONTEXT},target={MOUNT}"),
+            format!("--mount=type=bind,from={CONTEXT},source={CONFIG},target=/.cargo/config.toml"),
+        ],
+    }
 }
 
 /// build: no network, sources read from the context, target dir cached;
@@ -489,6 +506,7 @@ fn build_mounts(plan: &BuildPlan, t: &TargetPlan) -> Vec<String> {
             q(&Path::new(SRC_DIR).join(&o.rel).to_string_lossy())
         ));
     }
+    mounts.extend(private_mounts(plan));
     mounts.extend(macos_sdk_mount(t));
     mounts.extend(env_secret_mounts(t));
     for v in &t.volumes {

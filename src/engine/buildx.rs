@@ -80,6 +80,10 @@ pub fn buildx_args(
             o.dir.display()
         ));
     }
+    if let Some(v) = &contexts.vendor {
+        a.push("--build-context".into());
+        a.push(format!("{}={}", crate::vendor::CONTEXT, v.display()));
+    }
     if let Some(sdk) = plan.targets.iter().find_map(|t| t.macos_sdk.as_ref()) {
         a.push("--build-context".into());
         a.push(format!("{MACOS_SDK_CONTEXT}={}", sdk.display()));

@@ -43,6 +43,29 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     cmd.spawn()
 }
 
+/// Spawn `cmd` in a session of its own, with no controlling terminal, so
+/// that nothing it runs (ssh, git) can stop to prompt; ended by the kernel
+/// if green-cross dies first. Its process group is its session's.
+pub fn spawn_without_terminal(cmd: &mut Command) -> io::Result<Child> {
+    // SAFETY: setsid, prctl and getppid are async-signal-safe and touch no
+    // memory of the parent's.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() == 1 {
+                return Err(io::Error::other("green-cross exited"));
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
 /// Ends the child's process group when the interrupt flag is set, until
 /// dropped (when the child has exited).
 pub struct Watch {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::child;
 use super::host_paths::check_host_paths;
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::plan::BuildPlan;
 use crate::workspace::SkeletonFile;
@@ -20,14 +21,19 @@ pub struct Contexts {
     pub dir: tempfile::TempDir,
     pub dockerfile: PathBuf,
     pub skeleton: PathBuf,
+    /// The private dependencies the host fetched, when there are some
+    /// (kept in the target dir, not in `dir`: they outlive the build).
+    pub vendor: Option<PathBuf>,
 }
 
 /// Write the Dockerfile, its ignore file and the skeleton context, in a
-/// new directory under `tmp` (the environment's TMPDIR).
-pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str, tmp: &Path) -> Result<Contexts> {
+/// new directory under the environment's TMPDIR, and fetch the private
+/// dependencies on the host.
+pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str, env: &Env) -> Result<Contexts> {
     // What the configuration names on the host must exist.
     check_host_paths(plan)?;
-    let dir = private_temp_dir(tmp)?;
+    let vendor = super::vendor::vendor_private(plan, env)?;
+    let dir = private_temp_dir(&env.temp_dir())?;
     let df = dir.path().join("Dockerfile");
     fs::write(&df, dockerfile).map_err(|e| Error::io("write", &df, e))?;
     let ig = dir.path().join("Dockerfile.dockerignore");
@@ -38,6 +44,7 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str, tmp: &Path) -> Resul
         dir,
         dockerfile: df,
         skeleton: sk,
+        vendor,
     })
 }
 

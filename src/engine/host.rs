@@ -50,7 +50,12 @@ pub fn load_workspace(
         .map(|p| package(&root, p))
         .collect();
     let extra = extra_files(&root);
-    let has_lockfile = root.join("Cargo.lock").is_file();
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).ok();
+    let has_lockfile = lock.is_some();
+    let private = lock
+        .as_deref()
+        .map(crate::lockfile::private_packages)
+        .unwrap_or_default();
     let cwd_abs = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
     let workdir = cwd_abs
         .strip_prefix(&root)
@@ -68,6 +73,7 @@ pub fn load_workspace(
     let pinned_toolchain = read_pinned_toolchain(&root);
     Ok(Workspace {
         pinned_toolchain,
+        private,
         git_branch,
         git_default_branch,
         config_build_rustflags,

@@ -25,6 +25,7 @@ mod detect;
 mod host_paths;
 mod progress;
 mod run;
+pub mod vendor;
 
 pub use builds::{BuildOutcome, build, build_custom_image, interrupt_flag};
 pub use buildx::{Export, IMAGE_LABEL, buildx_args, custom_image_args};

@@ -91,6 +91,13 @@ pub(super) fn deps_commands(
     for n in names {
         clean.extend(["-p".to_string(), n.to_string()]);
     }
+    // Private dependencies compile here like the others, but leave the
+    // layer (which a shared cache exports) unless cache-private-deps.
+    if !cx.input.settings.cache_private_deps {
+        for p in &ws.private {
+            clean.extend(["-p".to_string(), p.spec()]);
+        }
+    }
     (build, clean)
 }
 

@@ -103,6 +103,7 @@ pub fn app_workspace(root: &Path, branch: Option<&str>) -> Workspace {
         prefix: PathBuf::new(),
         outside: vec![],
         pinned_toolchain: None,
+        private: vec![],
     }
 }
 

@@ -218,12 +218,25 @@ pub struct BuildPlan {
     pub skeleton: Vec<SkeletonFile>,
     /// The host file handed to the build as the secret `green-cross-ca`.
     pub ca_bundle: Option<PathBuf>,
+    /// Dependencies from git or registries other than crates.io: the
+    /// host's cargo fetches them, the build mounts them (see `vendor`).
+    pub private: Option<PrivateDeps>,
     /// For `run`: what runs after the build.
     pub run: Option<RunPlan>,
     /// The shared build cache's `--cache-from` / `--cache-to`.
     pub cache: CachePlan,
     /// Things the user should know that do not stop the build.
     pub warnings: Vec<String>,
+}
+
+/// The workspace's private dependencies, fetched on the host and mounted
+/// read-only into every step that runs cargo, from the named context
+/// [`crate::vendor::CONTEXT`]: their sources are never in a layer, and
+/// their compiled code is only when `cached` (`cache-private-deps`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrivateDeps {
+    pub packages: Vec<crate::lockfile::PrivatePackage>,
+    pub cached: bool,
 }
 
 fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -343,6 +356,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             sk
         },
         ca_bundle: input.ca_bundle.clone(),
+        private: (!ws.private.is_empty()).then(|| PrivateDeps {
+            packages: ws.private.clone(),
+            cached: settings.cache_private_deps,
+        }),
         run,
         warnings,
     })

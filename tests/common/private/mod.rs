@@ -15,6 +15,7 @@
 pub mod http;
 pub mod proxy;
 pub mod registry;
+pub mod scan;
 pub mod ssh_git;
 
 use std::collections::BTreeMap;
