@@ -1,8 +1,8 @@
-//! The environment, injected. main.rs reads the process environment once
-//! into an [`Env`]; every other part of green-cross is handed that value
-//! (tests build their own), and reads variables through the questions
-//! below, so that "empty means unset", booleans and word lists are read
-//! one way everywhere.
+//! The environment, injected. The process environment is read once, by
+//! [`Env::from_process`] (which main.rs calls), into an [`Env`]; every other
+//! part of green-cross is handed that value (tests build their own), and
+//! reads variables through the questions below, so that "empty means
+//! unset", booleans and word lists are read one way everywhere.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,6 +18,16 @@ pub struct Env {
 impl Env {
     pub fn new() -> Env {
         Env::default()
+    }
+
+    /// The process environment, read once: every other part of green-cross
+    /// is handed this snapshot (clippy.toml forbids reading it elsewhere). A
+    /// variable whose name or value is not UTF-8 is left out.
+    #[allow(clippy::disallowed_methods)]
+    pub fn from_process() -> Env {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
     }
 
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {

@@ -18,7 +18,7 @@ use green_cross::target::Recipes;
 use green_cross::{artifacts, dockerfile, fingerprint, report};
 
 fn main() -> ExitCode {
-    let env = environment();
+    let env = Env::from_process();
     // CROSS_DEBUG turns on green-cross's debug output, as it does cross's
     // (a value that is not a boolean is reported when the settings resolve).
     let filter = match env.get("GREEN_CROSS_LOG") {
@@ -56,16 +56,6 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code().clamp(0, 255) as u8)
         }
     }
-}
-
-/// The process environment, read once: every other part of green-cross is
-/// handed this snapshot (clippy.toml forbids reading it elsewhere). A
-/// variable whose name or value is not UTF-8 is left out.
-#[allow(clippy::disallowed_methods)]
-fn environment() -> Env {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect()
 }
 
 fn version_line(invoked_as: &str) -> String {
