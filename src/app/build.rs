@@ -22,7 +22,7 @@ const OUT_PREFIX: &str = ".green-cross-out-";
 /// The builder named by --builder, else by BUILDX_BUILDER: taken by
 /// green-cross rather than left to buildx, which refuses it when it names a
 /// docker context other than the current one (green-cross switches to it).
-pub fn builder_choice(named: Option<String>, env: &Env) -> Option<String> {
+pub(crate) fn builder_choice(named: Option<String>, env: &Env) -> Option<String> {
     named.or_else(|| env.value("BUILDX_BUILDER").map(str::to_string))
 }
 
