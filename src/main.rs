@@ -1,16 +1,12 @@
-//! green-cross: parse, run, map the outcome to an exit code.
+//! green-cross: the environment's snapshot, the log filter, argv and
+//! `--version`; `app::run` does the rest, and its outcome becomes the exit
+//! code.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use green_cross::app::build::{build, make_plan};
-use green_cross::app::own::run_own;
-use green_cross::cli::{Invocation, Own, is_own};
+use green_cross::app;
 use green_cross::config::Env;
-use green_cross::engine::host;
-use green_cross::error::Result;
 
 fn main() -> ExitCode {
     let env = Env::from_process();
@@ -44,7 +40,7 @@ fn main() -> ExitCode {
         println!("{}", version_line(&invoked_as));
         return ExitCode::SUCCESS;
     }
-    match run(&args, &env) {
+    match app::run(&args, &env) {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("error: {e}");
@@ -60,32 +56,4 @@ fn version_line(invoked_as: &str) -> String {
     } else {
         format!("green-cross {v} (invoked as {invoked_as})")
     }
-}
-
-fn run(args: &[String], env: &Env) -> Result<i32> {
-    let first = args
-        .iter()
-        .find(|a| !a.starts_with('+'))
-        .map(String::as_str)
-        .unwrap_or("--help");
-    if args.is_empty() || is_own(first) {
-        let own = match Own::try_parse_from(
-            std::iter::once("green-cross".to_string()).chain(args.iter().cloned()),
-        ) {
-            Ok(o) => o,
-            Err(e) => {
-                let code = if e.use_stderr() { 2 } else { 0 };
-                let _ = e.print();
-                return Ok(code);
-            }
-        };
-        return run_own(own.command, env);
-    }
-    let inv = Invocation::parse(args)?;
-    if !inv.runs_in_buildkit() {
-        tracing::debug!(subcommand = %inv.subcommand, "running on the host's cargo");
-        return host::run_host_cargo(args, env);
-    }
-    let plan = make_plan(&inv, env)?;
-    build(&plan, &inv, env)
 }
