@@ -346,6 +346,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_builder_named_on_the_command_line_over_buildx_builder() {
+        let env = Env::from([("BUILDX_BUILDER", "from-env")]);
+        assert_eq!(
+            builder_choice(Some("named".into()), &env).as_deref(),
+            Some("named")
+        );
+        assert_eq!(builder_choice(None, &env).as_deref(), Some("from-env"));
+        let blank = Env::from([("BUILDX_BUILDER", " ")]);
+        assert_eq!(builder_choice(None, &blank), None);
+        assert_eq!(builder_choice(None, &Env::new()), None);
+    }
+
+    #[test]
     fn ca_bundle_first_existing_or_explicit() {
         let c = CaBundle::FirstExisting(vec!["/a".into(), "/b".into()]);
         assert_eq!(

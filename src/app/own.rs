@@ -215,3 +215,25 @@ fn configured_targets(env: &Env) -> Result<Vec<String>> {
     }
     Ok(targets)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_subcommands_take_build_s_arguments() {
+        let inv = build_invocation(vec![]).unwrap();
+        assert_eq!(inv.subcommand, Subcommand::Build);
+        let inv =
+            build_invocation(vec!["--target".into(), "x86_64-unknown-linux-musl".into()]).unwrap();
+        assert_eq!(inv.subcommand, Subcommand::Build);
+        assert_eq!(inv.targets, ["x86_64-unknown-linux-musl"]);
+        let inv = build_invocation(vec!["+nightly".into(), "--release".into()]).unwrap();
+        assert_eq!(inv.toolchain.as_deref(), Some("nightly"));
+        assert_eq!(inv.subcommand, Subcommand::Build);
+        assert_eq!(inv.profile.as_deref(), Some("release"));
+        let inv = build_invocation(vec!["test".into(), "--no-run".into()]).unwrap();
+        assert_eq!(inv.subcommand, Subcommand::Test);
+        assert!(inv.no_run);
+    }
+}
