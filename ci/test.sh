@@ -18,7 +18,7 @@ export GREEN_CROSS_E2E_REMOTE="tcp://127.0.0.1:2385"
 export GREEN_CROSS_E2E_SSH="ssh://green-cross-e2e-ssh"
 # The GitHub Action and the example workflow: actionlint and the schemas.
 bash ci/lint-actions.sh
-# Lints, as errors: among them clippy.toml's rule that only main.rs reads
+# Lints, as errors: among them clippy.toml's rule that only env.rs reads
 # the process environment.
 cargo clippy --locked --all-targets -- -D warnings
 

@@ -17,6 +17,7 @@ pub mod fingerprint;
 pub mod guard;
 pub mod lockfile;
 pub mod plan;
+pub mod proxy;
 pub mod report;
 pub mod target;
 pub mod triple;

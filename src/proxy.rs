@@ -98,7 +98,10 @@ mod tests {
             .args(["-c", &format!("{s}printf %s \"$https_proxy\"")])
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&o.stdout), "http://u:p'w@proxy:3128");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stdout),
+            "http://u:p'w@proxy:3128"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use toml::{Table, Value};
 
 use crate::env::Env;
 use crate::lockfile::PrivatePackage;
+use crate::plan::PrivateDeps;
 
 /// The named build context that holds the vendored private packages.
 pub const CONTEXT: &str = "green-cross-vendor";
@@ -29,6 +30,33 @@ const SOURCE: &str = "green-cross-private";
 /// The directory `cargo vendor --versioned-dirs` gives a package.
 pub fn vendored_dir(p: &PrivatePackage) -> String {
     format!("{}-{}", p.name, p.version)
+}
+
+/// The vendored directories the build is handed: the private packages',
+/// or every one when crates.io's come from the host too.
+pub fn context_dirs(private: &PrivateDeps, all: &std::path::Path) -> std::io::Result<Vec<String>> {
+    if !private.crates_io {
+        return Ok(private.packages.iter().map(vendored_dir).collect());
+    }
+    let mut dirs = vec![];
+    for e in std::fs::read_dir(all)? {
+        let e = e?;
+        if e.file_type()?.is_dir() {
+            dirs.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Whether a cargo configuration file's text replaces crates.io.
+pub fn replaces_crates_io(text: &str) -> bool {
+    text.parse::<Table>().is_ok_and(|t| {
+        t.get("source")
+            .and_then(|s| s.get("crates-io"))
+            .and_then(|c| c.get("replace-with"))
+            .is_some()
+    })
 }
 
 /// The registries a lockfile's source names, from the `[registries]`
@@ -116,10 +144,11 @@ fn lock_source(index: &str) -> String {
 /// and the registries those packages come from.
 pub fn build_config(
     printed: &str,
-    private: &[PrivatePackage],
+    deps: &PrivateDeps,
     registries: &BTreeMap<String, String>,
     mount: &str,
 ) -> Result<String, String> {
+    let private = &deps.packages[..];
     let printed: Table = printed
         .parse()
         .map_err(|e| format!("cargo vendor printed a configuration that does not parse: {e}"))?;
@@ -127,7 +156,8 @@ pub fn build_config(
     if let Some(Value::Table(s)) = printed.get("source") {
         for (name, def) in s {
             let Value::Table(def) = def else { continue };
-            if def.get("replace-with").is_none() || !serves_private(def, private) {
+            let crates_io = deps.crates_io && name == "crates-io";
+            if def.get("replace-with").is_none() || !(crates_io || serves_private(def, private)) {
                 continue;
             }
             let mut def = def.clone();
@@ -222,7 +252,12 @@ directory = "/home/me/app/target/green-cross/vendor/all"
                 "sparse+http://elsewhere/index/".to_string(),
             ),
         ]);
-        let text = build_config(PRINTED, &private, &regs, MOUNT).unwrap();
+        let deps = PrivateDeps {
+            packages: private.to_vec(),
+            cached: false,
+            crates_io: false,
+        };
+        let text = build_config(PRINTED, &deps, &regs, MOUNT).unwrap();
         let t: Table = text.parse().unwrap();
         let s = t["source"].as_table().unwrap();
         assert!(!s.contains_key("crates-io"), "{text}");
@@ -241,6 +276,27 @@ directory = "/home/me/app/target/green-cross/vendor/all"
     }
 
     #[test]
+    fn a_crates_io_mirror_of_the_user_s_is_replaced_too() {
+        let deps = PrivateDeps {
+            packages: vec![],
+            cached: false,
+            crates_io: true,
+        };
+        let text = build_config(PRINTED, &deps, &BTreeMap::new(), MOUNT).unwrap();
+        let t: Table = text.parse().unwrap();
+        assert_eq!(
+            t["source"]["crates-io"]["replace-with"].as_str(),
+            Some(SOURCE),
+            "{text}"
+        );
+        assert!(replaces_crates_io(
+            "[source.crates-io]\nreplace-with = \"corp\"\n[source.corp]\nregistry = \"sparse+https://m/\"\n"
+        ));
+        assert!(!replaces_crates_io("[source.corp]\nregistry = \"x\"\n"));
+        assert!(!replaces_crates_io("not toml ["));
+    }
+
+    #[test]
     fn registries_come_from_the_files_then_the_environment() {
         let ws = "[registries.corp]\nindex = \"sparse+https://ws/index/\"\n";
         let home = "[registries.corp]\nindex = \"sparse+https://home/\"\n[registries.my-reg]\nindex = \"https://git/index\"\n";
@@ -256,6 +312,11 @@ directory = "/home/me/app/target/green-cross/vendor/all"
 
     #[test]
     fn a_printed_configuration_that_does_not_parse_is_an_error() {
-        assert!(build_config("[source", &[], &BTreeMap::new(), MOUNT).is_err());
+        let none = PrivateDeps {
+            packages: vec![],
+            cached: false,
+            crates_io: false,
+        };
+        assert!(build_config("[source", &none, &BTreeMap::new(), MOUNT).is_err());
     }
 }

@@ -67,6 +67,10 @@ pub struct Workspace {
     /// The lockfile's packages from git or a registry other than
     /// crates.io, which the host's cargo fetches (sorted).
     pub private: Vec<crate::lockfile::PrivatePackage>,
+    /// Whether the user's cargo configuration replaces crates.io (a mirror,
+    /// a vendored directory) for this workspace: then crates.io's packages
+    /// come from the host's cargo too, as the build cannot know the mirror.
+    pub crates_io_mirror: bool,
 }
 
 /// A channel named by a rust-toolchain file.
@@ -346,6 +350,7 @@ mod tests {
             outside: vec![],
             pinned_toolchain: None,
             private: vec![],
+            crates_io_mirror: false,
         }
     }
 

@@ -2,9 +2,12 @@
 //! crate from a private sparse registry (a token on every request) and on
 //! a git repository over ssh (the key in an agent), built for two targets
 //! on a real engine with the shared cache exported to the registry and to
-//! a local directory; then a marker placed in every secret (the ssh key's
-//! comment, the registry's token, the CA bundle) and in the private
-//! crate's source is looked for everywhere the builds left something.
+//! a local directory, through a proxy that wants a password (the only way
+//! to the registry, whose name only the proxy knows, and the build's way
+//! to crates.io); then a marker placed in every secret (the ssh key's
+//! comment, the registry's token, the CA bundle, the proxy's password) and
+//! in the private crate's source is looked for everywhere the builds left
+//! something.
 //!
 //! Needs the engine, base image and registry of ci/setup-engine.sh; `cargo
 //! test` skips these as ignored, ci/test.sh runs them.
@@ -14,9 +17,11 @@
 
 mod common;
 
+use common::private::proxy::{Credentials, ForwardProxy};
 use common::private::registry::PrivateRegistry;
+use common::private::scan::{self, Scanner};
 use common::private::ssh_git::SshGitServer;
-use common::private::{HostCargo, TestCrate, scan};
+use common::private::{HostCargo, TestCrate};
 use common::{green_cross_command, show};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -27,6 +32,9 @@ const TARGETS: [&str; 2] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-g
 fn registry() -> String {
     std::env::var("GREEN_CROSS_E2E_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into())
 }
+
+/// What every marker starts with.
+const PREFIX: &str = "gcmark-";
 
 /// A string no build would hold by chance, different on every run (the
 /// registry keeps what earlier runs pushed).
@@ -47,6 +55,7 @@ struct Markers {
     key: String,
     token: String,
     ca: String,
+    proxy: String,
     source: String,
 }
 
@@ -56,12 +65,13 @@ impl Markers {
             key: marker("sshkey"),
             token: marker("token"),
             ca: marker("cabundle"),
+            proxy: marker("proxypass"),
             source: marker("source"),
         }
     }
 
-    fn secrets(&self) -> [&str; 3] {
-        [&self.key, &self.token, &self.ca]
+    fn secrets(&self) -> [&str; 4] {
+        [&self.key, &self.token, &self.ca, &self.proxy]
     }
 }
 
@@ -70,6 +80,7 @@ impl Markers {
 /// and the git server's host key, the token's variable, the agent.
 struct Private {
     registry: PrivateRegistry,
+    proxy: ForwardProxy,
     git: SshGitServer,
     home: tempfile::TempDir,
     ws: tempfile::TempDir,
@@ -92,7 +103,13 @@ fn corp_lib(m: &Markers) -> TestCrate {
 
 impl Private {
     fn start(m: &Markers) -> Private {
-        let registry = PrivateRegistry::start(&m.token, &[corp_lib(m)]);
+        let registry = PrivateRegistry::start_as(&m.token, &[corp_lib(m)], Some(REGISTRY_URL));
+        let proxy = ForwardProxy::start_on(
+            bridge_address(),
+            "corp",
+            &m.proxy,
+            &[("corp-registry.invalid", registry.addr())],
+        );
         let git = SshGitServer::start(
             &m.key,
             &TestCrate::new("tool", "0.1.0", "pub fn tool() -> u32 { 40 }\n"),
@@ -114,6 +131,7 @@ impl Private {
         std::fs::write(&ca, format!("# {}\n{system}", m.ca)).unwrap();
         let p = Private {
             registry,
+            proxy,
             git,
             home,
             ws,
@@ -126,6 +144,13 @@ impl Private {
         p
     }
 
+    /// A setting more in the user's cargo configuration.
+    fn add_to_cargo_config(&self, toml: &str) {
+        let path = self.home.path().join("config.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}{toml}")).unwrap();
+    }
+
     /// The host's cargo as the user would run it (for the lockfile).
     fn host_cargo(&self) -> HostCargo {
         HostCargo::new(self.ws.path())
@@ -135,6 +160,8 @@ impl Private {
                 self.registry.token(),
             )
             .env("SSH_AUTH_SOCK", self.git.agent_sock())
+            .env("http_proxy", self.proxy.url())
+            .env("HTTPS_PROXY", self.proxy.url())
     }
 
     /// green-cross in the workspace with the user's credentials.
@@ -147,9 +174,35 @@ impl Private {
             )
             .env("SSH_AUTH_SOCK", self.git.agent_sock())
             .env("GREEN_CROSS_CA_BUNDLE", &self.ca)
+            .env("http_proxy", self.proxy.url())
+            .env("HTTPS_PROXY", self.proxy.url())
             .env_remove("GREEN_CROSS_CACHE");
         c
     }
+}
+
+/// The registry's address as cargo is told it: a name only the proxy knows.
+const REGISTRY_URL: &str = "http://corp-registry.invalid";
+
+/// The docker bridge's address on this machine: a build's containers reach
+/// this machine there (their 127.0.0.1 is their own), so the proxy, to be
+/// the build's way out too, listens there rather than on the loopback. It
+/// is an address of this machine's own bridge, reachable from nowhere else.
+fn bridge_address() -> std::net::IpAddr {
+    let o = Command::new("docker")
+        .args([
+            "network",
+            "inspect",
+            "bridge",
+            "--format",
+            "{{(index .IPAM.Config 0).Gateway}}",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("the docker bridge's gateway: {}", show(&o)))
 }
 
 /// A binary `app` using the private crates and one from crates.io.
@@ -191,34 +244,40 @@ fn assert_programs_run(ws: &Path) {
     assert!(ran && out.contains("private 6 40 on unix"), "{out}");
 }
 
-/// How often each marker occurs in each of `places`; the places where
-/// one does, for the message.
-fn found(places: &[(String, Vec<u8>)], markers: &[&str]) -> Vec<String> {
-    let mut out = vec![];
-    for (name, bytes) in places {
-        for m in markers {
-            let n = scan::count(bytes, m);
-            if n > 0 {
-                out.push(format!("{m} {n}x in {name}"));
-            }
-        }
-    }
-    out
+/// The proxy carried the host's fetch from the registry (by a name only it
+/// resolves) and the build's own fetch from crates.io (a tunnel asked for
+/// by a container, from an address other than this machine's), each with
+/// the password.
+fn assert_the_proxy_was_the_way_out(proxy: &ForwardProxy) {
+    let log = proxy.requests();
+    let ok = |r: &&common::private::proxy::ProxyRequest| {
+        r.credentials == Credentials::Matched && r.status == 200
+    };
+    assert!(
+        log.iter()
+            .filter(ok)
+            .any(|r| r.authority.starts_with("corp-registry.invalid")),
+        "{log:#?}"
+    );
+    let this_machine = bridge_address();
+    assert!(
+        log.iter().filter(ok).any(|r| r.method == "CONNECT"
+            && r.target.contains("crates.io")
+            && r.peer.is_some_and(|a| a.ip() != this_machine)),
+        "a build step's fetch went through the proxy: {log:#?}"
+    );
 }
 
 /// What a build leaves on the host that is not the vendored sources (which
 /// are the host's copy, as cargo's own registry cache is): the logs and
 /// fingerprints under target/green-cross.
-fn host_records(ws: &Path) -> Vec<(String, Vec<u8>)> {
-    let dir = ws.join("target/green-cross");
-    scan::files_below(&dir)
-        .into_iter()
-        .filter(|(p, _)| !Path::new(p).starts_with(dir.join("vendor")))
-        .collect()
+fn scan_host_records(s: &mut Scanner, ws: &Path) {
+    let vendor = ws.join("target/green-cross/vendor");
+    s.dir(&ws.join("target/green-cross"), &|p| p.starts_with(&vendor));
 }
 
 /// Every image a green-cross build loaded, saved.
-fn loaded_images() -> Vec<(String, Vec<u8>)> {
+fn scan_loaded_images(s: &mut Scanner) -> usize {
     let o = Command::new("docker")
         .args([
             "image",
@@ -230,11 +289,18 @@ fn loaded_images() -> Vec<(String, Vec<u8>)> {
         ])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&o.stdout)
+    let images: Vec<String> = String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter(|l| !l.contains("<none>"))
-        .map(|i| (format!("docker save {i}"), scan::docker_save(i)))
-        .collect()
+        .map(String::from)
+        .collect();
+    for i in &images {
+        s.command(
+            &format!("docker save {i}"),
+            Command::new("docker").args(["save", i]),
+        );
+    }
+    images.len()
 }
 
 #[test]
@@ -244,25 +310,34 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
     let p = Private::start(&m);
     let repo = format!("green-cross-e2e/private-{}", std::process::id());
     let cache = format!("{}/{repo}", registry());
-    let mut places: Vec<(String, Vec<u8>)> = vec![];
+    let mut s = Scanner::new(PREFIX);
     let mut build = vec!["build", "-v", "--cache", &cache];
     for t in TARGETS {
         build.extend(["--target", t]);
     }
     let out = ok(p.green_cross(&build).output().unwrap());
-    places.push(("the build's output".into(), out.into_bytes()));
+    s.bytes("the build's output", out.as_bytes());
     assert_programs_run(p.ws.path());
-    // The registry saw the host's cargo with the token, never the engine.
+    // `run` loads a runner image (the dependencies stage and qemu-user)
+    // into the engine: it is saved and scanned below.
+    let out = ok(p
+        .green_cross(&["run", "--target", TARGETS[1]])
+        .output()
+        .unwrap());
+    assert!(out.contains("private 6 40 on unix"), "{out}");
+    s.bytes("run's output", out.as_bytes());
+    // The registry saw the host's cargo with the token, through the proxy.
     assert!(
         p.registry
             .requests()
             .iter()
             .any(|r| r.path.contains("download"))
     );
+    assert_the_proxy_was_the_way_out(&p.proxy);
     // The same again into a local cache directory (the fingerprint would
-    // skip a build that nothing changed).
-    // (The user's own configuration, outside the workspace: a repository's
-    // cannot name a directory elsewhere.)
+    // skip a build that nothing changed), from the user's own
+    // configuration outside the workspace: a repository's cannot name a
+    // directory elsewhere.
     let local = tempfile::tempdir().unwrap();
     let mine = p.home.path().join("Cross.toml");
     std::fs::write(
@@ -273,37 +348,197 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
         ),
     )
     .unwrap();
-    let mut again = build.clone();
-    again.retain(|a| *a != "--cache" && *a != cache.as_str());
+    // (One target from here on: the first build showed both.)
+    let again = vec!["build", "-v", "--target", TARGETS[0]];
+    // This time cargo fetches git with the git CLI (a changed cargo
+    // configuration fetches again): git's ssh with the agent, the host key
+    // from its own known_hosts file, never a prompt.
+    p.add_to_cargo_config("[net]\ngit-fetch-with-cli = true\n");
+    let accepted = p.git.accepted_keys().len();
     let out = ok(p
         .green_cross(&again)
         .env("GREEN_CROSS_FINGERPRINT", "0")
         .env("CROSS_CONFIG", &mine)
+        .env("GIT_SSH_COMMAND", p.git.git_ssh_command())
         .output()
         .unwrap());
-    places.push(("the second build's output".into(), out.into_bytes()));
+    assert!(
+        p.git.accepted_keys().len() > accepted,
+        "git's ssh logged in again"
+    );
+    s.bytes("the second build's output", out.as_bytes());
     for args in [&["dockerfile"][..], &["plan", "--json"][..]] {
         let mut a = args.to_vec();
         for t in TARGETS {
             a.extend(["--target", t]);
         }
         let out = ok(p.green_cross(&a).output().unwrap());
-        places.push((format!("green-cross {}", args.join(" ")), out.into_bytes()));
+        s.bytes(&format!("green-cross {}", args.join(" ")), out.as_bytes());
     }
-    places.extend(host_records(p.ws.path()));
-    places.extend(scan::registry_repository(&registry(), &repo));
-    places.extend(scan::files_below(local.path()));
-    places.extend(loaded_images());
-    let mut all: Vec<&str> = m.secrets().to_vec();
-    all.push(&m.source);
-    let leaks = found(&places, &all);
+    // With cache-private-deps, to a repository of its own.
+    let cached_repo = format!("{repo}-cached");
+    let cached_ref = format!("{}/{cached_repo}", registry());
+    let mut cached = again.clone();
+    cached.extend(["--cache", &cached_ref]);
+    let out = ok(p
+        .green_cross(&cached)
+        .env("CROSS_BUILD_CACHE_PRIVATE_DEPS", "true")
+        .output()
+        .unwrap());
+    s.bytes("the third build's output", out.as_bytes());
+    scan_host_records(&mut s, p.ws.path());
+    let blobs = scan::registry_repository(&mut s, &registry(), &repo);
+    assert!(blobs > 0, "the registry holds the exported cache");
+    s.dir(local.path(), &|_| false);
+    let images = scan_loaded_images(&mut s);
+    assert!(images > 0, "run loaded its runner image");
+    let compiled = format!("{}-compiled", m.source);
+    for m in m
+        .secrets()
+        .into_iter()
+        .chain([m.source.as_str(), compiled.as_str()])
+    {
+        assert_eq!(
+            s.count(m),
+            0,
+            "{m} found in {} places: {:#?}",
+            s.places,
+            s.found
+        );
+    }
+    // The key's documented effect: the compiled private crate (its unused
+    // constant) is in that cache, its source file still nowhere.
+    scan::registry_repository(&mut s, &registry(), &cached_repo);
+    let places = s.found.get(&compiled).cloned().unwrap_or_default();
     assert!(
-        leaks.is_empty(),
-        "found in {} places: {leaks:#?}",
-        places.len()
+        !places.is_empty() && places.iter().all(|p| p.starts_with(&cached_repo)),
+        "{compiled} in: {places:#?}"
+    );
+    assert_eq!(s.count(&m.source), 0, "{:#?}", s.found);
+    eprintln!(
+        "looked in {} places ({images} images); markers found: {:?}",
+        s.places,
+        s.found.keys().collect::<Vec<_>>()
+    );
+}
+
+/// green-cross's error: exit 101 within `limit`, nothing prompted for (no
+/// terminal, stdin closed); its stderr.
+fn fails_quickly(mut c: Command, limit: Duration) -> String {
+    let started = std::time::Instant::now();
+    let o = c.stdin(std::process::Stdio::null()).output().unwrap();
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(101), "{}", show(&o));
+    assert!(took < limit, "took {took:?}: {}", show(&o));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+#[ignore = "needs a Docker engine (green-cross detects it before fetching)"]
+fn without_the_agent_the_git_fetch_fails_at_once_with_what_to_do() {
+    let m = Markers::new();
+    let p = Private::start(&m);
+    let mut c = p.green_cross(&["build", "--target", TARGETS[0]]);
+    c.env_remove("SSH_AUTH_SOCK").env("CARGO_NET_RETRY", "0");
+    let err = fails_quickly(c, Duration::from_secs(30));
+    assert!(
+        err.contains("could not fetch the private dependencies"),
+        "{err}"
     );
     assert!(
-        places.iter().any(|(n, _)| n.contains("@sha256")),
-        "the registry holds the exported cache"
+        err.contains("failed to authenticate"),
+        "cargo's own error: {err}"
     );
+    assert!(err.contains("help: start an ssh agent"), "{err}");
+    assert_eq!(err.matches(m.key.as_str()).count(), 0, "{err}");
+    // Nothing half-made is left for the next build to trust.
+    assert!(
+        !p.ws
+            .path()
+            .join("target/green-cross/vendor/context")
+            .exists()
+    );
+}
+
+#[test]
+#[ignore = "needs a Docker engine (green-cross detects it before fetching)"]
+fn a_wrong_token_gives_cargo_s_error_and_the_help_line() {
+    let m = Markers::new();
+    let p = Private::start(&m);
+    let mut c = p.green_cross(&["build", "--target", TARGETS[0]]);
+    c.env(PrivateRegistry::token_variable("corp"), "not-the-token");
+    let err = fails_quickly(c, Duration::from_secs(30));
+    assert!(
+        err.contains("token rejected for `corp`"),
+        "cargo's own error: {err}"
+    );
+    assert!(
+        err.contains("help: give cargo the registry's token"),
+        "{err}"
+    );
+    assert!(!err.contains(m.token.as_str()), "{err}");
+}
+
+/// The user's own crates.io replacement (here a vendored directory outside
+/// the workspace, named in their cargo configuration), which the build
+/// cannot see: crates.io's packages come from the host's cargo then too.
+/// The vendored `cfg-if` is changed (its checksum file with it), so the
+/// program builds only from that copy.
+#[test]
+#[ignore = "needs a Docker engine and ci/setup-engine.sh's base image"]
+fn a_crates_io_replacement_of_the_user_s_is_what_the_build_uses() {
+    let home = tempfile::tempdir().unwrap();
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("src")).unwrap();
+    std::fs::write(
+        ws.path().join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ncfg-if = \"1\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("src/main.rs"),
+        "fn main() { println!(\"{}\", cfg_if::MIRRORED); }\n",
+    )
+    .unwrap();
+    let host = HostCargo::new(ws.path());
+    let vendored = home.path().join("vendored");
+    for args in [
+        &["generate-lockfile"][..],
+        &["vendor", "--locked", vendored.to_str().unwrap()][..],
+    ] {
+        let o = host.run(args, Duration::from_secs(120));
+        assert!(o.success(), "{}", o.show());
+    }
+    mark_vendored_crate(&vendored.join("cfg-if"));
+    std::fs::write(
+        home.path().join("config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"mine\"\n\n[source.mine]\ndirectory = \"{}\"\n",
+            vendored.display()
+        ),
+    )
+    .unwrap();
+    let o = green_cross_command(ws.path(), &["build", "--target", TARGETS[0]])
+        .env("CARGO_HOME", home.path())
+        .output()
+        .unwrap();
+    ok(o);
+    let bin = ws.path().join("target/x86_64-unknown-linux-gnu/debug/app");
+    let (ran, out) = common::run(bin.to_str().unwrap(), &[]);
+    assert!(ran && out.contains("from the user's own source"), "{out}");
+}
+
+/// A constant added to a vendored crate's library, and its file checksum
+/// brought up to date (cargo checks each file of a directory source).
+fn mark_vendored_crate(dir: &Path) {
+    use sha2::{Digest, Sha256};
+    let lib = dir.join("src/lib.rs");
+    let mut text = std::fs::read_to_string(&lib).unwrap();
+    text.push_str("\npub const MIRRORED: &str = \"from the user's own source\";\n");
+    std::fs::write(&lib, &text).unwrap();
+    let sums = dir.join(".cargo-checksum.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sums).unwrap()).unwrap();
+    json["files"]["src/lib.rs"] = common::private::hex(&Sha256::digest(text.as_bytes())).into();
+    std::fs::write(&sums, json.to_string()).unwrap();
 }

@@ -31,11 +31,12 @@ pub(crate) fn builder_choice(named: Option<String>, env: &Env) -> Option<String>
 pub fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
     let cwd =
         std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
-    let workspace = host::load_workspace(
+    let mut workspace = host::load_workspace(
         &cwd,
         inv.manifest_path.as_deref(),
         inv.target_dir.as_deref(),
     )?;
+    workspace.crates_io_mirror = engine::vendor::crates_io_replaced(&workspace.root, env);
     let (settings, mut all_warnings) = load_settings(env, &workspace)?;
     let recipes = Recipes::embedded()?;
     let host = host::host_facts()?;

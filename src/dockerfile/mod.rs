@@ -15,6 +15,8 @@ use crate::plan::{
 };
 use crate::target::{ImageFlavour, StdSource};
 
+mod install;
+use install::install_and_setup;
 mod zig;
 
 const CA: &str = "/run/secrets/green-cross-ca";
@@ -80,11 +82,21 @@ fn run(out: &mut String, mounts: &[String], commands: &[String]) {
 /// One RUN of `command` (rustup, apk) that trusts the CA secret through
 /// SSL_CERT_FILE when one was handed in.
 fn run_with_ca(out: &mut String, command: &str) {
-    run(out, &[secret_mount()], &[format!("{SSL_CA} {command}")]);
+    run_online(out, &[], &[format!("{SSL_CA} {command}")]);
 }
 
-fn secret_mount() -> String {
-    format!("--mount=type=secret,id={CA_SECRET_ID}")
+/// One RUN that downloads: the CA and proxy secrets mounted (each there
+/// only when handed in), the proxies read first.
+pub(super) fn run_online(out: &mut String, mounts: &[String], cmds: &[String]) {
+    let mut all = mounts.to_vec();
+    all.push(format!("--mount=type=secret,id={CA_SECRET_ID}"));
+    all.push(format!(
+        "--mount=type=secret,id={}",
+        crate::proxy::SECRET_ID
+    ));
+    let mut commands = vec![crate::proxy::source_command()];
+    commands.extend(cmds.iter().cloned());
+    run(out, &all, &commands);
 }
 
 fn apt_install(packages: &[String]) -> String {
@@ -154,9 +166,9 @@ fn toolchain_stage(out: &mut String, plan: &BuildPlan, t: &ToolchainStage) {
             }
             env.insert("DEBIAN_FRONTEND".to_string(), "noninteractive".to_string());
             env_block(out, &env);
-            run(
+            run_online(
                 out,
-                &[secret_mount()],
+                &[],
                 &[apt_ca_prefix(), APT_UPDATE.into(), apt_install(&t.packages)],
             );
         }
@@ -235,85 +247,6 @@ fn copy_files(out: &mut String, files: &[(String, String)]) {
     }
 }
 
-/// The package install and the setup commands of a sysroot or runner stage.
-fn install_and_setup(out: &mut String, install: Option<&PackageInstall>, setup: &[String]) {
-    if let Some(install) = install {
-        run(out, &[secret_mount()], &install_commands(install));
-    }
-    if !setup.is_empty() {
-        run(out, &[], setup);
-    }
-}
-
-/// The commands of a package install; each kind reads the CA bundle
-/// (apt through its option, apk through SSL_CERT_FILE).
-fn install_commands(install: &PackageInstall) -> Vec<String> {
-    let mut cmds = Vec::new();
-    match install {
-        PackageInstall::Apt {
-            deb_arch,
-            packages,
-            target_packages,
-        } => {
-            cmds.push(apt_ca_prefix());
-            if let Some(arch) = deb_arch {
-                cmds.push(format!("dpkg --add-architecture {}", q(arch)));
-            }
-            cmds.push(APT_UPDATE.into());
-            let mut all: Vec<String> = packages.clone();
-            for p in target_packages {
-                match deb_arch {
-                    Some(a) => all.push(format!("{p}:{a}")),
-                    None => all.push(p.clone()),
-                }
-            }
-            cmds.push(apt_install(&all));
-        }
-        PackageInstall::XxApt {
-            platform,
-            packages,
-            target_packages,
-        } => {
-            cmds.push(apt_ca_prefix());
-            cmds.push(APT_UPDATE.into());
-            if !packages.is_empty() {
-                cmds.push(apt_install(packages));
-            }
-            if !target_packages.is_empty() {
-                // xx-apt-get runs its own `apt-get update` (after adding
-                // the architecture): apt reads the CA from its config. A
-                // failed RUN commits nothing, so the file goes on success.
-                cmds.push(apt_ca_conf());
-                cmds.push(format!(
-                    "TARGETPLATFORM={platform} xx-apt-get install -y {}",
-                    join_q(target_packages)
-                ));
-                cmds.push(format!("rm -f {APT_CA_CONF}"));
-            }
-        }
-        PackageInstall::XxApk {
-            platform,
-            packages,
-            target_packages,
-        } => {
-            cmds.push(format!("{SSL_CA} true"));
-            if !packages.is_empty() {
-                cmds.push(format!("apk add --no-cache {}", join_q(packages)));
-            }
-            if !target_packages.is_empty() {
-                cmds.push(format!(
-                    "TARGETPLATFORM={platform} xx-apk add --no-cache {}",
-                    join_q(target_packages)
-                ));
-                cmds.push(format!(
-                    "TARGETPLATFORM={platform} xx-clang --setup-target-triple"
-                ));
-            }
-        }
-    }
-    cmds
-}
-
 /// A target's stages: sysroot, dependencies, the runner when the build
 /// step runs binaries, build, and artifacts.
 fn target_stages(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
@@ -367,9 +300,9 @@ fn deps_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let _ = writeln!(out, "FROM {sysroot} AS {deps}");
     let _ = writeln!(out, "WORKDIR {}", env_value(&t.deps_workdir));
     let skeleton = format!("--mount=type=bind,from={SKELETON_CONTEXT},target={SRC_DIR},rw");
-    let mut fetch_mounts = vec![skeleton.clone(), secret_mount()];
+    let mut fetch_mounts = vec![skeleton.clone()];
     fetch_mounts.extend(private_mounts(plan));
-    run(
+    run_online(
         out,
         &fetch_mounts,
         &[format!(
@@ -614,7 +547,7 @@ fn pre_build(out: &mut String, triple: &str, p: &PreBuildPlan) {
         "; {{ {}; }}; status=$?; rm -f {APT_CA_CONF}; exit $status",
         body.join(" && ")
     );
-    run(out, &[secret_mount()], &[first]);
+    run_online(out, &[], &[first]);
 }
 
 /// A heredoc delimiter that no line of `contents` equals: `base`, or

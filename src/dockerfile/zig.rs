@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{APT_UPDATE, CA, apt_ca_prefix, apt_install, run, secret_mount};
+use super::{APT_UPDATE, CA, apt_ca_prefix, apt_install, run, run_online};
 use crate::plan::{MACOS_SDK_MOUNT, MACOS_STUBS, ZigStage};
 
 const ZIG_VENV: &str = "/opt/green-cross/zig";
@@ -13,9 +13,9 @@ const ZIG_VENV: &str = "/opt/green-cross/zig";
 /// wrappers that run it.
 pub(super) fn zig_stage(out: &mut String, version: &str, stage: &ZigStage) {
     let _ = writeln!(out, "FROM {} AS {}", stage.from, stage.name);
-    run(
+    run_online(
         out,
-        &[secret_mount()],
+        &[],
         &[
             apt_ca_prefix(),
             APT_UPDATE.into(),

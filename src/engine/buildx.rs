@@ -141,6 +141,14 @@ pub fn buildx_args(
             csv_field("src", &ca.display().to_string())
         ));
     }
+    if let Some(p) = &contexts.proxy {
+        a.push("--secret".into());
+        a.push(format!(
+            "id={},{}",
+            crate::proxy::SECRET_ID,
+            csv_field("src", &p.display().to_string())
+        ));
+    }
     a.push(plan.workspace_root.display().to_string());
     a
 }

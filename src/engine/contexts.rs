@@ -24,6 +24,8 @@ pub struct Contexts {
     /// The private dependencies the host fetched, when there are some
     /// (kept in the target dir, not in `dir`: they outlive the build).
     pub vendor: Option<PathBuf>,
+    /// The proxies' secret (in `dir`), when the environment sets one.
+    pub proxy: Option<PathBuf>,
 }
 
 /// Write the Dockerfile, its ignore file and the skeleton context, in a
@@ -40,12 +42,35 @@ pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str, env: &Env) -> Result
     fs::write(&ig, crate::dockerignore::rules(plan)).map_err(|e| Error::io("write", &ig, e))?;
     let sk = dir.path().join("skeleton");
     write_skeleton(plan, &sk)?;
+    let proxy = match crate::proxy::script(env) {
+        Some(text) => {
+            let p = dir.path().join("proxy.sh");
+            write_private(&p, &text)?;
+            Some(p)
+        }
+        None => None,
+    };
     Ok(Contexts {
         dir,
         dockerfile: df,
         skeleton: sk,
         vendor,
+        proxy,
     })
+}
+
+/// A file only this user can read (mode 0600), for a secret.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("create", path, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io("write", path, e))
 }
 
 /// A new temporary directory for the contexts (mode 0700), after removing

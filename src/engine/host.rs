@@ -74,6 +74,7 @@ pub fn load_workspace(
     Ok(Workspace {
         pinned_toolchain,
         private,
+        crates_io_mirror: false,
         git_branch,
         git_default_branch,
         config_build_rustflags,

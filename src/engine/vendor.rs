@@ -43,14 +43,24 @@ pub fn vendor_private(plan: &BuildPlan, env: &Env) -> Result<Option<PathBuf>> {
     let printed = cargo_vendor(&plan.workspace_root, &all, env)?;
     let texts: Vec<&str> = configs.iter().map(|(_, t)| t.as_str()).collect();
     let registries = vendor::registries(&texts, env);
-    let config = vendor::build_config(&printed, &private.packages, &registries, vendor::MOUNT)
-        .map_err(|message| Error::PrivateDeps {
-            message,
-            help: "run `cargo vendor` in the workspace to see what cargo prints".into(),
+    let config =
+        vendor::build_config(&printed, private, &registries, vendor::MOUNT).map_err(|message| {
+            Error::PrivateDeps {
+                message,
+                help: "run `cargo vendor` in the workspace to see what cargo prints".into(),
+            }
         })?;
     write_context(&base, &all, &context, private, &config)?;
     fs::write(&stamp_file, stamp).map_err(|e| Error::io("write", &stamp_file, e))?;
     Ok(Some(context))
+}
+
+/// Whether cargo's configuration for the workspace replaces crates.io
+/// (`[source.crates-io] replace-with`, a mirror or a vendored directory).
+pub fn crates_io_replaced(root: &Path, env: &Env) -> bool {
+    let texts = cargo_configs(root, env);
+    env.is_set("CARGO_SOURCE_CRATES_IO_REPLACE_WITH")
+        || texts.iter().any(|(_, t)| vendor::replaces_crates_io(t))
 }
 
 /// cargo's configuration files that apply to the workspace, highest
@@ -149,8 +159,7 @@ fn write_context(
         .map_err(|e| Error::io("create a directory in", base, e))?;
     let crates = new.path().join(vendor::CRATES);
     fs::create_dir_all(&crates).map_err(|e| Error::io("create", &crates, e))?;
-    for p in &private.packages {
-        let dir = vendor::vendored_dir(p);
+    for dir in vendor::context_dirs(private, all).map_err(|e| Error::io("read", all, e))? {
         link_tree(&all.join(&dir), &crates.join(&dir))?;
     }
     let cfg = new.path().join(vendor::CONFIG);

@@ -104,6 +104,7 @@ pub fn app_workspace(root: &Path, branch: Option<&str>) -> Workspace {
         outside: vec![],
         pinned_toolchain: None,
         private: vec![],
+        crates_io_mirror: false,
     }
 }
 

@@ -237,6 +237,10 @@ pub struct BuildPlan {
 pub struct PrivateDeps {
     pub packages: Vec<crate::lockfile::PrivatePackage>,
     pub cached: bool,
+    /// crates.io's packages too: the user's configuration replaces
+    /// crates.io by a source the build cannot reach (see
+    /// [`crate::workspace::Workspace::crates_io_mirror`]).
+    pub crates_io: bool,
 }
 
 fn sorted(items: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -255,6 +259,7 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
     crate::guard::invocation(inv)?;
     crate::guard::workspace(input.workspace)?;
     warnings.extend(unknown_target_tables(settings, input.recipes, &inv.targets));
+    warnings.extend(crate::proxy::loopback_warnings(input.env));
     if let Some(image) = &settings.base_image {
         crate::guard::image(image, "base-image (or GREEN_CROSS_BASE_IMAGE)")?;
     }
@@ -356,9 +361,10 @@ pub fn plan(input: &PlanInput) -> Result<BuildPlan> {
             sk
         },
         ca_bundle: input.ca_bundle.clone(),
-        private: (!ws.private.is_empty()).then(|| PrivateDeps {
+        private: (!ws.private.is_empty() || ws.crates_io_mirror).then(|| PrivateDeps {
             packages: ws.private.clone(),
             cached: settings.cache_private_deps,
+            crates_io: ws.crates_io_mirror,
         }),
         run,
         warnings,

@@ -21,6 +21,40 @@ pub(super) struct PlanContext<'a> {
 }
 
 /// The plan of one target, and the run plan when the invocation is `run`.
+/// The target's steps that the user writes: its own Dockerfile's image
+/// (on `plain_base`) and its pre-build commands (on `from`), both with
+/// CROSS_DEB_ARCH as cross sets it.
+fn user_steps(
+    cx: &PlanContext,
+    r: &Recipe,
+    ts: &TargetSettings,
+    plain_base: Stage,
+    from: &Stage,
+    warnings: &mut Vec<String>,
+) -> (Option<CustomImage>, Option<PreBuildPlan>) {
+    let m = r.mode(cx.input.settings.toolchain);
+    let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
+    let root = &cx.input.workspace.root;
+    let custom = ts.dockerfile.as_ref().map(|d| {
+        custom_image(
+            d,
+            r,
+            plain_base,
+            root,
+            cx.ws_hash,
+            cross_deb_arch.as_deref(),
+        )
+    });
+    let pre_build = pre_build_plan(
+        r,
+        ts.pre_build.as_ref(),
+        cross_deb_arch.as_deref(),
+        from,
+        warnings,
+    );
+    (custom, pre_build)
+}
+
 pub(super) fn target_plan(
     cx: &PlanContext,
     r: &Recipe,
@@ -28,7 +62,7 @@ pub(super) fn target_plan(
     warnings: &mut Vec<String>,
 ) -> Result<(TargetPlan, Option<RunPlan>)> {
     let input = cx.input;
-    let (inv, settings, ws) = (input.invocation, input.settings, input.workspace);
+    let (inv, settings) = (input.invocation, input.settings);
     let mode = settings.toolchain;
     let (ws_hash, specs) = (cx.ws_hash, cx.specs);
     let (runs_binaries, outputs) = (cx.runs_binaries, cx.outputs);
@@ -75,19 +109,7 @@ pub(super) fn target_plan(
     )?;
     let (volumes, secrets, program_env) = (host.volumes, host.secrets, host.program_env);
 
-    let cross_deb_arch = r.cross_deb_arch.clone().or_else(|| m.deb_arch.clone());
-    let custom = ts.dockerfile.as_ref().map(|d| {
-        let base = plain_base.clone();
-        custom_image(d, r, base, &ws.root, ws_hash, cross_deb_arch.as_deref())
-    });
-
-    let pre_build = pre_build_plan(
-        r,
-        ts.pre_build.as_ref(),
-        cross_deb_arch.as_deref(),
-        &from,
-        warnings,
-    );
+    let (custom, pre_build) = user_steps(cx, r, ts, plain_base, &from, warnings);
 
     let build_std = (std == StdSource::BuildStd).then_some(build_std_flag.as_str());
     let (fetch, own, cargo_target) = cargo_commands(cx, r, build_std);

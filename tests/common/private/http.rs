@@ -277,7 +277,15 @@ impl Listener {
     where
         F: Fn(TcpStream, &Connections) + Send + Sync + 'static,
     {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Listener::start_on([127, 0, 0, 1].into(), serve)
+    }
+
+    /// The same on another address of this machine.
+    pub fn start_on<F>(ip: std::net::IpAddr, serve: F) -> Listener
+    where
+        F: Fn(TcpStream, &Connections) + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let connections = Connections::default();

@@ -33,6 +33,8 @@ pub struct ProxyRequest {
     pub credentials: Credentials,
     /// Where it went, when it went anywhere.
     pub upstream: Option<SocketAddr>,
+    /// Who asked (a build's container has an address of its own).
+    pub peer: Option<SocketAddr>,
     /// The status the client got (200 for an open tunnel).
     pub status: u16,
 }
@@ -56,6 +58,17 @@ impl ForwardProxy {
     /// A proxy on 127.0.0.1 wanting `user` and `password`, sending requests
     /// for the host names in `hosts` to their address.
     pub fn start(user: &str, password: &str, hosts: &[(&str, SocketAddr)]) -> ForwardProxy {
+        ForwardProxy::start_on([127, 0, 0, 1].into(), user, password, hosts)
+    }
+
+    /// The same on another address of this machine (the docker bridge's,
+    /// which a build's containers reach).
+    pub fn start_on(
+        ip: std::net::IpAddr,
+        user: &str,
+        password: &str,
+        hosts: &[(&str, SocketAddr)],
+    ) -> ForwardProxy {
         let state = Arc::new(State {
             expected: format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
             hosts: hosts
@@ -66,7 +79,7 @@ impl ForwardProxy {
         });
         let listener = {
             let state = state.clone();
-            Listener::start(move |s, conns| serve(s, &state, conns))
+            Listener::start_on(ip, move |s, conns| serve(s, &state, conns))
         };
         ForwardProxy {
             listener,
@@ -99,6 +112,7 @@ impl ForwardProxy {
 }
 
 fn serve(s: TcpStream, state: &State, conns: &Connections) {
+    let peer = s.peer_addr().ok();
     let Ok(mut w) = s.try_clone() else { return };
     let mut r = BufReader::new(s);
     while let Ok(Some(req)) = http::read_request(&mut r) {
@@ -113,6 +127,7 @@ fn serve(s: TcpStream, state: &State, conns: &Connections) {
             authority: String::new(),
             credentials,
             upstream: None,
+            peer,
             status: 0,
         };
         let close = req.closes();

@@ -1,120 +1,219 @@
-//! Looking for a marker string everywhere a build leaves something: bytes
-//! as they are, and inside what they pack (gzip and zstd streams, tar
-//! archives, a tar's files that are themselves compressed), the way an
-//! exported cache's layers, a `docker save` archive or a `.crate` hold
-//! files.
+//! Looking for markers everywhere a build leaves something: bytes as they
+//! are, and inside what they pack (gzip and zstd streams, tar archives, a
+//! tar's files that are themselves compressed), the way an exported
+//! cache's layers, a `docker save` archive or a `.crate` hold files.
+//!
+//! Every marker starts with one prefix, so one pass finds them all; the
+//! input streams through (layers of a toolchain are gigabytes unpacked).
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// How often `needle` occurs in `bytes` and, unpacked, in what they hold.
-pub fn count(bytes: &[u8], needle: &str) -> usize {
-    count_at(bytes, needle.as_bytes(), 0)
+/// Bytes kept from one read to the next, so that a marker across two reads
+/// is found: the prefix and what follows it.
+const TAIL: usize = 64;
+/// A tar entry up to this size is read whole (to look inside it).
+const WHOLE_ENTRY: u64 = 512 << 20;
+
+/// The markers found and where.
+pub struct Scanner {
+    prefix: Vec<u8>,
+    /// marker -> places it was found in (one entry per occurrence).
+    pub found: BTreeMap<String, Vec<String>>,
+    /// How many places were looked at.
+    pub places: usize,
+    /// The content digests looked at: a blob with the same digest
+    /// elsewhere holds the same bytes.
+    digests: std::collections::BTreeSet<String>,
 }
 
-fn count_at(bytes: &[u8], needle: &[u8], depth: u32) -> usize {
-    let mut n = occurrences(bytes, needle);
-    if depth > 4 {
-        return n;
+impl Scanner {
+    /// Looks for the markers that start with `prefix`.
+    pub fn new(prefix: &str) -> Scanner {
+        Scanner {
+            prefix: prefix.as_bytes().to_vec(),
+            found: BTreeMap::new(),
+            places: 0,
+            digests: Default::default(),
+        }
     }
-    if let Some(inner) = decompress(bytes) {
-        n += count_at(&inner, needle, depth + 1);
-    } else if is_tar(bytes) {
-        for (_, data) in tar_entries(bytes) {
-            // The raw count above saw the entries' bytes already; only
-            // what they pack is new.
-            if let Some(inner) = decompress(data) {
-                n += count_at(&inner, needle, depth + 1);
+
+    /// Whether a blob of this digest (`sha256:<hex>`) is new to the
+    /// scanner; it is not, afterwards.
+    pub fn first_time(&mut self, digest: &str) -> bool {
+        self.digests.insert(digest.to_string())
+    }
+
+    /// How often `marker` was found.
+    pub fn count(&self, marker: &str) -> usize {
+        self.found.get(marker).map_or(0, Vec::len)
+    }
+
+    pub fn bytes(&mut self, place: &str, bytes: &[u8]) {
+        self.places += 1;
+        self.stream(place, bytes, 0);
+    }
+
+    pub fn file(&mut self, place: &str, path: &Path) {
+        self.places += 1;
+        let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        self.stream(place, std::io::BufReader::new(f), 0);
+    }
+
+    /// Every file below `dir`; one named by a digest that was scanned
+    /// already (an OCI layout's blobs/sha256/<hex>) is not read again.
+    pub fn dir(&mut self, dir: &Path, skip: &dyn Fn(&Path) -> bool) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if skip(&p) {
+                continue;
+            }
+            if p.is_dir() {
+                self.dir(&p, skip);
+            } else if p.is_file() {
+                let algo = p.parent().and_then(Path::file_name);
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                if algo.is_some_and(|a| a == "sha256")
+                    && !self.first_time(&format!("sha256:{name}"))
+                {
+                    continue;
+                }
+                self.file(&p.display().to_string(), &p);
             }
         }
     }
+
+    /// What a command prints on stdout (`docker save`, `curl`).
+    pub fn command(&mut self, place: &str, cmd: &mut Command) {
+        self.places += 1;
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{place}: {e}"));
+        let out = child.stdout.take().unwrap();
+        self.stream(place, out, 0);
+        assert!(child.wait().unwrap().success(), "{place} failed");
+    }
+
+    fn stream(&mut self, place: &str, mut r: impl Read + Send, depth: u32) {
+        let mut head = vec![0u8; 512];
+        let n = read_full(&mut r, &mut head);
+        head.truncate(n);
+        let tool = if head.starts_with(&[0x1f, 0x8b]) {
+            Some("gzip")
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Some("zstd")
+        } else {
+            None
+        };
+        let rest = std::io::Cursor::new(head.clone()).chain(r);
+        match tool {
+            Some(t) if depth < 4 => self.unpack(place, t, rest, depth),
+            _ if head.len() == 512 && &head[257..262] == b"ustar" && depth < 4 => {
+                self.tar(place, rest, depth)
+            }
+            _ => self.raw(place, rest),
+        }
+    }
+
+    /// A compressed stream, unpacked by the system's gzip or zstd.
+    fn unpack(&mut self, place: &str, tool: &str, mut input: impl Read + Send, depth: u32) {
+        let mut child = Command::new(tool)
+            .arg("-dc")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {tool} (it unpacks layers): {e}"));
+        let mut stdin = child.stdin.take().unwrap();
+        let out = child.stdout.take().unwrap();
+        std::thread::scope(|s| {
+            s.spawn(move || {
+                let _ = std::io::copy(&mut input, &mut stdin);
+            });
+            self.stream(&format!("{place} (unpacked)"), out, depth + 1);
+        });
+        let _ = child.wait();
+    }
+
+    /// A tar archive: each entry's bytes, and what a compressed one packs.
+    fn tar(&mut self, place: &str, mut r: impl Read + Send, depth: u32) {
+        let mut h = [0u8; 512];
+        while read_full(&mut r, &mut h) == 512 && h.iter().any(|b| *b != 0) {
+            let name = String::from_utf8_lossy(&h[..100])
+                .trim_end_matches('\0')
+                .to_string();
+            let size_text = String::from_utf8_lossy(&h[124..136]);
+            let size = u64::from_str_radix(size_text.trim_matches(['\0', ' ']), 8).unwrap_or(0);
+            let padded = size.div_ceil(512) * 512;
+            let inner = format!("{place}:{name}");
+            let mut entry = (&mut r).take(size);
+            if size <= WHOLE_ENTRY {
+                let mut data = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut data).unwrap();
+                self.raw(&inner, &data[..]);
+                if data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+                    self.stream(&inner, &data[..], depth + 1);
+                }
+            } else {
+                self.raw(&inner, entry);
+            }
+            std::io::copy(&mut (&mut r).take(padded - size), &mut std::io::sink()).unwrap();
+        }
+    }
+
+    /// The bytes as they are, read in pieces.
+    fn raw(&mut self, place: &str, mut r: impl Read) {
+        let finder = memchr::memmem::Finder::new(&self.prefix);
+        let mut buf: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; 8 << 20];
+        let mut carried: usize = 0;
+        loop {
+            let n = r.read(&mut chunk).unwrap_or(0);
+            let end = n == 0;
+            buf.extend_from_slice(&chunk[..n]);
+            // Matches before the last TAIL bytes of what was carried were
+            // taken last time; those in the last TAIL wait for more bytes.
+            let from = carried.saturating_sub(TAIL);
+            let upto = if end {
+                buf.len()
+            } else {
+                buf.len().saturating_sub(TAIL)
+            };
+            for pos in finder.find_iter(&buf).filter(|p| *p >= from && *p < upto) {
+                let id: String = buf[pos..]
+                    .iter()
+                    .take(TAIL)
+                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-')
+                    .map(|b| *b as char)
+                    .collect();
+                self.found.entry(id).or_default().push(place.to_string());
+            }
+            if end {
+                return;
+            }
+            let keep = buf.len().min(2 * TAIL);
+            buf.drain(..buf.len() - keep);
+            carried = keep;
+        }
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
     n
-}
-
-/// How often `needle` occurs in `bytes` as they are.
-pub fn count_raw(bytes: &[u8], needle: &str) -> usize {
-    occurrences(bytes, needle.as_bytes())
-}
-
-fn occurrences(hay: &[u8], needle: &[u8]) -> usize {
-    if needle.is_empty() || hay.len() < needle.len() {
-        return 0;
-    }
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
-}
-
-/// A gzip or zstd stream's content, by the system's gzip and zstd.
-fn decompress(bytes: &[u8]) -> Option<Vec<u8>> {
-    let tool = if bytes.starts_with(&[0x1f, 0x8b]) {
-        "gzip"
-    } else if bytes.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        "zstd"
-    } else {
-        return None;
-    };
-    let mut child = Command::new(tool)
-        .args(["-dc"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {tool} (install it: it unpacks layers): {e}"));
-    let mut stdin = child.stdin.take().unwrap();
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    Some(out.stdout)
-}
-
-fn is_tar(bytes: &[u8]) -> bool {
-    bytes.len() >= 512 && &bytes[257..262] == b"ustar"
-}
-
-/// A tar archive's regular files: (name, data).
-pub fn tar_entries(bytes: &[u8]) -> Vec<(String, &[u8])> {
-    let mut out = vec![];
-    let mut at = 0;
-    while at + 512 <= bytes.len() {
-        let h = &bytes[at..at + 512];
-        if h.iter().all(|b| *b == 0) {
-            break;
-        }
-        let name = String::from_utf8_lossy(&h[..100])
-            .trim_end_matches('\0')
-            .to_string();
-        let size_text = String::from_utf8_lossy(&h[124..136]);
-        let size =
-            usize::from_str_radix(size_text.trim_matches(|c: char| c == '\0' || c == ' '), 8)
-                .unwrap_or(0);
-        let start = at + 512;
-        let end = (start + size).min(bytes.len());
-        if matches!(h[156], b'0' | b'\0') {
-            out.push((name, &bytes[start..end]));
-        }
-        at = start + size.div_ceil(512) * 512;
-    }
-    out
-}
-
-/// Every file below `dir`, recursively: (path, bytes).
-pub fn files_below(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = vec![];
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_below(&p));
-        } else if let Ok(b) = std::fs::read(&p) {
-            out.push((p.display().to_string(), b));
-        }
-    }
-    out
 }
 
 /// `curl` a registry URL: the body, or None when it answers with an error.
@@ -128,15 +227,15 @@ fn get(url: &str, accept: &str) -> Option<Vec<u8>> {
 
 const MANIFESTS: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// Every manifest and blob a repository of a registry holds under its
-/// tags: (what, bytes).
-pub fn registry_repository(registry: &str, repo: &str) -> Vec<(String, Vec<u8>)> {
+/// Every manifest and blob of a registry's repository, under its tags,
+/// scanned; returns how many blobs were new to the scanner.
+pub fn registry_repository(s: &mut Scanner, registry: &str, repo: &str) -> usize {
     let base = format!("http://{registry}/v2/{repo}");
     let tags = get(&format!("{base}/tags/list"), "application/json")
         .unwrap_or_else(|| panic!("the registry lists the tags of {repo}"));
     let tags: serde_json::Value = serde_json::from_slice(&tags).unwrap();
-    let mut out = vec![];
     let mut seen = std::collections::BTreeSet::new();
+    let mut blobs = 0;
     let mut queue: Vec<String> = tags["tags"]
         .as_array()
         .map(|t| {
@@ -152,38 +251,37 @@ pub fn registry_repository(registry: &str, repo: &str) -> Vec<(String, Vec<u8>)>
         let Some(m) = get(&format!("{base}/manifests/{reference}"), MANIFESTS) else {
             continue;
         };
+        s.bytes(&format!("{repo}:{reference} manifest"), &m);
         let doc: serde_json::Value = serde_json::from_slice(&m).unwrap_or_default();
         for sub in doc["manifests"].as_array().into_iter().flatten() {
             queue.extend(sub["digest"].as_str().map(String::from));
         }
-        let blobs = doc["layers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .chain(std::iter::once(&doc["config"]));
-        for b in blobs {
-            if let Some(d) = b["digest"].as_str() {
-                if seen.insert(d.to_string()) {
-                    let blob = get(&format!("{base}/blobs/{d}"), "*/*").unwrap_or_default();
-                    out.push((format!("{repo}@{d}"), blob));
-                }
+        let layers = doc["layers"].as_array().into_iter().flatten();
+        for b in layers.chain(std::iter::once(&doc["config"])) {
+            let Some(d) = b["digest"].as_str() else {
+                continue;
+            };
+            if seen.insert(d.to_string()) && s.first_time(d) {
+                blobs += 1;
+                s.command(
+                    &format!("{repo}@{d}"),
+                    Command::new("curl").args(["-fsSL", &format!("{base}/blobs/{d}")]),
+                );
             }
         }
-        out.push((format!("{repo}:{reference} manifest"), m));
     }
-    out
+    blobs
 }
 
-/// `docker save` of an image: the archive's bytes.
-pub fn docker_save(image: &str) -> Vec<u8> {
-    let o = Command::new("docker")
-        .args(["save", image])
-        .output()
-        .expect("docker runs");
-    assert!(
-        o.status.success(),
-        "docker save {image}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o.stdout
+/// Bytes of a gzip stream made by the system's gzip (real deflate, which
+/// hides what it packs).
+pub fn gzip_compressed(data: &[u8]) -> Vec<u8> {
+    let mut c = Command::new("gzip")
+        .args(["-9c"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(data).unwrap();
+    c.wait_with_output().unwrap().stdout
 }
