@@ -63,7 +63,7 @@ need_pkgs=()
 for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap file wine64 wine \
          libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross curl \
          libstdc++6-arm64-cross llvm \
-         gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client; do
+         gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client zstd; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 # Commands that may come from elsewhere than Debian's packages (Node.js,
@@ -98,7 +98,7 @@ PIN
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         docker-registry qemu-user-static debootstrap file wine64 wine curl \
         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross \
-        libstdc++6-arm64-cross llvm gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client >/dev/null
+        libstdc++6-arm64-cross llvm gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client zstd >/dev/null
     for cmd_pkg in iptables:iptables git:git node:nodejs npm:npm; do
         command -v "${cmd_pkg%%:*}" >/dev/null \
             || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${cmd_pkg#*:}" >/dev/null

@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Env {
     vars: BTreeMap<String, String>,
+    /// The process's current directory, when known.
+    cwd: Option<PathBuf>,
 }
 
 impl Env {
@@ -20,14 +22,34 @@ impl Env {
         Env::default()
     }
 
-    /// The process environment, read once: every other part of green-cross
-    /// is handed this snapshot (clippy.toml forbids reading it elsewhere). A
-    /// variable whose name or value is not UTF-8 is left out.
+    /// The process environment and current directory, read once: every
+    /// other part of green-cross is handed this snapshot (clippy.toml
+    /// forbids reading them elsewhere). A variable whose name or value is
+    /// not UTF-8 is left out.
     #[allow(clippy::disallowed_methods)]
     pub fn from_process() -> Env {
-        std::env::vars_os()
+        let mut env: Env = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect()
+            .collect();
+        env.cwd = std::env::current_dir().ok();
+        env
+    }
+
+    /// The same variables in another current directory.
+    pub fn in_dir(mut self, cwd: impl Into<PathBuf>) -> Env {
+        self.cwd = Some(cwd.into());
+        self
+    }
+
+    /// The current directory, as the process had it at start.
+    pub fn current_dir(&self) -> Result<PathBuf> {
+        self.cwd.clone().ok_or_else(|| {
+            Error::io(
+                "read the current directory",
+                ".",
+                std::io::Error::other("it was not known when green-cross started"),
+            )
+        })
     }
 
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
@@ -103,6 +125,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            cwd: None,
         }
     }
 }

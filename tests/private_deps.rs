@@ -144,13 +144,6 @@ impl Private {
         p
     }
 
-    /// A setting more in the user's cargo configuration.
-    fn add_to_cargo_config(&self, toml: &str) {
-        let path = self.home.path().join("config.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, format!("{text}{toml}")).unwrap();
-    }
-
     /// The host's cargo as the user would run it (for the lockfile).
     fn host_cargo(&self) -> HostCargo {
         HostCargo::new(self.ws.path())
@@ -350,13 +343,20 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
     .unwrap();
     // (One target from here on: the first build showed both.)
     let again = vec!["build", "-v", "--target", TARGETS[0]];
-    // This time cargo fetches git with the git CLI (a changed cargo
-    // configuration fetches again): git's ssh with the agent, the host key
-    // from its own known_hosts file, never a prompt.
-    p.add_to_cargo_config("[net]\ngit-fetch-with-cli = true\n");
+    // This time cargo fetches git with the git CLI, from a new cargo home
+    // (the first one holds the commit already): git's ssh with the agent,
+    // the host key from its own known_hosts file, never a prompt.
+    let home2 = tempfile::tempdir().unwrap();
+    let config = std::fs::read_to_string(p.home.path().join("config.toml")).unwrap();
+    std::fs::write(
+        home2.path().join("config.toml"),
+        format!("{config}[net]\ngit-fetch-with-cli = true\n"),
+    )
+    .unwrap();
     let accepted = p.git.accepted_keys().len();
     let out = ok(p
         .green_cross(&again)
+        .env("CARGO_HOME", home2.path())
         .env("GREEN_CROSS_FINGERPRINT", "0")
         .env("CROSS_CONFIG", &mine)
         .env("GIT_SSH_COMMAND", p.git.git_ssh_command())

@@ -579,14 +579,8 @@ fn assert_agent_holds_marker(server: &SshGitServer) {
     assert!(listing.contains(server.key_fingerprint()), "{listing}");
 }
 
-#[test]
-fn host_cargo_fetches_over_ssh_with_libgit2_and_the_agent() {
-    let server = SshGitServer::start(KEY_MARKER, &git_crate());
-    assert_agent_holds_marker(&server);
-    let ws = tempfile::tempdir().unwrap();
-    git_workspace(ws.path(), &server);
-    let cargo = HostCargo::new(ws.path()).home_config(&server.cargo_known_hosts());
-
+/// `cargo fetch` with the agent succeeds and locks the git crate.
+fn fetch_with_the_agent(cargo: &HostCargo, server: &SshGitServer, ws: &Path) {
     let fetch = cargo
         .with_env("SSH_AUTH_SOCK", server.agent_sock())
         .run(&["fetch"], LIMIT);
@@ -596,7 +590,18 @@ fn host_cargo_fetches_over_ssh_with_libgit2_and_the_agent() {
         fetch.show(),
         server.log()
     );
-    assert_eq!(locked_packages(ws.path()), ["corp-git-lib 0.3.0"]);
+    assert_eq!(locked_packages(ws), ["corp-git-lib 0.3.0"]);
+}
+
+#[test]
+fn host_cargo_fetches_over_ssh_with_libgit2_and_the_agent() {
+    let server = SshGitServer::start(KEY_MARKER, &git_crate());
+    assert_agent_holds_marker(&server);
+    let ws = tempfile::tempdir().unwrap();
+    git_workspace(ws.path(), &server);
+    let cargo = HostCargo::new(ws.path()).home_config(&server.cargo_known_hosts());
+
+    fetch_with_the_agent(&cargo, &server, ws.path());
     assert!(
         server
             .accepted_keys()
@@ -647,16 +652,7 @@ fn host_cargo_fetches_over_ssh_with_the_git_cli_and_the_agent() {
         .env("GIT_SSH_COMMAND", server.git_ssh_command())
         .env("GIT_TERMINAL_PROMPT", "0");
 
-    let fetch = cargo
-        .with_env("SSH_AUTH_SOCK", server.agent_sock())
-        .run(&["fetch"], LIMIT);
-    assert!(
-        fetch.success(),
-        "{}\n--- sshd\n{}",
-        fetch.show(),
-        server.log()
-    );
-    assert_eq!(locked_packages(ws.path()), ["corp-git-lib 0.3.0"]);
+    fetch_with_the_agent(&cargo, &server, ws.path());
     assert!(
         server
             .accepted_keys()

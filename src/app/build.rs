@@ -29,8 +29,7 @@ pub(crate) fn builder_choice(named: Option<String>, env: &Env) -> Option<String>
 /// The plan for an invocation in the current directory's workspace; the
 /// warnings on the way are printed (and are errors under CROSS_NO_WARNINGS).
 pub fn make_plan(inv: &Invocation, env: &Env) -> Result<BuildPlan> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
+    let cwd = env.current_dir()?;
     let mut workspace = host::load_workspace(
         &cwd,
         inv.manifest_path.as_deref(),
@@ -104,6 +103,10 @@ fn fingerprint_of(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Option<Strin
 /// exit code: 0, or the failures' code, or the binary's.
 pub fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let started = std::time::Instant::now();
+    // Paths are shown relative to it.
+    let cwd = env
+        .current_dir()
+        .unwrap_or_else(|_| plan.workspace_root.clone());
     let triples: Vec<&str> = plan.targets.iter().map(|t| t.triple.as_str()).collect();
     let header = format!(
         "   Green-cross {} {} ({} mode)",
@@ -116,7 +119,7 @@ pub fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         .as_deref()
         .and_then(|d| fingerprint::fresh(plan, d))
     {
-        report_fresh(plan, inv, &header, &placed, started);
+        report_fresh(plan, inv, &header, &placed, started, &cwd);
         return Ok(0);
     }
     let engine = Engine::detect(env)?.with_builder(builder_choice(inv.builder.clone(), env));
@@ -177,11 +180,11 @@ pub fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         outcome.log.display()
     );
     if !failures.is_empty() {
-        print_summary(plan, inv, &placed, outcome.elapsed);
+        print_summary(inv, &placed, outcome.elapsed, &cwd);
         return Ok(report_failures(&reports, &failures, &outcome.log));
     }
     let Some(run) = &plan.run else {
-        print_summary(plan, inv, &placed, outcome.elapsed);
+        print_summary(inv, &placed, outcome.elapsed, &cwd);
         return Ok(0);
     };
     // `run`: stdout belongs to the program, so no summary.
@@ -207,10 +210,7 @@ pub fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         )
         .map_err(explain)?;
     }
-    let shown = run
-        .binary
-        .strip_prefix(std::env::current_dir().unwrap_or_default())
-        .unwrap_or(&run.binary);
+    let shown = run.binary.strip_prefix(&cwd).unwrap_or(&run.binary);
     eprintln!("     Running `{}`", shown.display());
     engine::run_binary(&engine, run, &plan.workspace_root, &plan.target_dir)
 }
@@ -223,6 +223,7 @@ fn report_fresh(
     header: &str,
     placed: &[artifacts::Artifact],
     started: std::time::Instant,
+    cwd: &Path,
 ) {
     eprintln!("{header}");
     for t in &plan.targets {
@@ -236,7 +237,7 @@ fn report_fresh(
         "    Finished in {:.1}s (nothing changed since the last build)",
         elapsed.as_secs_f64()
     );
-    print_summary(plan, inv, placed, elapsed);
+    print_summary(inv, placed, elapsed, cwd);
 }
 
 /// The plan as this engine can build it: custom images need its own

@@ -22,16 +22,15 @@ pub fn succeeded_plan(plan: &BuildPlan, reports: &[report::TargetReport]) -> Bui
 
 /// The artifacts placed: on stdout, unless stdout carries cargo's messages.
 pub fn print_summary(
-    plan: &BuildPlan,
     inv: &Invocation,
     placed: &[artifacts::Artifact],
     elapsed: std::time::Duration,
+    cwd: &Path,
 ) {
     if placed.is_empty() {
         return;
     }
-    let base = std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone());
-    let text = artifacts::summary(placed, &base, elapsed);
+    let text = artifacts::summary(placed, cwd, elapsed);
     if inv.json_messages {
         eprint!("{text}");
     } else {

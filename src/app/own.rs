@@ -185,8 +185,7 @@ fn build_invocation(mut args: Vec<String>) -> Result<Invocation> {
 /// The targets the configuration names: its `[target.<triple>]` tables
 /// (files, not the environment) and `default-target`.
 fn configured_targets(env: &Env) -> Result<Vec<String>> {
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("read the current directory", ".", e))?;
+    let cwd = env.current_dir()?;
     let workspace = host::load_workspace(&cwd, None, None)?;
     let (settings, warnings) = load_settings(env, &workspace)?;
     for w in &warnings {

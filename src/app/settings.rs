@@ -36,8 +36,8 @@ pub fn read_config(path: &Path) -> std::io::Result<String> {
 
 /// `p` with symbolic links resolved as far as it exists (a file named in
 /// a configuration need not exist yet).
-pub fn real_path(p: &Path) -> PathBuf {
-    let p = trust::normalize(&std::env::current_dir().unwrap_or_default().join(p));
+pub fn real_path(cwd: &Path, p: &Path) -> PathBuf {
+    let p = trust::normalize(&cwd.join(p));
     let mut existing = p.as_path();
     let mut rest = Vec::new();
     loop {
@@ -64,12 +64,14 @@ pub fn load_settings(
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace.root.join("Cross.toml"));
     tracing::debug!(config = %config_path.display(), root = %workspace.root.display(), "configuration");
-    let root = real_path(&workspace.root);
+    let cwd = env.current_dir().unwrap_or_default();
+    let real = |p: &Path| real_path(&cwd, p);
+    let root = real(&workspace.root);
     let file = |path| ConfigFile {
         path,
         root: &root,
         env,
-        real: &real_path,
+        real: &real,
     };
     let toml = match read_config(&config_path) {
         Ok(text) => {

@@ -25,42 +25,41 @@ pub const GRACE: Duration = Duration::from_secs(15);
 /// green-cross dies first.
 pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     cmd.process_group(0);
-    // SAFETY: prctl and getppid are async-signal-safe and touch no memory
-    // of the parent's.
+    // SAFETY: die_with_parent only makes async-signal-safe calls and
+    // touches no memory of the parent's.
     unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The parent may have died before the prctl: then nobody is
-            // left to wait for this build.
-            if libc::getppid() == 1 {
-                return Err(io::Error::other("green-cross exited"));
-            }
-            Ok(())
-        });
+        cmd.pre_exec(die_with_parent);
     }
     cmd.spawn()
+}
+
+/// In the child before exec: SIGTERM when green-cross dies; an error when
+/// it died already (before the prctl), as then nobody waits for the child.
+fn die_with_parent() -> io::Result<()> {
+    // SAFETY: prctl and getppid are async-signal-safe.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::getppid() == 1 {
+            return Err(io::Error::other("green-cross exited"));
+        }
+    }
+    Ok(())
 }
 
 /// Spawn `cmd` in a session of its own, with no controlling terminal, so
 /// that nothing it runs (ssh, git) can stop to prompt; ended by the kernel
 /// if green-cross dies first. Its process group is its session's.
 pub fn spawn_without_terminal(cmd: &mut Command) -> io::Result<Child> {
-    // SAFETY: setsid, prctl and getppid are async-signal-safe and touch no
-    // memory of the parent's.
+    // SAFETY: setsid and die_with_parent are async-signal-safe and touch
+    // no memory of the parent's.
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() == -1 {
                 return Err(io::Error::last_os_error());
             }
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() == 1 {
-                return Err(io::Error::other("green-cross exited"));
-            }
-            Ok(())
+            die_with_parent()
         });
     }
     cmd.spawn()

@@ -231,7 +231,7 @@ pub struct BuildPlan {
 
 /// The workspace's private dependencies, fetched on the host and mounted
 /// read-only into every step that runs cargo, from the named context
-/// [`crate::vendor::CONTEXT`]: their sources are never in a layer, and
+/// `green-cross-vendor`: their sources are never in a layer, and
 /// their compiled code is only when `cached` (`cache-private-deps`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PrivateDeps {
