@@ -345,7 +345,8 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
     let again = vec!["build", "-v", "--target", TARGETS[0]];
     // This time cargo fetches git with the git CLI, from a new cargo home
     // (the first one holds the commit already): git's ssh with the agent,
-    // the host key from its own known_hosts file, never a prompt.
+    // the host key from its own known_hosts file, never a prompt; and the
+    // registry's token comes from that home's credentials.toml.
     let home2 = tempfile::tempdir().unwrap();
     let config = std::fs::read_to_string(p.home.path().join("config.toml")).unwrap();
     std::fs::write(
@@ -353,10 +354,16 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
         format!("{config}[net]\ngit-fetch-with-cli = true\n"),
     )
     .unwrap();
+    std::fs::write(
+        home2.path().join("credentials.toml"),
+        format!("[registries.corp]\ntoken = \"{}\"\n", m.token),
+    )
+    .unwrap();
     let accepted = p.git.accepted_keys().len();
     let out = ok(p
         .green_cross(&again)
         .env("CARGO_HOME", home2.path())
+        .env_remove(PrivateRegistry::token_variable("corp"))
         .env("GREEN_CROSS_FINGERPRINT", "0")
         .env("CROSS_CONFIG", &mine)
         .env("GIT_SSH_COMMAND", p.git.git_ssh_command())
