@@ -12,6 +12,7 @@
 //! workspace depending on them ([`write_workspace`]) and the host's cargo
 //! run with a CARGO_HOME of its own and a time limit ([`HostCargo`]).
 
+pub mod git_repo;
 pub mod http;
 pub mod proxy;
 pub mod registry;
@@ -249,6 +250,32 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// What a request carried where the server wants Basic credentials
+/// (`Authorization`, or `Proxy-Authorization` for the proxy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    Missing,
+    Matched,
+    Wrong,
+}
+
+impl Credentials {
+    /// `header` (the value sent, if any) against `expected`, as
+    /// [`basic_auth`] spells it.
+    pub fn check(header: Option<&str>, expected: &str) -> Credentials {
+        match header {
+            None => Credentials::Missing,
+            Some(v) if v == expected => Credentials::Matched,
+            Some(_) => Credentials::Wrong,
+        }
+    }
+}
+
+/// `Basic <base64(user:password)>`, a header's value.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    format!("Basic {}", base64(format!("{user}:{password}").as_bytes()))
 }
 
 /// Standard base64 with padding (for Basic credentials).

@@ -4,7 +4,7 @@
 //! port asked for, so a made-up name (`corp-registry.invalid`) leads to a
 //! local server only through the proxy; other names are resolved as usual.
 
-use super::base64;
+use super::basic_auth;
 use super::http::{self, Connections, Listener, Request, Response};
 use std::collections::BTreeMap;
 use std::io::{self, BufReader, Write};
@@ -13,12 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What a request carried in `Proxy-Authorization`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Credentials {
-    Missing,
-    Matched,
-    Wrong,
-}
+pub use super::Credentials;
 
 /// One request the proxy handled.
 #[derive(Clone, Debug)]
@@ -70,7 +65,7 @@ impl ForwardProxy {
         hosts: &[(&str, SocketAddr)],
     ) -> ForwardProxy {
         let state = Arc::new(State {
-            expected: format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+            expected: basic_auth(user, password),
             hosts: hosts
                 .iter()
                 .map(|(h, a)| (h.to_ascii_lowercase(), *a))
@@ -116,11 +111,7 @@ fn serve(s: TcpStream, state: &State, conns: &Connections) {
     let Ok(mut w) = s.try_clone() else { return };
     let mut r = BufReader::new(s);
     while let Ok(Some(req)) = http::read_request(&mut r) {
-        let credentials = match req.header("proxy-authorization") {
-            None => Credentials::Missing,
-            Some(v) if v == state.expected => Credentials::Matched,
-            Some(_) => Credentials::Wrong,
-        };
+        let credentials = Credentials::check(req.header("proxy-authorization"), &state.expected);
         let mut entry = ProxyRequest {
             method: req.method.clone(),
             target: req.target.clone(),

@@ -5,6 +5,7 @@
 //! or written (no ~/.ssh); both daemons are killed and the directory
 //! removed on drop.
 
+use super::git_repo::{bare_repo, run};
 use super::{TestCrate, free_port};
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -63,41 +64,6 @@ pub fn require_tools() -> PathBuf {
     sshd
 }
 
-/// Run a program to its end; its stdout, or the test fails with its output.
-fn run(c: &mut Command) -> String {
-    let o = c
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{c:?}: {e}"));
-    assert!(
-        o.status.success(),
-        "{c:?}: {}\n{}{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// git with no system or global configuration.
-fn git(dir: &Path) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args([
-            "-c",
-            "user.name=green-cross tests",
-            "-c",
-            "user.email=tests@green-cross.invalid",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ]);
-    c
-}
-
 /// Wait until this sshd says it listens on the port (not another program
 /// that took the port first) and answers there with an SSH banner.
 fn wait_for_banner(port: u16, sshd: &mut Child, log: &Path) -> Result<(), String> {
@@ -145,21 +111,7 @@ impl SshGitServer {
         let user = run(Command::new("id").arg("-un")).trim().to_string();
         let is_root = run(Command::new("id").arg("-u")).trim() == "0";
 
-        // The repository.
-        let work = d.join("work");
-        std::fs::create_dir_all(work.join("src")).unwrap();
-        std::fs::write(work.join("Cargo.toml"), krate.manifest(None)).unwrap();
-        std::fs::write(work.join("src/lib.rs"), &krate.lib_rs).unwrap();
-        run(git(&work).args(["init", "-q"]));
-        run(git(&work).args(["add", "-A"]));
-        run(git(&work).args([
-            "commit",
-            "-q",
-            "-m",
-            &format!("{} {}", krate.name, krate.version),
-        ]));
-        let repo = d.join("repo.git");
-        run(git(d).args(["clone", "-q", "--bare", "work", "repo.git"]));
+        let repo = bare_repo(d, krate);
 
         // The keys.
         let keygen = |file: &str, comment: &str| {
