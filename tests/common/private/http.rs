@@ -1,10 +1,11 @@
 //! The HTTP/1.1 the test servers speak: one request head at a time,
-//! bodies by Content-Length, connections kept alive until the client
-//! closes them or asks to; and a listener on 127.0.0.1 with a thread per
+//! request bodies by Content-Length, responses by Content-Length or
+//! chunked, connections kept alive until the client closes them or asks
+//! to; and a listener on 127.0.0.1 with a thread per
 //! connection that stops, and closes every connection, when dropped.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -151,22 +152,81 @@ impl Response {
     /// Status line, headers, Content-Length and `Connection` (close when
     /// `close`), then the body.
     pub fn write_to(&self, w: &mut impl Write, close: bool) -> io::Result<()> {
-        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        for (k, v) in &self.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str(&format!(
-            "Content-Length: {}\r\nConnection: {}\r\n\r\n",
-            self.body.len(),
-            if close { "close" } else { "keep-alive" }
-        ));
-        w.write_all(head.as_bytes())?;
+        write_head(
+            w,
+            self.status,
+            &self.headers,
+            Framing::Length(self.body.len() as u64),
+            close,
+        )?;
         w.write_all(&self.body)?;
         w.flush()
     }
 }
 
-/// A response read back (from an upstream server, by the proxy).
+/// How a response's body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked` (see [`copy_chunked`]).
+    Chunked,
+    /// The end of the connection (`Connection: close`).
+    UntilClose,
+}
+
+/// A response's status line, its headers, what delimits its body, and
+/// `Connection` (close when `close`, and always for
+/// [`Framing::UntilClose`]).
+pub fn write_head(
+    w: &mut impl Write,
+    status: u16,
+    headers: &[(String, String)],
+    framing: Framing,
+    close: bool,
+) -> io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    match framing {
+        Framing::Length(n) => head.push_str(&format!("Content-Length: {n}\r\n")),
+        Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
+        Framing::UntilClose => {}
+    }
+    let close = close || framing == Framing::UntilClose;
+    head.push_str(&format!(
+        "Connection: {}\r\n\r\n",
+        if close { "close" } else { "keep-alive" }
+    ));
+    w.write_all(head.as_bytes())
+}
+
+/// Copy `r` to `w` as a chunked body, a chunk for each read, then the last
+/// (empty) chunk; the bytes copied.
+pub fn copy_chunked(r: &mut impl Read, w: &mut impl Write) -> io::Result<u64> {
+    let mut buf = vec![0; 64 * 1024];
+    let mut total = 0;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let mut chunk = format!("{n:x}\r\n").into_bytes();
+        chunk.extend_from_slice(&buf[..n]);
+        chunk.extend_from_slice(b"\r\n");
+        w.write_all(&chunk)?;
+        total += n as u64;
+    }
+    w.write_all(b"0\r\n\r\n")?;
+    w.flush()?;
+    Ok(total)
+}
+
+/// A response read back (from an upstream server, by the proxy), its body
+/// whole: chunks joined, without the headers that framed it.
 pub fn read_response(r: &mut impl BufRead, to_head: bool) -> io::Result<Response> {
     let (line, headers) = read_head(r)?
         .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "no response from upstream"))?;
@@ -186,11 +246,14 @@ pub fn read_response(r: &mut impl BufRead, to_head: bool) -> io::Result<Response
     } else if header(&headers, "content-length").is_some() {
         body.resize(content_length(&headers)?, 0);
         r.read_exact(&mut body)?;
-    } else if header(&headers, "transfer-encoding").is_some() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "chunked responses are not supported",
-        ));
+    } else if let Some(te) = header(&headers, "transfer-encoding") {
+        if !te.eq_ignore_ascii_case("chunked") {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unsupported Transfer-Encoding: {te}"),
+            ));
+        }
+        body = read_chunked(r)?;
     } else {
         // Delimited by the end of the connection.
         r.read_to_end(&mut body)?;
@@ -198,9 +261,14 @@ pub fn read_response(r: &mut impl BufRead, to_head: bool) -> io::Result<Response
     let headers = headers
         .into_iter()
         .filter(|(k, _)| {
-            !["content-length", "connection", "keep-alive"]
-                .iter()
-                .any(|h| k.eq_ignore_ascii_case(h))
+            ![
+                "content-length",
+                "transfer-encoding",
+                "connection",
+                "keep-alive",
+            ]
+            .iter()
+            .any(|h| k.eq_ignore_ascii_case(h))
         })
         .collect();
     Ok(Response {
@@ -210,15 +278,48 @@ pub fn read_response(r: &mut impl BufRead, to_head: bool) -> io::Result<Response
     })
 }
 
+/// A chunked body, its chunks joined (trailers skipped).
+fn read_chunked(r: &mut impl BufRead) -> io::Result<Vec<u8>> {
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    let mut body = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Err(bad("the connection ended in a chunked body"));
+        }
+        let size = line.trim_end().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size.trim(), 16).map_err(|_| bad("bad chunk size"))?;
+        if size == 0 {
+            // Trailers, up to the empty line.
+            loop {
+                line.clear();
+                if r.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        r.read_exact(&mut body[start..])?;
+        let mut crlf = [0; 2];
+        r.read_exact(&mut crlf)?;
+        if &crlf != b"\r\n" {
+            return Err(bad("a chunk does not end with CRLF"));
+        }
+    }
+}
+
 pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         407 => "Proxy Authentication Required",
+        500 => "Internal Server Error",
         502 => "Bad Gateway",
         _ => "Unknown",
     }
