@@ -134,8 +134,9 @@ impl HostCargo {
         self.clone().env(key, value)
     }
 
-    /// `cargo <args>` in the workspace, with stdin closed, killed (with
-    /// whatever it started) when it takes longer than `limit`.
+    /// `cargo <args>` in the workspace, with stdin closed and no terminal,
+    /// killed (with whatever it started) when it takes longer than `limit`
+    /// ([`run_with_limit`]).
     pub fn run(&self, args: &[&str], limit: Duration) -> Finished {
         let home = tempfile::Builder::new()
             .prefix("green-cross-cargo-home-")
@@ -182,14 +183,25 @@ impl Finished {
     }
 }
 
-/// Run a command in a process group of its own with stdin closed; when it
-/// runs longer than `limit` the group is killed and the test fails with
-/// what it printed so far.
+/// Run a command as green-cross runs the host's cargo: stdin closed, in a
+/// session of its own with no controlling terminal (so nothing it starts
+/// can prompt on one). When it runs longer than `limit` its process group
+/// (the session's) is killed and the test fails with what it printed so
+/// far.
 pub fn run_with_limit(mut c: Command, limit: Duration) -> Finished {
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+        .stderr(Stdio::piped());
+    // SAFETY: setsid(2) is async-signal-safe and touches no memory of the
+    // parent's.
+    unsafe {
+        c.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     let start = Instant::now();
     let mut child = c.spawn().unwrap_or_else(|e| panic!("{c:?}: {e}"));
     let mut out = child.stdout.take().unwrap();
@@ -233,7 +245,7 @@ pub fn run_with_limit(mut c: Command, limit: Duration) -> Finished {
 }
 
 /// SIGKILL to the process group a child leads (it was started with
-/// `process_group(0)`, so the group's id is its own).
+/// `setsid`, so the group's id is its own).
 fn kill_group(child: &std::process::Child) {
     let pgid = child.id() as libc::pid_t;
     // SAFETY: kill(2) with a negative pid signals that process group only.
