@@ -12,7 +12,8 @@
 #   - a Debian base image made with debootstrap (no image is pulled)
 #   - openssh-server, openssh-client and git, for the private-dependency
 #     tests (tests/private_servers.rs), which start an sshd, an ssh-agent
-#     and a git repository of their own
+#     and a git repository of their own; openssl and python3 for the same
+#     repository over https (a certificate of its own, a TLS relay)
 # Idempotent: every step checks before it acts. Run as root.
 #
 # Environment:
@@ -67,9 +68,11 @@ for p in docker.io docker-buildx docker-registry qemu-user-static debootstrap fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 # Commands that may come from elsewhere than Debian's packages (Node.js,
-# npm and git often do): installed only when missing.
+# npm, git and Python often do): installed only when missing.
 command -v iptables >/dev/null || need_pkgs+=(iptables)
 command -v git >/dev/null || need_pkgs+=(git)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
+command -v python3 >/dev/null || need_pkgs+=(python3)
 command -v node >/dev/null || need_pkgs+=(nodejs)
 command -v npm >/dev/null || need_pkgs+=(npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -99,7 +102,7 @@ PIN
         docker-registry qemu-user-static debootstrap file wine64 wine curl \
         libc6-arm64-cross libgcc-s1-arm64-cross libc6-armhf-cross libgcc-s1-armhf-cross \
         libstdc++6-arm64-cross llvm gcc-mingw-w64-x86-64-win32 iproute2 openssh-server openssh-client zstd >/dev/null
-    for cmd_pkg in iptables:iptables git:git node:nodejs npm:npm; do
+    for cmd_pkg in iptables:iptables git:git openssl:openssl python3:python3 node:nodejs npm:npm; do
         command -v "${cmd_pkg%%:*}" >/dev/null \
             || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${cmd_pkg#*:}" >/dev/null
     done

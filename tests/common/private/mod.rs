@@ -6,7 +6,11 @@
 //!     requests and CONNECT) that wants Basic credentials and can give
 //!     made-up host names a local address;
 //!   - [`ssh_git::SshGitServer`]: a bare git repository behind an sshd of
-//!     its own, with an ssh-agent holding the only key it accepts.
+//!     its own, with an ssh-agent holding the only key it accepts;
+//!   - [`http_git::HttpGitServer`]: a bare git repository over smart HTTP
+//!     (`git http-backend`), or HTTPS, wanting Basic credentials, and
+//!     [`http_git::GitHome`], a HOME whose git credential helper holds
+//!     them.
 //!
 //! Plus what the tests give them: the crates they serve ([`TestCrate`]), a
 //! workspace depending on them ([`write_workspace`]) and the host's cargo
@@ -14,6 +18,7 @@
 
 pub mod git_repo;
 pub mod http;
+pub mod http_git;
 pub mod proxy;
 pub mod registry;
 pub mod scan;
