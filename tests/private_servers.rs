@@ -8,8 +8,10 @@
 mod common;
 
 use common::private::http::{self, Response};
+use common::private::http_git::{GitHome, HttpGitServer};
 use common::private::proxy::{Credentials, ForwardProxy};
 use common::private::registry::{self, PrivateRegistry, TokenCheck};
+use common::private::scan::Scanner;
 use common::private::ssh_git::SshGitServer;
 use common::private::{HostCargo, TestCrate, base64, write_workspace};
 use std::io::{BufReader, Read, Write};
@@ -707,4 +709,505 @@ fn the_scanner_finds_markers_packed_in_tar_gzip_and_a_gzip_inside_a_tar() {
     let mut s = Scanner::new("scanmark-");
     s.bytes("none", b"no marker");
     assert!(s.found.is_empty());
+}
+
+const GIT_USER: &str = "corp-git-user";
+/// The password holds a marker, to be found nowhere cargo writes.
+const GIT_PASSWORD: &str = "green-cross-git-password-marker-7c4d";
+
+/// A workspace depending on the crate at `url`.
+fn git_url_workspace(dir: &Path, url: &str) {
+    write_workspace(dir, &format!("corp-git-lib = {{ git = \"{url}\" }}\n"), "");
+}
+
+/// The host's cargo with `home` for HOME (its .gitconfig names the
+/// credential helper) and git's system configuration ignored.
+fn http_git_cargo_prompting(ws: &Path, home: &GitHome) -> HostCargo {
+    HostCargo::new(ws)
+        .env("HOME", home.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+}
+
+/// The same with git's prompts off.
+fn http_git_cargo(ws: &Path, home: &GitHome) -> HostCargo {
+    http_git_cargo_prompting(ws, home).env("GIT_TERMINAL_PROMPT", "0")
+}
+
+const GIT_CLI: &str = "[net]\ngit-fetch-with-cli = true\n";
+
+/// The lockfile holds the crate from `url` at the server's commit, and not
+/// the password.
+fn assert_locked_from(ws: &Path, url: &str, server: &HttpGitServer) {
+    assert_eq!(locked_packages(ws), ["corp-git-lib 0.3.0"]);
+    let lock = std::fs::read_to_string(ws.join("Cargo.lock")).unwrap();
+    let source = format!("source = \"git+{url}#{}\"", server.commit());
+    assert!(lock.contains(&source), "no {source:?} in:\n{lock}");
+    assert!(!lock.contains(GIT_PASSWORD), "{lock}");
+}
+
+/// Each request without credentials was refused (401) and the same
+/// request came again with them; every other request carried them and was
+/// answered. Whether libgit2 or the git CLI asked, by the User-Agent.
+fn assert_challenged_then_authenticated(server: &HttpGitServer, libgit2: bool) {
+    let log = server.requests();
+    assert!(
+        log.iter()
+            .any(|q| q.method == "POST" && q.path == "/repo.git/git-upload-pack"),
+        "no fetch: {log:#?}"
+    );
+    for (i, q) in log.iter().enumerate() {
+        let agent = q.user_agent.as_deref().unwrap_or_default();
+        assert_eq!(agent.contains("libgit2"), libgit2, "{q:?}");
+        match q.credentials {
+            Credentials::Matched => assert_eq!(q.status, 200, "{log:#?}"),
+            Credentials::Missing => {
+                assert_eq!(q.status, 401, "{log:#?}");
+                let next = log.get(i + 1).expect("a request after the challenge");
+                assert_eq!(
+                    (&next.path, &next.query, next.credentials),
+                    (&q.path, &q.query, Credentials::Matched),
+                    "{log:#?}"
+                );
+            }
+            Credentials::Wrong => panic!("wrong credentials: {log:#?}"),
+        }
+    }
+}
+
+/// The pkt-line of git's protocol holding `data`.
+fn pkt_line(data: &str) -> String {
+    format!("{:04x}{data}", data.len() + 4)
+}
+
+#[test]
+fn http_git_server_wants_credentials_and_inflates_gzipped_requests() {
+    let server = HttpGitServer::start(GIT_USER, GIT_PASSWORD, &git_crate());
+    let commit = server.commit();
+    let mut s = TcpStream::connect(server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let refs = "GET /repo.git/info/refs?service=git-upload-pack HTTP/1.1\r\nHost: git.invalid\r\n";
+    let auth = |user: &str, password: &str| {
+        format!(
+            "Authorization: Basic {}\r\n",
+            base64(format!("{user}:{password}").as_bytes())
+        )
+    };
+
+    let none = exchange(&mut s, &mut r, &format!("{refs}\r\n"));
+    assert_eq!(none.status, 401);
+    assert_eq!(
+        http::header(&none.headers, "www-authenticate"),
+        Some("Basic realm=\"git\"")
+    );
+    let wrong = exchange(
+        &mut s,
+        &mut r,
+        &format!("{refs}{}\r\n", auth(GIT_USER, "nope")),
+    );
+    assert_eq!(wrong.status, 401);
+    let right = exchange(
+        &mut s,
+        &mut r,
+        &format!("{refs}{}\r\n", auth(GIT_USER, GIT_PASSWORD)),
+    );
+    assert_eq!(right.status, 200);
+    assert_eq!(
+        http::header(&right.headers, "content-type"),
+        Some("application/x-git-upload-pack-advertisement")
+    );
+    let advertised = String::from_utf8_lossy(&right.body).into_owned();
+    assert!(
+        advertised.starts_with("001e# service=git-upload-pack\n0000"),
+        "{advertised}"
+    );
+    assert!(
+        advertised.contains(&format!("{commit} refs/heads/main")),
+        "{advertised}"
+    );
+
+    // A fetch of the commit (protocol v0), gzipped as the git CLI sends
+    // its larger requests.
+    let request = format!(
+        "{}0000{}",
+        pkt_line(&format!("want {commit}\n")),
+        pkt_line("done\n")
+    );
+    let gzipped = registry::gzip(request.as_bytes());
+    s.write_all(
+        format!(
+            "POST /repo.git/git-upload-pack HTTP/1.1\r\nHost: git.invalid\r\n{}\
+             Content-Type: application/x-git-upload-pack-request\r\n\
+             Content-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+            auth(GIT_USER, GIT_PASSWORD),
+            gzipped.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    s.write_all(&gzipped).unwrap();
+    let pack = http::read_response(&mut r, false).unwrap();
+    assert_eq!(pack.status, 200);
+    assert_eq!(
+        http::header(&pack.headers, "content-type"),
+        Some("application/x-git-upload-pack-result")
+    );
+    assert!(pack.body.starts_with(b"0008NAK\n"), "{:?}", pack.body);
+    assert!(pack.body.windows(4).any(|w| w == b"PACK"));
+
+    let log: Vec<_> = server
+        .requests()
+        .into_iter()
+        .map(|q| {
+            (
+                q.method,
+                q.path,
+                q.credentials,
+                q.status,
+                q.content_encoding,
+                q.connection,
+            )
+        })
+        .collect();
+    let refs = |credentials, status| {
+        (
+            "GET".to_string(),
+            "/repo.git/info/refs".to_string(),
+            credentials,
+            status,
+            None,
+            1,
+        )
+    };
+    assert_eq!(
+        log,
+        [
+            refs(Credentials::Missing, 401),
+            refs(Credentials::Wrong, 401),
+            refs(Credentials::Matched, 200),
+            (
+                "POST".into(),
+                "/repo.git/git-upload-pack".into(),
+                Credentials::Matched,
+                200,
+                Some("gzip".into()),
+                1
+            ),
+        ]
+    );
+}
+
+#[test]
+fn host_cargo_fetches_over_http_with_libgit2_and_a_credential_helper() {
+    let server = HttpGitServer::start(GIT_USER, GIT_PASSWORD, &git_crate());
+    let home = GitHome::with_credential_store(&[server.credential_line()]);
+    let ws = tempfile::tempdir().unwrap();
+    git_url_workspace(ws.path(), &server.url());
+    let cargo = http_git_cargo(ws.path(), &home);
+
+    // libgit2 asks without credentials, is told 401, runs the helper
+    // (`git credential-store --file … get`) and asks again with them, on
+    // the same connection; protocol v0 (no Git-Protocol header).
+    let fetch = cargo.run(&["fetch"], LIMIT);
+    assert!(fetch.success(), "{}", fetch.show());
+    assert_locked_from(ws.path(), &server.url(), &server);
+    assert_challenged_then_authenticated(&server, true);
+    let log = server.requests();
+    assert!(log.iter().all(|q| q.git_protocol.is_none()), "{log:#?}");
+    assert!(log.iter().all(|q| q.connection == 1), "{log:#?}");
+
+    // Any `[http]` setting (here a timeout; a proxy or `http.cainfo`
+    // alike) makes cargo give libgit2 its own curl transport, which never
+    // sends credentials: cargo takes the 401 for a network failure (and
+    // would try 3 more times, some 11 s).
+    std::fs::remove_file(ws.path().join("Cargo.lock")).unwrap();
+    let before = server.requests().len();
+    let curl = cargo
+        .with_env("CARGO_HTTP_TIMEOUT", "30")
+        .with_env("CARGO_NET_RETRY", "0")
+        .run(&["fetch"], LIMIT);
+    assert!(!curl.success(), "{}", curl.show());
+    for part in [
+        "network failure seems to have happened",
+        "failed to receive HTTP 200 response: got 401",
+    ] {
+        assert!(
+            curl.stderr.contains(part),
+            "no {part:?} in:\n{}",
+            curl.show()
+        );
+    }
+    assert!(curl.elapsed < QUICK, "{}", curl.show());
+    let log = &server.requests()[before..];
+    assert!(
+        !log.is_empty()
+            && log.iter().all(|q| q.credentials == Credentials::Missing
+                && q.status == 401
+                && q.user_agent
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("git2-curl")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn host_cargo_fetches_over_http_with_the_git_cli_and_a_credential_helper() {
+    let server = HttpGitServer::start(GIT_USER, GIT_PASSWORD, &git_crate());
+    let home = GitHome::with_credential_store(&[server.credential_line()]);
+    let ws = tempfile::tempdir().unwrap();
+    git_url_workspace(ws.path(), &server.url());
+    let cargo = http_git_cargo(ws.path(), &home).home_config(GIT_CLI);
+
+    let fetch = cargo.run(&["fetch"], LIMIT);
+    assert!(fetch.success(), "{}", fetch.show());
+    assert_locked_from(ws.path(), &server.url(), &server);
+    assert_challenged_then_authenticated(&server, false);
+    // Protocol v2, on one kept-alive connection.
+    let log = server.requests();
+    assert!(
+        log.iter()
+            .all(|q| q.git_protocol.as_deref() == Some("version=2") && q.connection == 1),
+        "{log:#?}"
+    );
+    // git stores the credentials that worked back (the file rewritten).
+    assert!(
+        home.credentials().contains(GIT_PASSWORD),
+        "{}",
+        home.credentials()
+    );
+}
+
+#[test]
+fn host_cargo_is_refused_over_http_without_the_credentials_at_once() {
+    let server = HttpGitServer::start(GIT_USER, GIT_PASSWORD, &git_crate());
+    let none = GitHome::empty();
+    let wrong = GitHome::with_credential_store(&[server.credential_line_with("not-the-password")]);
+    let ws = tempfile::tempdir().unwrap();
+    git_url_workspace(ws.path(), &server.url());
+    let origin = server.origin();
+    let url = server.url();
+    let expect = |f: &common::private::Finished, parts: &[&str]| {
+        assert!(!f.success(), "{}", f.show());
+        for part in parts {
+            assert!(f.stderr.contains(part), "no {part:?} in:\n{}", f.show());
+        }
+        assert!(f.elapsed < QUICK, "{}", f.show());
+    };
+    let auth_failed = "failed to authenticate when downloading repository";
+    let git_failed = "process didn't exit successfully: `git fetch";
+
+    // libgit2, no helper: it asks once, is told 401, finds nothing.
+    let f = http_git_cargo(ws.path(), &none).run(&["fetch"], LIMIT);
+    expect(
+        &f,
+        &[
+            auth_failed,
+            "attempted to find username/password via git's `credential.helper` support, but failed",
+            "failed to acquire username/password from local configuration",
+        ],
+    );
+    // libgit2, a wrong password: refused once more, then given up on.
+    let before = server.requests().len();
+    let f = http_git_cargo(ws.path(), &wrong).run(&["fetch"], LIMIT);
+    expect(
+        &f,
+        &[
+            auth_failed,
+            "attempted to find username/password via `credential.helper`, but maybe the found credentials were incorrect",
+            "no authentication methods succeeded",
+        ],
+    );
+    let tried: Vec<_> = server.requests()[before..]
+        .iter()
+        .map(|q| (q.credentials, q.status))
+        .collect();
+    assert_eq!(
+        tried,
+        [(Credentials::Missing, 401), (Credentials::Wrong, 401)]
+    );
+
+    // The git CLI (cargo would try it 3 more times, some 11 s): no
+    // helper, prompts off.
+    let cli = |home: &GitHome| {
+        http_git_cargo(ws.path(), home)
+            .home_config(GIT_CLI)
+            .env("CARGO_NET_RETRY", "0")
+    };
+    let f = cli(&none).run(&["fetch"], LIMIT);
+    expect(
+        &f,
+        &[
+            &format!("fatal: could not read Username for '{origin}': terminal prompts disabled"),
+            git_failed,
+        ],
+    );
+    // No helper, prompts not turned off: no terminal to prompt on either,
+    // as green-cross runs cargo.
+    let f = http_git_cargo_prompting(ws.path(), &none)
+        .home_config(GIT_CLI)
+        .env("CARGO_NET_RETRY", "0")
+        .run(&["fetch"], LIMIT);
+    expect(
+        &f,
+        &[
+            &format!("fatal: could not read Username for '{origin}': No such device or address"),
+            git_failed,
+        ],
+    );
+    // A wrong password: refused, and git erases it from the store.
+    let f = cli(&wrong).run(&["fetch"], LIMIT);
+    expect(
+        &f,
+        &[
+            &format!("fatal: Authentication failed for '{url}/'"),
+            git_failed,
+        ],
+    );
+    assert!(!wrong.credentials().contains("not-the-password"));
+
+    let log = server.requests();
+    assert!(
+        log.iter()
+            .all(|q| q.credentials != Credentials::Matched && q.status == 401),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn host_cargo_vendors_over_http_with_a_credential_helper() {
+    let server = HttpGitServer::start(GIT_USER, GIT_PASSWORD, &git_crate());
+    let home = GitHome::with_credential_store(&[server.credential_line()]);
+    let ws = tempfile::tempdir().unwrap();
+    git_url_workspace(ws.path(), &server.url());
+    let cargo = http_git_cargo(ws.path(), &home);
+    let lock = cargo.run(&["generate-lockfile"], LIMIT);
+    assert!(lock.success(), "{}", lock.show());
+
+    // As green-cross runs it.
+    let vendor = cargo.run(
+        &[
+            "vendor",
+            "--locked",
+            "--versioned-dirs",
+            "--respect-source-config",
+            "vendor",
+        ],
+        LIMIT,
+    );
+    assert!(vendor.success(), "{}", vendor.show());
+    assert_challenged_then_authenticated(&server, true);
+    let vendored = ws.path().join("vendor/corp-git-lib-0.3.0");
+    assert!(vendored.join("Cargo.toml").is_file(), "{}", vendor.show());
+    for part in [
+        format!("[source.\"git+{}\"]", server.url()),
+        format!("git = \"{}\"", server.url()),
+    ] {
+        assert!(
+            vendor.stdout.contains(&part),
+            "no {part:?} in:\n{}",
+            vendor.show()
+        );
+    }
+    // The password is in nothing cargo wrote or printed.
+    let mut scan = Scanner::new("green-cross-git-password-marker-");
+    scan.bytes("vendor's stdout", vendor.stdout.as_bytes());
+    scan.bytes("vendor's stderr", vendor.stderr.as_bytes());
+    scan.dir(ws.path(), &|_| false);
+    assert!(scan.places > 4 && scan.found.is_empty(), "{:?}", scan.found);
+
+    // With the source replaced as `cargo vendor` says, the workspace builds
+    // with the server gone and no credentials.
+    drop(server);
+    let config = ws.path().join(".cargo/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, &vendor.stdout).unwrap();
+    std::fs::write(
+        ws.path().join("src/lib.rs"),
+        "pub fn total() -> u32 { corp_git_lib::answer() }\n",
+    )
+    .unwrap();
+    let check = HostCargo::new(ws.path()).run(&["check", "--offline", "--locked"], LIMIT);
+    assert!(check.success(), "{}", check.show());
+}
+
+#[test]
+fn host_cargo_fetches_over_https_with_the_servers_ca() {
+    let server = HttpGitServer::start_https(GIT_USER, GIT_PASSWORD, &git_crate());
+    let ca = server.ca_file().unwrap().to_path_buf();
+    let url = server.url();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let home = GitHome::with_credential_store(&[server.credential_line()]);
+    let ws = tempfile::tempdir().unwrap();
+    git_url_workspace(ws.path(), &url);
+    let cargo = http_git_cargo(ws.path(), &home).env("CARGO_NET_RETRY", "0");
+    let cli = cargo.clone().home_config(GIT_CLI);
+
+    // The git CLI, trusting the CA by git's own setting.
+    let fetch = cli.with_env("GIT_SSL_CAINFO", &ca).run(&["fetch"], LIMIT);
+    assert!(fetch.success(), "{}", fetch.show());
+    assert_locked_from(ws.path(), &url, &server);
+    assert_challenged_then_authenticated(&server, false);
+    std::fs::remove_file(ws.path().join("Cargo.lock")).unwrap();
+    let before = server.requests().len();
+
+    // cargo's `http.cainfo` is not handed to git.
+    let f = cli
+        .with_env("CARGO_HTTP_CAINFO", &ca)
+        .run(&["fetch"], LIMIT);
+    assert!(!f.success(), "{}", f.show());
+    assert!(
+        f.stderr.contains("server certificate verification failed"),
+        "{}",
+        f.show()
+    );
+    // libgit2 with `http.cainfo`: curl's transport, no credentials (as in
+    // the http test).
+    let f = cargo
+        .with_env("CARGO_HTTP_CAINFO", &ca)
+        .run(&["fetch"], LIMIT);
+    assert!(!f.success(), "{}", f.show());
+    assert!(
+        f.stderr
+            .contains("failed to receive HTTP 200 response: got 401"),
+        "{}",
+        f.show()
+    );
+    // libgit2's own TLS (OpenSSL's SSL_CERT_FILE): it does not take the
+    // certificate's IP address for 127.0.0.1 …
+    let f = cargo.with_env("SSL_CERT_FILE", &ca).run(&["fetch"], LIMIT);
+    assert!(!f.success(), "{}", f.show());
+    assert!(
+        f.stderr.contains("hostname does not match certificate"),
+        "{}",
+        f.show()
+    );
+    let log = &server.requests()[before..];
+    assert!(
+        log.iter().all(|q| q.credentials == Credentials::Missing),
+        "{log:#?}"
+    );
+
+    // … but matches its name, localhost, and fetches with the helper's
+    // credentials.
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let home = GitHome::with_credential_store(&[server
+        .credential_line()
+        .replace("127.0.0.1", "localhost")]);
+    let ws = tempfile::tempdir().unwrap();
+    git_url_workspace(ws.path(), &by_name);
+    let fetch = http_git_cargo(ws.path(), &home)
+        .env("SSL_CERT_FILE", &ca)
+        .run(&["fetch"], LIMIT);
+    assert!(fetch.success(), "{}", fetch.show());
+    assert_locked_from(ws.path(), &by_name, &server);
+    let log = &server.requests()[before..];
+    assert!(
+        log.iter().any(|q| q.credentials == Credentials::Matched
+            && q.user_agent
+                .as_deref()
+                .unwrap_or_default()
+                .contains("libgit2")),
+        "{log:#?}"
+    );
 }
