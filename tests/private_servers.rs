@@ -1,7 +1,8 @@
 //! The private dependency sources of tests/common/private (issue 14) work
 //! with the host's own cargo (no green-cross, no Docker): a sparse registry
 //! wanting a token, the same registry behind a proxy wanting credentials,
-//! and a git repository over ssh with the key in an agent. Each cargo runs
+//! a git repository over ssh with the key in an agent, and one over
+//! HTTP(S) with the credentials in git's credential helper. Each cargo runs
 //! with a CARGO_HOME of its own and a time limit; the failures must be
 //! quick errors, never hangs or prompts.
 
