@@ -102,14 +102,25 @@ pub fn registries(config_texts: &[&str], env: &Env) -> BTreeMap<String, String> 
 /// error text.
 pub fn fetch_help(stderr: &str) -> String {
     let has = |s: &str| stderr.contains(s);
-    let ssh = has("failed to authenticate")
+    // git over http(s): libgit2 asks git's credential helpers, the git CLI
+    // its own setup; cargo's curl transport (any [http] setting) sends no
+    // credentials at all.
+    let http_git = has("credential.helper")
+        || has("could not read Username")
+        || has("Authentication failed for 'http")
+        || has("failed to receive HTTP 200 response: got 401");
+    let ssh = has("ssh-agent")
         || has("Permission denied (publickey")
         || has("no authentication methods succeeded")
         || has("unknown SSH host key");
     let token = has("token rejected") || has("no token found") || has("got 401");
     let proxy = has("got 407") || has("Proxy");
     let tail = "green-cross fetches private dependencies with the host's cargo, so `cargo fetch --locked` in the workspace must work first";
-    if has("unknown SSH host key") {
+    if http_git {
+        format!(
+            "give git the repository's credentials (a credential helper: `git config --global credential.helper store`, or your git's own); with a proxy or CA in cargo's [http] settings, cargo's built-in git sends none: set net.git-fetch-with-cli = true; {tail}"
+        )
+    } else if has("unknown SSH host key") {
         format!(
             "add the git server's host key to ~/.ssh/known_hosts (or cargo's net.ssh.known-hosts); {tail}"
         )
@@ -308,6 +319,24 @@ directory = "/home/me/app/target/green-cross/vendor/all"
             lock_source("https://git/index"),
             "registry+https://git/index"
         );
+    }
+
+    #[test]
+    fn the_help_line_follows_cargo_s_error() {
+        let libgit2_ssh = "failed to authenticate when downloading repository\n  * attempted ssh-agent authentication, but no usernames succeeded: `git`";
+        assert!(fetch_help(libgit2_ssh).contains("ssh agent"));
+        let libgit2_http = "failed to authenticate when downloading repository\n  * attempted to find username/password via git's `credential.helper` support, but failed";
+        assert!(fetch_help(libgit2_http).contains("credential helper"));
+        let cli =
+            "fatal: could not read Username for 'http://127.0.0.1:1': terminal prompts disabled";
+        assert!(fetch_help(cli).contains("credential helper"));
+        let curl = "failed to receive HTTP 200 response: got 401";
+        assert!(fetch_help(curl).contains("git-fetch-with-cli"));
+        let token = "token rejected for `corp`, please run `cargo login --registry corp`";
+        assert!(fetch_help(token).contains("CARGO_REGISTRIES_<NAME>_TOKEN"));
+        assert!(fetch_help("root@127.0.0.1: Permission denied (publickey).").contains("ssh agent"));
+        assert!(fetch_help("got 407").contains("proxy"));
+        assert!(fetch_help("something else").starts_with("green-cross fetches"));
     }
 
     #[test]

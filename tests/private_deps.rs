@@ -549,3 +549,79 @@ fn mark_vendored_crate(dir: &Path) {
     json["files"]["src/lib.rs"] = common::private::hex(&Sha256::digest(text.as_bytes())).into();
     std::fs::write(&sums, json.to_string()).unwrap();
 }
+
+/// A git dependency over http with Basic credentials, which cargo gets
+/// from git's credential helper (a HOME of the test's own whose .gitconfig
+/// names a store); without them, a quick error with what to do. The
+/// password is a marker found in nothing green-cross prints or writes.
+#[test]
+#[ignore = "needs a Docker engine and ci/setup-engine.sh's base image"]
+fn a_git_dependency_over_http_takes_its_credentials_from_git_s_helper() {
+    use common::private::http_git::{GitHome, HttpGitServer};
+    let password = marker("httppass");
+    let server = HttpGitServer::start(
+        "corp",
+        &password,
+        &TestCrate::new("webtool", "0.1.0", "pub fn web() -> u32 { 7 }\n"),
+    );
+    let git_home = GitHome::with_credential_store(&[server.credential_line()]);
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("src")).unwrap();
+    std::fs::write(
+        ws.path().join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nwebtool = {{ git = \"{}\" }}\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        ws.path().join("src/main.rs"),
+        "fn main() { println!(\"web {}\", webtool::web()); }\n",
+    )
+    .unwrap();
+    let lock = HostCargo::new(ws.path())
+        .env("HOME", git_home.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .run(&["generate-lockfile"], Duration::from_secs(60));
+    assert!(lock.success(), "{}", lock.show());
+    // The user's HOME, as git sees it; docker keeps its own configuration.
+    let docker_config = Path::new(&std::env::var("HOME").unwrap()).join(".docker");
+    let green_cross = |home: &Path| {
+        let cargo_home = tempfile::tempdir().unwrap();
+        let mut c = green_cross_command(ws.path(), &["build", "-v", "--target", TARGETS[0]]);
+        c.env("HOME", home)
+            .env("DOCKER_CONFIG", &docker_config)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("CARGO_HOME", cargo_home.path());
+        (c, cargo_home)
+    };
+    let no_credentials = GitHome::empty();
+    let (c, _h) = green_cross(no_credentials.path());
+    let err = fails_quickly(c, Duration::from_secs(30));
+    assert!(
+        err.contains("credential.helper"),
+        "cargo's own error: {err}"
+    );
+    assert!(
+        err.contains("help: give git the repository's credentials"),
+        "{err}"
+    );
+    let (mut c, _h) = green_cross(git_home.path());
+    let out = ok(c.output().unwrap());
+    let bin = ws.path().join("target/x86_64-unknown-linux-gnu/debug/app");
+    let (ran, said) = common::run(bin.to_str().unwrap(), &[]);
+    assert!(ran && said.contains("web 7"), "{said}");
+    let mut s = Scanner::new(PREFIX);
+    s.bytes("the build's output", out.as_bytes());
+    scan_host_records(&mut s, ws.path());
+    assert_eq!(s.count(&password), 0, "{:#?}", s.found);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.credentials == Credentials::Matched),
+        "the server saw the credentials"
+    );
+}
