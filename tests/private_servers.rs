@@ -710,6 +710,16 @@ fn the_scanner_finds_markers_packed_in_tar_gzip_and_a_gzip_inside_a_tar() {
     let mut s = Scanner::new("scanmark-");
     s.bytes("none", b"no marker");
     assert!(s.found.is_empty());
+    // A blob of an OCI layout whose digest was read elsewhere is not read
+    // again; a new one is.
+    let oci = registry::tar(&[
+        ("blobs/sha256/aa".into(), format!("{one}\n").into_bytes()),
+        ("blobs/sha256/bb".into(), format!("{one}\n").into_bytes()),
+    ]);
+    let mut s = Scanner::new("scanmark-");
+    assert!(s.first_time("sha256:aa"));
+    s.bytes("saved image", &oci);
+    assert_eq!(s.count(one), 1, "{:?}", s.found);
 }
 
 const GIT_USER: &str = "corp-git-user";

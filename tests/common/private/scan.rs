@@ -154,7 +154,14 @@ impl Scanner {
             let padded = size.div_ceil(512) * 512;
             let inner = format!("{place}:{name}");
             let mut entry = (&mut r).take(size);
-            if size <= WHOLE_ENTRY {
+            // An OCI layout's blob (`docker save`): the same digest seen
+            // in a registry or a cache directory holds the same bytes.
+            let digest = name
+                .strip_prefix("blobs/sha256/")
+                .map(|hex| format!("sha256:{hex}"));
+            if digest.is_some_and(|d| !self.first_time(&d)) {
+                std::io::copy(&mut entry, &mut std::io::sink()).unwrap();
+            } else if size <= WHOLE_ENTRY {
                 let mut data = Vec::with_capacity(size as usize);
                 entry.read_to_end(&mut data).unwrap();
                 self.raw(&inner, &data[..]);
