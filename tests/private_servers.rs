@@ -84,6 +84,15 @@ fn locked_packages(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A cargo that failed at once (within [`QUICK`]) saying each of `parts`.
+fn assert_refused(f: &common::private::Finished, parts: &[&str]) {
+    assert!(!f.success(), "{}", f.show());
+    for part in parts {
+        assert!(f.stderr.contains(part), "no {part:?} in:\n{}", f.show());
+    }
+    assert!(f.elapsed < QUICK, "{}", f.show());
+}
+
 #[test]
 fn crate_archives_and_index_paths_are_what_cargo_reads() {
     assert_eq!(registry::index_path("c"), "1/c");
@@ -618,18 +627,13 @@ fn host_cargo_fetches_over_ssh_with_libgit2_and_the_agent() {
     // No agent: an authentication error, at once.
     std::fs::remove_file(ws.path().join("Cargo.lock")).unwrap();
     let no_agent = cargo.run(&["fetch"], LIMIT);
-    assert!(!no_agent.success(), "{}", no_agent.show());
-    for part in [
-        "failed to authenticate when downloading repository",
-        "ssh-agent",
-    ] {
-        assert!(
-            no_agent.stderr.contains(part),
-            "no {part:?} in:\n{}",
-            no_agent.show()
-        );
-    }
-    assert!(no_agent.elapsed < QUICK, "{}", no_agent.show());
+    assert_refused(
+        &no_agent,
+        &[
+            "failed to authenticate when downloading repository",
+            "ssh-agent",
+        ],
+    );
 
     // No known host: refused before any key is offered.
     let logins = server.accepted_keys().len();
@@ -671,18 +675,13 @@ fn host_cargo_fetches_over_ssh_with_the_git_cli_and_the_agent() {
     let no_agent = cargo
         .with_env("CARGO_NET_RETRY", "0")
         .run(&["fetch"], LIMIT);
-    assert!(!no_agent.success(), "{}", no_agent.show());
-    for part in [
-        "Permission denied (publickey)",
-        "process didn't exit successfully: `git fetch",
-    ] {
-        assert!(
-            no_agent.stderr.contains(part),
-            "no {part:?} in:\n{}",
-            no_agent.show()
-        );
-    }
-    assert!(no_agent.elapsed < QUICK, "{}", no_agent.show());
+    assert_refused(
+        &no_agent,
+        &[
+            "Permission denied (publickey)",
+            "process didn't exit successfully: `git fetch",
+        ],
+    );
 }
 
 #[test]
@@ -937,18 +936,13 @@ fn host_cargo_fetches_over_http_with_libgit2_and_a_credential_helper() {
         .with_env("CARGO_HTTP_TIMEOUT", "30")
         .with_env("CARGO_NET_RETRY", "0")
         .run(&["fetch"], LIMIT);
-    assert!(!curl.success(), "{}", curl.show());
-    for part in [
-        "network failure seems to have happened",
-        "failed to receive HTTP 200 response: got 401",
-    ] {
-        assert!(
-            curl.stderr.contains(part),
-            "no {part:?} in:\n{}",
-            curl.show()
-        );
-    }
-    assert!(curl.elapsed < QUICK, "{}", curl.show());
+    assert_refused(
+        &curl,
+        &[
+            "network failure seems to have happened",
+            "failed to receive HTTP 200 response: got 401",
+        ],
+    );
     let log = &server.requests()[before..];
     assert!(
         !log.is_empty()
