@@ -382,14 +382,21 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
         let out = ok(p.green_cross(&a).output().unwrap());
         s.bytes(&format!("green-cross {}", args.join(" ")), out.as_bytes());
     }
-    // With cache-private-deps, to a repository of its own.
-    let cached_repo = format!("{repo}-cached");
-    let cached_ref = format!("{}/{cached_repo}", registry());
-    let mut cached = again.clone();
-    cached.extend(["--cache", &cached_ref]);
+    // With cache-private-deps, into a cache directory of its own.
+    let cached_dir = tempfile::tempdir().unwrap();
+    let theirs = p.home.path().join("Cross-cached.toml");
+    std::fs::write(
+        &theirs,
+        format!(
+            "[build]\ncache-private-deps = true\ncache-to = [\"type=local,dest={},mode=max\"]\n",
+            cached_dir.path().display()
+        ),
+    )
+    .unwrap();
     let out = ok(p
-        .green_cross(&cached)
-        .env("CROSS_BUILD_CACHE_PRIVATE_DEPS", "true")
+        .green_cross(&again)
+        .env("GREEN_CROSS_FINGERPRINT", "0")
+        .env("CROSS_CONFIG", &theirs)
         .output()
         .unwrap());
     s.bytes("the third build's output", out.as_bytes());
@@ -415,10 +422,11 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
     }
     // The key's documented effect: the compiled private crate (its unused
     // constant) is in that cache, its source file still nowhere.
-    scan::registry_repository(&mut s, &registry(), &cached_repo);
+    s.dir(cached_dir.path(), &|_| false);
     let places = s.found.get(&compiled).cloned().unwrap_or_default();
+    let cached_place = cached_dir.path().display().to_string();
     assert!(
-        !places.is_empty() && places.iter().all(|p| p.starts_with(&cached_repo)),
+        !places.is_empty() && places.iter().all(|p| p.starts_with(&cached_place)),
         "{compiled} in: {places:#?}"
     );
     assert_eq!(s.count(&m.source), 0, "{:#?}", s.found);
