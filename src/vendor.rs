@@ -32,7 +32,7 @@ pub fn vendored_dir(p: &PrivatePackage) -> String {
     format!("{}-{}", p.name, p.version)
 }
 
-/// The vendored directories the build is handed: the private packages',
+/// The vendored directories the build is handed: the private packages'
 /// or every one when crates.io's come from the host too.
 pub fn context_dirs(private: &PrivateDeps, all: &std::path::Path) -> std::io::Result<Vec<String>> {
     if !private.crates_io {

@@ -132,7 +132,10 @@ pub fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
     let adjusted = for_engine(&engine, plan)?;
     let plan = adjusted.as_ref();
     let text = dockerfile::render(plan);
-    let contexts = engine::prepare_contexts(plan, &text, env)?;
+    // One Ctrl-C handler for the whole build: the host's fetch of private
+    // dependencies and the engine's build watch the same flag.
+    let interrupted = engine::interrupt_flag();
+    let contexts = engine::prepare_contexts(plan, &text, env, &interrupted)?;
     std::fs::create_dir_all(&plan.target_dir)
         .map_err(|e| Error::io("create", &plan.target_dir, e))?;
     // Outputs land next to their destination, so that placing them is a
@@ -144,7 +147,6 @@ pub fn build(plan: &BuildPlan, inv: &Invocation, env: &Env) -> Result<i32> {
         .tempdir_in(&plan.target_dir)
         .map_err(|e| Error::io("create a temporary directory in", &plan.target_dir, e))?;
     let log = engine::logs::invocation_log(&plan.target_dir.join("green-cross"))?;
-    let interrupted = engine::interrupt_flag();
     let session = Session {
         engine: &engine,
         plan,

@@ -3,6 +3,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use super::child;
 use super::host_paths::check_host_paths;
@@ -31,10 +33,15 @@ pub struct Contexts {
 /// Write the Dockerfile, its ignore file and the skeleton context, in a
 /// new directory under the environment's TMPDIR, and fetch the private
 /// dependencies on the host.
-pub fn prepare_contexts(plan: &BuildPlan, dockerfile: &str, env: &Env) -> Result<Contexts> {
+pub fn prepare_contexts(
+    plan: &BuildPlan,
+    dockerfile: &str,
+    env: &Env,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<Contexts> {
     // What the configuration names on the host must exist.
     check_host_paths(plan)?;
-    let vendor = super::vendor::vendor_private(plan, env)?;
+    let vendor = super::vendor::vendor_private(plan, env, interrupted)?;
     let dir = private_temp_dir(&env.temp_dir())?;
     let df = dir.path().join("Dockerfile");
     fs::write(&df, dockerfile).map_err(|e| Error::io("write", &df, e))?;

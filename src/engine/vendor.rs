@@ -11,6 +11,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -22,7 +24,11 @@ use crate::vendor;
 
 /// The context directory for `plan`'s private dependencies, fetched and
 /// written when they changed; `None` when it has none.
-pub fn vendor_private(plan: &BuildPlan, env: &Env) -> Result<Option<PathBuf>> {
+pub fn vendor_private(
+    plan: &BuildPlan,
+    env: &Env,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<Option<PathBuf>> {
     let Some(private) = &plan.private else {
         return Ok(None);
     };
@@ -40,7 +46,7 @@ pub fn vendor_private(plan: &BuildPlan, env: &Env) -> Result<Option<PathBuf>> {
     fs::create_dir_all(&base).map_err(|e| Error::io("create", &base, e))?;
     sweep_partial(&base);
     let all = base.join("all");
-    let printed = cargo_vendor(&plan.workspace_root, &all, env)?;
+    let printed = cargo_vendor(&plan.workspace_root, &all, env, interrupted)?;
     let texts: Vec<&str> = configs.iter().map(|(_, t)| t.as_str()).collect();
     let registries = vendor::registries(&texts, env);
     let config =
@@ -99,7 +105,12 @@ fn stamp_of(lock: &[u8], configs: &[(PathBuf, String)], private: &PrivateDeps) -
 /// `cargo vendor` of the workspace into `into`, with no terminal (a
 /// credential prompt fails rather than waits); returns the configuration
 /// it prints.
-fn cargo_vendor(root: &Path, into: &Path, env: &Env) -> Result<String> {
+fn cargo_vendor(
+    root: &Path,
+    into: &Path,
+    env: &Env,
+    interrupted: &Arc<AtomicBool>,
+) -> Result<String> {
     let cargo = env.value("CARGO").unwrap_or("cargo");
     let manifest = root.join("Cargo.toml");
     let mut cmd = Command::new(cargo);
@@ -122,11 +133,11 @@ fn cargo_vendor(root: &Path, into: &Path, env: &Env) -> Result<String> {
         message: e.to_string(),
         help: "green-cross fetches private dependencies with the host's cargo: install Rust, or set CARGO to cargo's path".into(),
     })?;
-    let watch = child::Watch::new(&child, &super::interrupt_flag());
+    let watch = child::Watch::new(&child, interrupted);
     let out = child.wait_with_output();
     drop(watch);
     let out = out.map_err(|e| Error::io("wait for", cargo, e))?;
-    if super::interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) {
+    if interrupted.load(Ordering::SeqCst) {
         return Err(Error::Interrupted);
     }
     if !out.status.success() {
