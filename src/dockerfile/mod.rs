@@ -315,7 +315,9 @@ fn deps_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
     let mut mounts = vec!["--network=none".to_string(), skeleton];
     mounts.extend(private_mounts(plan));
     mounts.extend(macos_sdk_mount(t));
-    mounts.extend(env_secret_mounts(t));
+    // No env.secrets here: this layer is exported to the cache, and a
+    // dependency that embeds a secret would carry it there. One that reads
+    // a secret is rebuilt by the build step, which cargo tells it changed.
     run(
         out,
         &mounts,
@@ -372,6 +374,7 @@ fn build_command(t: &TargetPlan) -> String {
         "if [ -d {DEPS_DIR} ] && ! grep -qxF \"$(cat {DEPS_ID})\" {ids} 2>/dev/null; then cp -a {DEPS_DIR}/. {TARGET_DIR}/ && cat {DEPS_ID} >> {ids} || echo \"green-cross: compiled dependencies were not copied; cargo builds them\" >&2; fi; "
     );
     first.push_str(&cargo_env(t));
+    first.push_str(&secret_env(t));
     // cargo's exit status goes to the report, and is announced with a
     // marker; the step itself succeeds, so that the other targets' builds
     // go on and their artifacts are exported.
@@ -470,13 +473,20 @@ fn macos_sdk_mount(t: &TargetPlan) -> Option<String> {
 }
 
 /// The environment cargo runs with, in the dependencies stage and in the
-/// build step alike (the same flags give the same fingerprints).
+/// build step alike (the same flags give the same fingerprints), secrets
+/// aside.
 fn cargo_env(t: &TargetPlan) -> String {
     let mut s = String::from("export CARGO_NET_OFFLINE=true");
     for (k, v) in &t.build_env {
         let _ = write!(s, " {k}={}", q(v));
     }
-    // env.secrets: read from their secret mounts, never written here.
+    s
+}
+
+/// `env.secrets` for the build step: read from their secret mounts,
+/// never written here.
+fn secret_env(t: &TargetPlan) -> String {
+    let mut s = String::new();
     for name in &t.secrets {
         let _ = write!(s, " {name}=\"$(cat /run/secrets/{})\"", secret_id(name));
     }

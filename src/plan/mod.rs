@@ -177,8 +177,11 @@ pub struct TargetPlan {
     /// of `plan --json`, where `runner` tells it.
     #[serde(skip)]
     pub build_from: Stage,
-    /// Never serve the build step from cache (`test`): a build argument
-    /// with a fresh value per invocation.
+    /// Never serve the build step from cache: a build argument with a fresh
+    /// value per invocation. For `test` (tests always run) and whenever
+    /// `env.secrets` are set (a secret's value is not in BuildKit's cache
+    /// key, so a changed one would be served the old artifact; cargo in the
+    /// build step sees the change and recompiles what read it).
     pub fresh: bool,
     /// `pre-build`, at the end of the sysroot stage.
     pub pre_build: Option<PreBuildPlan>,

@@ -166,3 +166,16 @@ fn the_build_step_starts_from_the_runner_stage_only_where_it_runs_binaries() {
         Stage::Deps(mac.into())
     );
 }
+
+#[test]
+fn a_build_with_env_secrets_is_never_served_from_cache() {
+    let fresh = |args: &str, env: &[(&str, &str)]| {
+        let toml = "[build.env]\nsecrets = [\"API_TOKEN\"]\n";
+        let i = Inputs::new(args, toml, env);
+        plan(&i.input()).unwrap().targets[0].fresh
+    };
+    let arm = "build --target aarch64-unknown-linux-gnu";
+    assert!(fresh(arm, &[("API_TOKEN", "t")]));
+    // Named but not set: nothing is handed over, the cache serves as usual.
+    assert!(!fresh(arm, &[]));
+}

@@ -20,7 +20,8 @@ pub struct RunnerPlan {
 /// binaries built by Rust 1.78 and later.
 pub(super) const WINE_SHIM_C: &str = "wine/bcryptprimitives.c";
 pub(super) const WINE_SHIM_DEF: &str = "wine/bcryptprimitives.def";
-/// The build argument whose fresh value keeps `test` steps out of the cache.
+/// The build argument whose fresh value keeps a build step out of the cache
+/// (`test`, and builds handed `env.secrets`).
 pub const FRESH_ARG: &str = "GREEN_CROSS_RUN_ID";
 
 /// The runner in force for a target: the recipe's, or `runner` from the

@@ -156,7 +156,7 @@ pub(super) fn target_plan(
         release,
         runner,
         build_from,
-        fresh: runs_binaries && !no_run,
+        fresh: (runs_binaries && !no_run) || !secrets.is_empty(),
         pre_build,
         volumes,
         secrets,
