@@ -170,8 +170,9 @@ fn write_context(
         .map_err(|e| Error::io("create a directory in", base, e))?;
     let crates = new.path().join(vendor::CRATES);
     fs::create_dir_all(&crates).map_err(|e| Error::io("create", &crates, e))?;
+    let now = std::time::SystemTime::now();
     for dir in vendor::context_dirs(private, all).map_err(|e| Error::io("read", all, e))? {
-        link_tree(&all.join(&dir), &crates.join(&dir))?;
+        link_tree(&all.join(&dir), &crates.join(&dir), now)?;
     }
     let cfg = new.path().join(vendor::CONFIG);
     fs::write(&cfg, config).map_err(|e| Error::io("write", &cfg, e))?;
@@ -192,21 +193,68 @@ fn sweep_partial(base: &Path) {
 }
 
 /// `from`'s tree at `to`: directories made, files hard-linked (copied when
-/// a link fails), symbolic links copied as links.
-fn link_tree(from: &Path, to: &Path) -> Result<()> {
+/// a link fails) and stamped `now`, symbolic links copied as links.
+///
+/// The stamp matters: BuildKit keeps the last copy of a named context and
+/// sends only the files whose size or modification time differ from it,
+/// whichever directory the context came from. A vendored file keeps the
+/// time its package's archive gave it, so a changed private package of the
+/// same size (a republished version, a test's registry) would build from
+/// the stale copy.
+fn link_tree(from: &Path, to: &Path, now: std::time::SystemTime) -> Result<()> {
     fs::create_dir_all(to).map_err(|e| Error::io("create", to, e))?;
     for e in fs::read_dir(from).map_err(|e| Error::io("read", from, e))? {
         let e = e.map_err(|e| Error::io("read", from, e))?;
         let (src, dst) = (e.path(), to.join(e.file_name()));
         let kind = e.file_type().map_err(|e| Error::io("read", &src, e))?;
         if kind.is_dir() {
-            link_tree(&src, &dst)?;
+            link_tree(&src, &dst, now)?;
         } else if kind.is_symlink() {
             let target = fs::read_link(&src).map_err(|e| Error::io("read", &src, e))?;
             std::os::unix::fs::symlink(target, &dst).map_err(|e| Error::io("link", &dst, e))?;
-        } else if fs::hard_link(&src, &dst).is_err() {
-            fs::copy(&src, &dst).map_err(|e| Error::io("copy", &src, e))?;
+        } else {
+            if fs::hard_link(&src, &dst).is_err() {
+                fs::copy(&src, &dst).map_err(|e| Error::io("copy", &src, e))?;
+            }
+            fs::File::open(&dst)
+                .and_then(|f| f.set_modified(now))
+                .map_err(|e| Error::io("stamp", &dst, e))?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn linked_files_are_stamped_with_the_time_the_context_was_written() {
+        let d = tempfile::tempdir().unwrap();
+        let (from, to) = (d.path().join("from"), d.path().join("to"));
+        fs::create_dir_all(from.join("src")).unwrap();
+        let file = from.join("src/lib.rs");
+        fs::write(&file, "pub const A: u8 = 1;\n").unwrap();
+        let archived = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        fs::File::open(&file)
+            .unwrap()
+            .set_modified(archived)
+            .unwrap();
+        let now = SystemTime::now();
+        link_tree(&from, &to, now).unwrap();
+        let stamped = fs::metadata(to.join("src/lib.rs"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        // (to the file system's precision)
+        assert!(
+            stamped > archived + Duration::from_secs(86_400),
+            "{stamped:?}"
+        );
+        assert_eq!(
+            fs::read(to.join("src/lib.rs")).unwrap(),
+            fs::read(&file).unwrap()
+        );
+    }
 }
