@@ -24,8 +24,30 @@ pub const MOUNT: &str = "/green-cross/vendor";
 pub const CRATES: &str = "crates";
 /// The cargo configuration file inside it.
 pub const CONFIG: &str = "config.toml";
+/// The file inside it that names its packages' contents (see
+/// [`content_id`]).
+pub const ID: &str = "id";
 /// The name of the replacement source in that configuration.
 const SOURCE: &str = "green-cross-private";
+
+/// What the vendored packages hold, as one hex digest: each package's
+/// directory name and its `.cargo-checksum.json` (the checksum of every
+/// file, and the registry's checksum of the package). The build step
+/// compares it with the one its cached target directory was built from.
+/// The digest is needed because a vendored package's compiled output is
+/// fresh to cargo as long as its version is the same, and a git
+/// dependency's new commit usually is.
+pub fn content_id(packages: &[(String, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (dir, checksums) in packages {
+        for part in [dir, checksums] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+    }
+    crate::fingerprint::hex(&h.finalize())
+}
 
 /// The directory `cargo vendor --versioned-dirs` gives a package.
 pub fn vendored_dir(p: &PrivatePackage) -> String {
@@ -347,5 +369,17 @@ directory = "/home/me/app/target/green-cross/vendor/all"
             crates_io: false,
         };
         assert!(build_config("[source", &none, &BTreeMap::new(), MOUNT).is_err());
+    }
+
+    #[test]
+    fn the_content_id_changes_with_any_package_s_checksums() {
+        let pkgs = |sum: &str| vec![("tool-0.1.0".to_string(), sum.to_string())];
+        let a = content_id(&pkgs("{\"files\":{\"src/lib.rs\":\"aa\"}}"));
+        assert_eq!(a, content_id(&pkgs("{\"files\":{\"src/lib.rs\":\"aa\"}}")));
+        assert_ne!(a, content_id(&pkgs("{\"files\":{\"src/lib.rs\":\"ab\"}}")));
+        assert_eq!(a.len(), 64);
+        // Where one part ends is part of what is hashed.
+        let split = |d: &str, c: &str| content_id(&[(d.to_string(), c.to_string())]);
+        assert_ne!(split("ab", "c"), split("a", "bc"));
     }
 }

@@ -327,6 +327,13 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
             .any(|r| r.path.contains("download"))
     );
     assert_the_proxy_was_the_way_out(&p.proxy);
+    // The git dependency moves to a new commit of the same version and
+    // size; the next build compiles that commit.
+    p.git.commit_lib("pub fn tool() -> u32 { 41 }\n");
+    let up = p
+        .host_cargo()
+        .run(&["update", "-p", "tool"], Duration::from_secs(120));
+    assert!(up.success(), "{}", up.show());
     // The same again into a local cache directory (the fingerprint would
     // skip a build that nothing changed), from the user's own
     // configuration outside the workspace: a repository's cannot name a
@@ -374,6 +381,11 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
         "git's ssh logged in again"
     );
     s.bytes("the second build's output", out.as_bytes());
+    let x86 =
+        p.ws.path()
+            .join("target/x86_64-unknown-linux-gnu/debug/app");
+    let (ran, out) = common::run(x86.to_str().unwrap(), &[]);
+    assert!(ran && out.contains("private 6 41 on unix"), "{out}");
     for args in [&["dockerfile"][..], &["plan", "--json"][..]] {
         let mut a = args.to_vec();
         for t in TARGETS {

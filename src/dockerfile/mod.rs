@@ -370,7 +370,9 @@ fn build_stage(out: &mut String, plan: &BuildPlan, t: &TargetPlan) {
 fn build_command(t: &TargetPlan) -> String {
     let triple = &t.triple;
     let ids = format!("{TARGET_DIR}/.green-cross-deps-ids");
-    let mut first = format!(
+    let mut first = private_clean(t);
+    let _ = write!(
+        first,
         "if [ -d {DEPS_DIR} ] && ! grep -qxF \"$(cat {DEPS_ID})\" {ids} 2>/dev/null; then cp -a {DEPS_DIR}/. {TARGET_DIR}/ && cat {DEPS_ID} >> {ids} || echo \"green-cross: compiled dependencies were not copied; cargo builds them\" >&2; fi; "
     );
     first.push_str(&cargo_env(t));
@@ -470,6 +472,24 @@ fn macos_sdk_mount(t: &TargetPlan) -> Option<String> {
     t.macos_sdk
         .as_ref()
         .map(|_| format!("--mount=type=bind,from={MACOS_SDK_CONTEXT},target={MACOS_SDK_MOUNT}"))
+}
+
+/// Before the build step's cargo: the private packages' compiled output
+/// removed from the cached target directory when the vendored packages
+/// are not the ones it was built from (their id recorded only once the
+/// clean succeeded). Empty without private packages.
+fn private_clean(t: &TargetPlan) -> String {
+    if t.private_clean.is_empty() {
+        return String::new();
+    }
+    let (id, seen) = (
+        format!("{}/{}", crate::vendor::MOUNT, crate::vendor::ID),
+        format!("{TARGET_DIR}/.green-cross-private-id"),
+    );
+    format!(
+        "if ! cmp -s {id} {seen}; then {{ {} && cp {id} {seen}; }} || echo \"green-cross: the private packages' earlier output was not removed\" >&2; fi; ",
+        join_q(&t.private_clean)
+    )
 }
 
 /// The environment cargo runs with, in the dependencies stage and in the

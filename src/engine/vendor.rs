@@ -45,7 +45,15 @@ pub fn vendor_private(
     }
     fs::create_dir_all(&base).map_err(|e| Error::io("create", &base, e))?;
     sweep_partial(&base);
+    // Into an empty directory: cargo vendor keeps a registry package's
+    // `name-version` directory if it finds one (it takes registry versions
+    // as immutable), so a version re-published with other contents, or
+    // one of another registry under the same name in a target directory
+    // that several workspaces share, would be the stale copy.
     let all = base.join("all");
+    if all.exists() {
+        fs::remove_dir_all(&all).map_err(|e| Error::io("remove", &all, e))?;
+    }
     let printed = cargo_vendor(&plan.workspace_root, &all, env, interrupted)?;
     let texts: Vec<&str> = configs.iter().map(|(_, t)| t.as_str()).collect();
     let registries = vendor::registries(&texts, env);
@@ -171,9 +179,15 @@ fn write_context(
     let crates = new.path().join(vendor::CRATES);
     fs::create_dir_all(&crates).map_err(|e| Error::io("create", &crates, e))?;
     let now = std::time::SystemTime::now();
+    let mut ids = Vec::new();
     for dir in vendor::context_dirs(private, all).map_err(|e| Error::io("read", all, e))? {
         link_tree(&all.join(&dir), &crates.join(&dir), now)?;
+        let sums = all.join(&dir).join(".cargo-checksum.json");
+        let text = fs::read_to_string(&sums).map_err(|e| Error::io("read", &sums, e))?;
+        ids.push((dir, text));
     }
+    let id = new.path().join(vendor::ID);
+    fs::write(&id, vendor::content_id(&ids)).map_err(|e| Error::io("write", &id, e))?;
     let cfg = new.path().join(vendor::CONFIG);
     fs::write(&cfg, config).map_err(|e| Error::io("write", &cfg, e))?;
     if context.exists() {

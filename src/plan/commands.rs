@@ -57,27 +57,7 @@ pub(super) fn deps_commands(
     if cx.runs_binaries && !build.iter().any(|a| a == "--no-run") {
         build.push("--no-run".into());
     }
-    let mut clean: Vec<String> = [
-        "cargo",
-        "clean",
-        "--quiet",
-        "--offline",
-        "--target",
-        triple,
-        "--target-dir",
-        DEPS_DIR,
-        "--profile",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    clean.push(inv.profile_name());
-    if let Some(mp) = &ws.manifest {
-        clean.push(format!(
-            "--manifest-path={}",
-            ws_dir(ws).join(mp).to_string_lossy()
-        ));
-    }
+    let mut clean = clean_command(cx, triple, DEPS_DIR);
     // Path dependencies outside the workspace are stubs in the skeleton
     // too.
     let mut names: Vec<&str> = ws
@@ -99,6 +79,50 @@ pub(super) fn deps_commands(
         }
     }
     (build, clean)
+}
+
+/// `cargo clean` for the target and profile of the build, in `target_dir`;
+/// the packages (`-p`) are the caller's.
+fn clean_command(cx: &PlanContext, triple: &str, target_dir: &str) -> Vec<String> {
+    let (inv, ws) = (cx.input.invocation, cx.input.workspace);
+    let mut clean: Vec<String> = [
+        "cargo",
+        "clean",
+        "--quiet",
+        "--offline",
+        "--target",
+        triple,
+        "--target-dir",
+        target_dir,
+        "--profile",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    clean.push(inv.profile_name());
+    if let Some(mp) = &ws.manifest {
+        clean.push(format!(
+            "--manifest-path={}",
+            ws_dir(ws).join(mp).to_string_lossy()
+        ));
+    }
+    clean
+}
+
+/// The build step's `cargo clean` of the private packages in its cached
+/// target directory, run when the vendored packages are not the ones it
+/// was built from (cargo takes a vendored package of an unchanged version
+/// as fresh); empty without private packages.
+pub(super) fn private_clean(cx: &PlanContext, triple: &str) -> Vec<String> {
+    let private = &cx.input.workspace.private;
+    if private.is_empty() {
+        return Vec::new();
+    }
+    let mut clean = clean_command(cx, triple, TARGET_DIR);
+    for p in private {
+        clean.extend(["-p".to_string(), p.spec()]);
+    }
+    clean
 }
 
 /// The directory, under [`SRC_DIR`], where the dependencies stage runs

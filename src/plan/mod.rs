@@ -159,6 +159,11 @@ pub struct TargetPlan {
     /// packages: their outputs would be newer than the real sources and
     /// cargo would take them as fresh.
     pub deps_clean: Vec<String>,
+    /// The build step's `cargo clean` of the private packages, run when
+    /// the vendored packages changed (see [`crate::vendor::content_id`]);
+    /// empty without private packages.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub private_clean: Vec<String>,
     /// The cargo command of the build step (network off).
     pub cargo: Vec<String>,
     /// Where cargo runs inside the build.

@@ -179,3 +179,32 @@ fn a_build_with_env_secrets_is_never_served_from_cache() {
     // Named but not set: nothing is handed over, the cache serves as usual.
     assert!(!fresh(arm, &[]));
 }
+
+#[test]
+fn a_changed_private_package_is_cleaned_from_the_build_step_s_cached_target_dir() {
+    let mut i = Inputs::new("build --target aarch64-unknown-linux-gnu", "", &[]);
+    let none = plan(&i.input()).unwrap();
+    assert!(none.targets[0].private_clean.is_empty());
+    i.ws.private = vec![crate::lockfile::PrivatePackage {
+        name: "tool".into(),
+        version: "0.1.0".into(),
+        source: "git+ssh://git@example.invalid/tool#0123abcd".into(),
+    }];
+    let p = plan(&i.input()).unwrap();
+    let clean = p.targets[0].private_clean.join(" ");
+    assert!(clean.starts_with("cargo clean"), "{clean}");
+    assert!(
+        clean.contains(&format!("--target-dir {TARGET_DIR}")),
+        "{clean}"
+    );
+    assert!(clean.ends_with("-p tool@0.1.0"), "{clean}");
+    // In the build step, before the dependencies are copied and cargo runs,
+    // and only when the vendored packages' id is not the one recorded.
+    let text = crate::dockerfile::render(&p);
+    let build = text.split(" AS build-").nth(1).unwrap();
+    let check = build.find("if ! cmp -s /green-cross/vendor/id").unwrap();
+    assert!(check < build.find("cargo build").unwrap(), "{build}");
+    assert!(build.contains("cargo clean --quiet --offline"), "{build}");
+    // The commit is not written anywhere.
+    assert!(!text.contains("0123abcd"), "{text}");
+}

@@ -148,6 +148,7 @@ pub(super) fn target_plan(
         deps_workdir: deps_workdir.clone(),
         deps_build,
         deps_clean,
+        private_clean: private_clean(cx, &cargo_target),
         cargo,
         workdir: workdir.clone(),
         json_messages: inv.json_messages,

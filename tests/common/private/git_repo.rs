@@ -58,3 +58,12 @@ pub fn bare_repo(dir: &Path, krate: &TestCrate) -> PathBuf {
     run(git(dir).args(["clone", "-q", "--bare", "work", "repo.git"]));
     dir.join("repo.git")
 }
+
+/// A new commit of the crate in `repo` (made by [`bare_repo`]) whose
+/// `src/lib.rs` is `lib_rs`, pushed to the bare repository.
+pub fn commit_lib(repo: &Path, lib_rs: &str) {
+    let work = repo.parent().unwrap().join("work");
+    std::fs::write(work.join("src/lib.rs"), lib_rs).unwrap();
+    run(git(&work).args(["commit", "-q", "-am", "a new lib.rs"]));
+    run(git(&work).args(["push", "-q", repo.to_str().unwrap(), "HEAD:main"]));
+}

@@ -262,6 +262,11 @@ impl SshGitServer {
     }
 
     /// `ssh://<user>@127.0.0.1:<port>/<path of the repository>`.
+    /// A new commit of the served crate with this `src/lib.rs`.
+    pub fn commit_lib(&self, lib_rs: &str) {
+        super::git_repo::commit_lib(&self.repo, lib_rs);
+    }
+
     pub fn url(&self) -> String {
         format!(
             "ssh://{}@127.0.0.1:{}{}",
