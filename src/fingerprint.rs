@@ -86,7 +86,8 @@ pub use crate::config::env::fingerprint_switch as switch;
 
 /// Whether this plan may be skipped when fresh: `build` only (tests and
 /// programs must run each time), and not when a target builds the user's own
-/// Dockerfile (its context is the user's to define).
+/// Dockerfile (its context is the user's to define) or is handed
+/// `env.secrets` (a secret's new value is not in the digest).
 pub fn applies(plan: &BuildPlan, env: &Env) -> bool {
     switch(env).unwrap_or(true)
         && plan.subcommand == crate::cli::Subcommand::Build
