@@ -270,7 +270,9 @@ fn scan_host_records(s: &mut Scanner, ws: &Path) {
 }
 
 /// Every image a green-cross build loaded, saved.
-fn scan_loaded_images(s: &mut Scanner) -> usize {
+/// The images green-cross has loaded into the engine (its label), as
+/// `name:tag@id`.
+fn labelled_images() -> std::collections::BTreeSet<String> {
     let o = Command::new("docker")
         .args([
             "image",
@@ -278,19 +280,27 @@ fn scan_loaded_images(s: &mut Scanner) -> usize {
             "--filter",
             "label=dev.green-cross.image",
             "--format",
-            "{{.Repository}}:{{.Tag}}",
+            "{{.Repository}}:{{.Tag}}@{{.ID}}",
         ])
         .output()
         .unwrap();
-    let images: Vec<String> = String::from_utf8_lossy(&o.stdout)
+    assert!(o.status.success(), "{}", show(&o));
+    String::from_utf8_lossy(&o.stdout)
         .lines()
         .filter(|l| !l.contains("<none>"))
         .map(String::from)
-        .collect();
+        .collect()
+}
+
+/// `docker save` of every image loaded since `before` (this test's, not
+/// those other tests left in the engine), scanned; how many.
+fn scan_loaded_images(s: &mut Scanner, before: &std::collections::BTreeSet<String>) -> usize {
+    let images: Vec<String> = labelled_images().difference(before).cloned().collect();
     for i in &images {
+        let name = i.split('@').next().unwrap();
         s.command(
-            &format!("docker save {i}"),
-            Command::new("docker").args(["save", i]),
+            &format!("docker save {name}"),
+            Command::new("docker").args(["save", name]),
         );
     }
     images.len()
@@ -301,6 +311,7 @@ fn scan_loaded_images(s: &mut Scanner) -> usize {
 fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_cache_or_a_log() {
     let m = Markers::new();
     let p = Private::start(&m);
+    let images_before = labelled_images();
     let repo = format!("green-cross-e2e/private-{}", std::process::id());
     let cache = format!("{}/{repo}", registry());
     let mut s = Scanner::new(PREFIX);
@@ -416,7 +427,7 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
     let blobs = scan::registry_repository(&mut s, &registry(), &repo);
     assert!(blobs > 0, "the registry holds the exported cache");
     s.dir(local.path(), &|_| false);
-    let images = scan_loaded_images(&mut s);
+    let images = scan_loaded_images(&mut s, &images_before);
     assert!(images > 0, "run loaded its runner image");
     let compiled = format!("{}-compiled", m.source);
     for m in m
