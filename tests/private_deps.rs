@@ -226,15 +226,38 @@ fn ok(o: Output) -> String {
 
 /// The two programs run: natively and under qemu-user.
 fn assert_programs_run(ws: &Path) {
-    let x86 = ws.join("target/x86_64-unknown-linux-gnu/debug/app");
-    let (ran, out) = common::run(x86.to_str().unwrap(), &[]);
-    assert!(ran && out.contains("private 6 40 on unix"), "{out}");
-    let arm = ws.join("target/aarch64-unknown-linux-gnu/debug/app");
-    let (ran, out) = common::run(
-        "qemu-aarch64-static",
-        &["-L", "/usr/aarch64-linux-gnu", arm.to_str().unwrap()],
-    );
-    assert!(ran && out.contains("private 6 40 on unix"), "{out}");
+    for t in TARGETS {
+        assert_program_prints(ws, t, "private 6 40 on unix");
+    }
+}
+
+/// `triple`'s program (x86_64 natively, aarch64 under qemu-user) prints
+/// `line`.
+fn assert_program_prints(ws: &Path, triple: &str, line: &str) {
+    let bin = ws.join(format!("target/{triple}/debug/app"));
+    let bin = bin.to_str().unwrap();
+    let (ran, out) = match triple {
+        "aarch64-unknown-linux-gnu" => common::run(
+            "qemu-aarch64-static",
+            &["-L", "/usr/aarch64-linux-gnu", bin],
+        ),
+        _ => common::run(bin, &[]),
+    };
+    assert!(ran && out.contains(line), "{triple}: {out}");
+}
+
+/// A Cross.toml of the user's own at `path` (outside the workspace: a
+/// repository's cannot name a directory elsewhere) that exports the cache
+/// to the directory `dest`, with `extra` lines in its `[build]` table.
+fn write_local_cache_config(path: &Path, extra: &str, dest: &Path) {
+    std::fs::write(
+        path,
+        format!(
+            "[build]\n{extra}cache-to = [\"type=local,dest={},mode=max\"]\n",
+            dest.display()
+        ),
+    )
+    .unwrap();
 }
 
 /// The proxy carried the host's fetch from the registry (by a name only it
@@ -351,14 +374,7 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
     // directory elsewhere.
     let local = tempfile::tempdir().unwrap();
     let mine = p.home.path().join("Cross.toml");
-    std::fs::write(
-        &mine,
-        format!(
-            "[build]\ncache-to = [\"type=local,dest={},mode=max\"]\n",
-            local.path().display()
-        ),
-    )
-    .unwrap();
+    write_local_cache_config(&mine, "", local.path());
     // (One target from here on: the first build showed both.)
     let again = vec!["build", "-v", "--target", TARGETS[0]];
     // This time cargo fetches git with the git CLI, from a new cargo home
@@ -392,11 +408,7 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
         "git's ssh logged in again"
     );
     s.bytes("the second build's output", out.as_bytes());
-    let x86 =
-        p.ws.path()
-            .join("target/x86_64-unknown-linux-gnu/debug/app");
-    let (ran, out) = common::run(x86.to_str().unwrap(), &[]);
-    assert!(ran && out.contains("private 6 41 on unix"), "{out}");
+    assert_program_prints(p.ws.path(), TARGETS[0], "private 6 41 on unix");
     for args in [&["dockerfile"][..], &["plan", "--json"][..]] {
         let mut a = args.to_vec();
         for t in TARGETS {
@@ -408,14 +420,7 @@ fn private_git_and_registry_dependencies_build_and_no_secret_reaches_a_layer_a_c
     // With cache-private-deps, into a cache directory of its own.
     let cached_dir = tempfile::tempdir().unwrap();
     let theirs = p.home.path().join("Cross-cached.toml");
-    std::fs::write(
-        &theirs,
-        format!(
-            "[build]\ncache-private-deps = true\ncache-to = [\"type=local,dest={},mode=max\"]\n",
-            cached_dir.path().display()
-        ),
-    )
-    .unwrap();
+    write_local_cache_config(&theirs, "cache-private-deps = true\n", cached_dir.path());
     let out = ok(p
         .green_cross(&again)
         .env("GREEN_CROSS_FINGERPRINT", "0")
