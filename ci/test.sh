@@ -23,19 +23,49 @@ bash ci/lint-actions.sh
 cargo clippy --locked --all-targets -- -D warnings
 
 # The end-to-end tests are #[ignore]d for a plain `cargo test` on a machine
-# without an engine; here they must run. One test at a time: each build
-# already uses both cores.
-# Afterwards, whatever the outcome, every image with green-cross's label is
-# removed: the tests load runner and `dockerfile` images for each temporary
-# workspace and target, and nothing else would. The build cache stays.
+# without an engine; here they must run. One test at a time within a suite:
+# each build already uses both cores.
+#
+# tests/real_world.rs (five targets, each compiling OpenSSL, AWS-LC and
+# SQLite; dev profile here, ci/real-world.sh runs it in the release profile)
+# runs beside the other suites: it keeps both cores busy for most of its
+# time, while the end-to-end suites spend much of theirs waiting on package
+# downloads, image exports and emulated test runs. Its output goes to a file,
+# shown when it ends. tests/shared_cache.rs prunes the builder's cache, so it
+# runs alone, last.
+#
+# Afterwards, whatever the outcome, the background suite is stopped and every
+# image with green-cross's label is removed: the tests load runner and
+# `dockerfile` images for each temporary workspace and target, and nothing
+# else would. The build cache stays.
+set -m
+background=""
 remove_test_images() {
+    if [ -n "$background" ]; then kill -TERM -- "-$background" 2>/dev/null || true; fi
     docker image ls --quiet --filter label=dev.green-cross.image | sort -u |
         xargs -r docker image rm --force >/dev/null 2>&1 || true
 }
 trap remove_test_images EXIT
-# tests/real_world.rs (five targets, each compiling OpenSSL, AWS-LC and
-# SQLite) builds in the dev profile here; ci/real-world.sh runs it in the
-# release profile.
 start=$(date +%s)
-cargo test --locked --no-fail-fast -- --include-ignored --test-threads=1
+cargo test --locked --no-run
+real_world_log=target/ci-real-world.log
+cargo test --locked --test real_world -- --include-ignored --test-threads=1 \
+    > "$real_world_log" 2>&1 &
+background=$!
+suites=(--lib --bins)
+for f in tests/*.rs; do
+    name=$(basename "$f" .rs)
+    case "$name" in real_world | shared_cache) ;; *) suites+=(--test "$name") ;; esac
+done
+failed=0
+cargo test --locked --no-fail-fast "${suites[@]}" -- --include-ignored --test-threads=1 || failed=1
+wait "$background" || failed=1
+background=""
+echo "--- tests/real_world.rs (ran beside the suites above)"
+cat "$real_world_log"
+cargo test --locked --test shared_cache -- --include-ignored --test-threads=1 || failed=1
+if [ "$failed" != 0 ]; then
+    echo "ci/test.sh: FAILED after $(( $(date +%s) - start )) s" >&2
+    exit 1
+fi
 echo "ci/test.sh: passed in $(( $(date +%s) - start )) s (after the engine set-up)"
