@@ -33,11 +33,17 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     cmd.spawn()
 }
 
-/// In the child before exec: SIGTERM when green-cross dies; an error when
-/// it died already (before the prctl), as then nobody waits for the child.
+/// In the child before exec: SIGINT back to its default action (a shell
+/// that starts green-cross in the background, or `nohup`, leaves it
+/// ignored, and it is how green-cross asks the child to stop); SIGTERM when
+/// green-cross dies; an error when it died already (before the prctl), as
+/// then nobody waits for the child.
 fn die_with_parent() -> io::Result<()> {
-    // SAFETY: prctl and getppid are async-signal-safe.
+    // SAFETY: signal, prctl and getppid are async-signal-safe.
     unsafe {
+        if libc::signal(libc::SIGINT, libc::SIG_DFL) == libc::SIG_ERR {
+            return Err(io::Error::last_os_error());
+        }
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -199,5 +205,30 @@ mod tests {
         drop(watch);
         assert!(!status.success());
         assert!(start.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn an_interrupt_ends_a_child_that_was_handed_sigint_ignored() {
+        // As a shell's background job or `nohup` hands it down: ignored
+        // before spawn's own steps run, which must undo it.
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        // SAFETY: signal is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut child = spawn(&mut cmd).unwrap();
+        let watch = Watch::new(&child, &flag);
+        flag.store(true, Ordering::SeqCst);
+        let start = Instant::now();
+        let status = child.wait().unwrap();
+        drop(watch);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGINT));
+        assert!(start.elapsed() < GRACE);
     }
 }
