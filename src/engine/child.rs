@@ -25,10 +25,10 @@ pub const GRACE: Duration = Duration::from_secs(15);
 /// green-cross dies first.
 pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
     cmd.process_group(0);
-    // SAFETY: die_with_parent only makes async-signal-safe calls and
+    // SAFETY: child_before_exec only makes async-signal-safe calls and
     // touches no memory of the parent's.
     unsafe {
-        cmd.pre_exec(die_with_parent);
+        cmd.pre_exec(child_before_exec);
     }
     cmd.spawn()
 }
@@ -38,7 +38,7 @@ pub fn spawn(cmd: &mut Command) -> io::Result<Child> {
 /// ignored, and it is how green-cross asks the child to stop); SIGTERM when
 /// green-cross dies; an error when it died already (before the prctl), as
 /// then nobody waits for the child.
-fn die_with_parent() -> io::Result<()> {
+fn child_before_exec() -> io::Result<()> {
     // SAFETY: signal, prctl and getppid are async-signal-safe.
     unsafe {
         if libc::signal(libc::SIGINT, libc::SIG_DFL) == libc::SIG_ERR {
@@ -58,14 +58,14 @@ fn die_with_parent() -> io::Result<()> {
 /// that nothing it runs (ssh, git) can stop to prompt; ended by the kernel
 /// if green-cross dies first. Its process group is its session's.
 pub fn spawn_without_terminal(cmd: &mut Command) -> io::Result<Child> {
-    // SAFETY: setsid and die_with_parent are async-signal-safe and touch
+    // SAFETY: setsid and child_before_exec are async-signal-safe and touch
     // no memory of the parent's.
     unsafe {
         cmd.pre_exec(|| {
             if libc::setsid() == -1 {
                 return Err(io::Error::last_os_error());
             }
-            die_with_parent()
+            child_before_exec()
         });
     }
     cmd.spawn()
@@ -194,17 +194,24 @@ mod tests {
         assert!(running.exists() && parent.exists() && other.exists() && file.exists());
     }
 
-    #[test]
-    fn an_interrupt_ends_the_child_s_process_group() {
+    /// Spawns `cmd`, sets the interrupt flag at once, and waits: the
+    /// child's exit status and how long it took to end.
+    fn interrupted(cmd: &mut Command) -> (std::process::ExitStatus, Duration) {
         let flag = Arc::new(AtomicBool::new(false));
-        let mut child = spawn(Command::new("sleep").arg("30")).unwrap();
+        let mut child = spawn(cmd).unwrap();
         let watch = Watch::new(&child, &flag);
         flag.store(true, Ordering::SeqCst);
         let start = Instant::now();
         let status = child.wait().unwrap();
         drop(watch);
+        (status, start.elapsed())
+    }
+
+    #[test]
+    fn an_interrupt_ends_the_child_s_process_group() {
+        let (status, took) = interrupted(Command::new("sleep").arg("30"));
         assert!(!status.success());
-        assert!(start.elapsed() < Duration::from_secs(10));
+        assert!(took < Duration::from_secs(10));
     }
 
     #[test]
@@ -220,15 +227,9 @@ mod tests {
                 Ok(())
             });
         }
-        let flag = Arc::new(AtomicBool::new(false));
-        let mut child = spawn(&mut cmd).unwrap();
-        let watch = Watch::new(&child, &flag);
-        flag.store(true, Ordering::SeqCst);
-        let start = Instant::now();
-        let status = child.wait().unwrap();
-        drop(watch);
+        let (status, took) = interrupted(&mut cmd);
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(libc::SIGINT));
-        assert!(start.elapsed() < GRACE);
+        assert!(took < GRACE);
     }
 }
